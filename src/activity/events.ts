@@ -1,0 +1,40 @@
+/**
+ * What mission control records. Events describe a change and are written in the
+ * same transaction as it; they never contain a secret.
+ */
+export type ActivityType =
+  | 'desktop.created'
+  | 'desktop.updated'
+  | 'desktop.deleted'
+  | 'api_key.created'
+  | 'api_key.revoked'
+  | 'api_key.new_address'
+  | 'session.started'
+  | 'session.ended'
+  | 'ip.blocked';
+
+export interface Actor {
+  type: 'api_key' | 'session' | 'operator' | 'system';
+  id: string | null;
+}
+
+export interface ActivityDraft {
+  accountId: string;
+  type: ActivityType;
+  at: number;
+  actor: Actor;
+  target?: { type: string; id: string } | null;
+  ip?: string | null;
+  data?: Record<string, unknown> | null;
+}
+
+export interface ActivityEvent extends ActivityDraft {
+  id: number;
+}
+
+/** Where committed events go so live subscribers see them at once. */
+export interface ActivityPublisher {
+  publish(events: ActivityEvent[]): void;
+}
+
+export const discardActivity: ActivityPublisher = { publish() {} };

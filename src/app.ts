@@ -1,0 +1,94 @@
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { addMethodNotAllowedRoutes, registerErrorHandling } from './http/plugins/errors.ts';
+import { registerAuthentication } from './http/plugins/authenticate.ts';
+import { loggerOptions } from './http/logging.ts';
+import './http/request-context.ts';
+import { apiKeyRoutes } from './http/routes/api-keys.ts';
+import { desktopRoutes } from './http/routes/desktops.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import { meRoutes } from './http/routes/me.ts';
+import { ApiKeySchema, DesktopSchema, ProblemSchema } from './http/schemas.ts';
+import type { Services } from './services.ts';
+
+export interface BuildOptions {
+  /** Where log lines go (tests capture them); stdout by default. */
+  logStream?: DestinationStream;
+  /** false silences logs entirely. */
+  logger?: boolean;
+}
+
+export async function buildApp(services: Services, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const { config } = services;
+  const app = Fastify({
+    logger: options.logger === false ? false : loggerOptions(config.logLevel, options.logStream),
+    trustProxy: config.trustProxy.length ? config.trustProxy : false,
+    bodyLimit: 64 * 1024,
+    // Request ids are generated, never taken from a client header.
+    genReqId: undefined,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+  });
+
+  // Only JSON is accepted; other bodies get 415 rather than a guess.
+  app.removeContentTypeParser('text/plain');
+
+  registerErrorHandling(app);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: config.publicUrl.startsWith('https:') ? [] : null,
+      },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+    hsts: config.publicUrl.startsWith('https:') ? { maxAge: 31536000, includeSubDomains: true } : false,
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Le Bureau API', version: '0.1.0', description: 'Desktops, API keys and mission control. See the README for authentication.' },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer lb_k_...' },
+          session: { type: 'apiKey', in: 'cookie', name: 'bureau_session' },
+        },
+      },
+    },
+  });
+  for (const schema of [ProblemSchema, DesktopSchema, ApiKeySchema]) app.addSchema(schema);
+
+  const routes = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const set = routes.get(route.url) ?? new Set<string>();
+    for (const m of methods) set.add(m);
+    routes.set(route.url, set);
+  });
+
+  registerAuthentication(app, services);
+  const opts = { services };
+  await app.register(healthRoutes, opts);
+  await app.register(meRoutes, opts);
+  await app.register(desktopRoutes, opts);
+  await app.register(apiKeyRoutes, opts);
+  app.get('/api/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
+
+  addMethodNotAllowedRoutes(app, routes);
+  return app;
+}

@@ -1,0 +1,67 @@
+import type { Clock } from '../core/clock.ts';
+import { hmacDigest } from '../core/hmac.ts';
+import { parseApiKey } from './api-key-format.ts';
+import type { ApiKeyStore } from './api-key-store.ts';
+import type { BoundedBcrypt } from './bcrypt-hasher.ts';
+import type { FailedAttemptGuard } from './failed-attempts.ts';
+import type { LastUseRecorder } from './last-use-recorder.ts';
+import type { VerifiedKeyCache } from './verified-key-cache.ts';
+
+export type KeyVerification =
+  | { ok: true; keyId: string; accountId: string }
+  | { ok: false; reason: 'blocked'; retryAfterS: number }
+  | { ok: false; reason: 'invalid'; publicId: string | null; accountId: string | null; blockedNow: boolean };
+
+export interface VerifierDeps {
+  clock: Clock;
+  serverSecret: Buffer;
+  store: ApiKeyStore;
+  bcrypt: BoundedBcrypt;
+  cache: VerifiedKeyCache;
+  guard: FailedAttemptGuard;
+  lastUse: LastUseRecorder;
+}
+
+/**
+ * Verifies a presented API key, each step cheaper than the next (DESIGN.md):
+ * address block, shape and checksum, verified cache, indexed row lookup, one
+ * bounded async bcrypt compare. Every failure is the same `invalid` to the caller.
+ */
+export class ApiKeyVerifier {
+  constructor(private readonly deps: VerifierDeps) {}
+
+  async verify(presented: string, clientAddress: string, limiterAddress: string): Promise<KeyVerification> {
+    const { clock, serverSecret, store, bcrypt, cache, guard, lastUse } = this.deps;
+    const block = await guard.check(limiterAddress);
+    if (block.blocked) return { ok: false, reason: 'blocked', retryAfterS: block.retryAfterS };
+
+    const parsed = parseApiKey(presented);
+    if (!parsed) return this.fail(limiterAddress, null, null);
+
+    const digest = hmacDigest(serverSecret, presented);
+    const hit = cache.get(digest);
+    if (hit) {
+      lastUse.record({ keyId: hit.keyId, at: clock.now(), ip: clientAddress });
+      return { ok: true, keyId: hit.keyId, accountId: hit.accountId };
+    }
+
+    const row = await store.findByPublicId(parsed.publicId);
+    const now = clock.now();
+    if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) {
+      return this.fail(limiterAddress, parsed.publicId, row?.accountId ?? null);
+    }
+    if (!(await bcrypt.compare(presented, row.secretHash))) {
+      return this.fail(limiterAddress, parsed.publicId, row.accountId);
+    }
+    // The cache refuses a key revoked while bcrypt ran (it keeps tombstones), so a
+    // revocation that raced this compare cannot be undone by it.
+    cache.set(digest, { keyId: row.id, accountId: row.accountId, expiresAt: row.expiresAt });
+    lastUse.record({ keyId: row.id, at: now, ip: clientAddress });
+    return { ok: true, keyId: row.id, accountId: row.accountId };
+  }
+
+  private async fail(address: string, publicId: string | null, accountId: string | null): Promise<KeyVerification> {
+    const state = await this.deps.guard.recordFailure(address);
+    return { ok: false, reason: 'invalid', publicId, accountId, blockedNow: state.blocked };
+  }
+}

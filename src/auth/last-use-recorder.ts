@@ -1,0 +1,63 @@
+import type { ActivityPublisher } from '../activity/events.ts';
+import type { ApiKeyStore, LastUse } from './api-key-store.ts';
+
+/**
+ * Last-use time and address of keys, written in batches instead of once per request.
+ * A (key, address) pair this process has not seen is flushed promptly, so the
+ * "key used from a new address" event reaches mission control within moments; the
+ * rest waits for the periodic flush.
+ */
+export class LastUseRecorder {
+  private pending = new Map<string, LastUse>();
+  private readonly seenPairs = new Set<string>();
+  private promptFlush: Promise<void> | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: ApiKeyStore,
+    private readonly activity: ActivityPublisher,
+    private readonly onError: (err: unknown) => void,
+    private readonly maxSeenPairs = 200_000,
+  ) {}
+
+  record(use: LastUse): void {
+    this.pending.set(use.keyId, use);
+    const pair = `${use.keyId} ${use.ip}`;
+    if (this.seenPairs.has(pair)) return;
+    if (this.seenPairs.size >= this.maxSeenPairs) this.seenPairs.clear();
+    this.seenPairs.add(pair);
+    this.promptFlush ??= Promise.resolve().then(() => {
+      this.promptFlush = null;
+      return this.flush();
+    });
+  }
+
+  /** Writes everything pending; safe to call at any time, calls are serialized. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.writePending());
+    return this.flushing;
+  }
+
+  private async writePending(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    try {
+      const events = await this.store.recordUses(batch, (use, accountId) => ({
+        accountId,
+        type: 'api_key.new_address',
+        at: use.at,
+        actor: { type: 'api_key', id: use.keyId },
+        target: { type: 'api_key', id: use.keyId },
+        ip: use.ip,
+        data: null,
+      }));
+      this.activity.publish(events);
+    } catch (err) {
+      // Put the uses back (newer ones win) so a passing database fault loses nothing.
+      for (const use of batch) if (!this.pending.has(use.keyId)) this.pending.set(use.keyId, use);
+      for (const use of batch) this.seenPairs.delete(`${use.keyId} ${use.ip}`);
+      this.onError(err);
+    }
+  }
+}

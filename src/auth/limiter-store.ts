@@ -1,0 +1,15 @@
+/**
+ * Atomic counters and blocks shared by every process that uses the same store
+ * (in-process memory, or Redis in scale-out). Windows are chosen by the caller from
+ * the injected clock and folded into the key, so the store only needs "add one,
+ * expire later" and time never has to be faked inside it.
+ */
+export interface LimiterStore {
+  /** Adds one to `key` in `bucket` and returns the new count; the key expires after ttlS. */
+  increment(bucket: string, key: string, ttlS: number): Promise<number>;
+  /** The current count of `key` in `bucket` (0 when absent). */
+  count(bucket: string, key: string): Promise<number>;
+  /** A block's end (ms since epoch), or null. */
+  readBlock(key: string): Promise<number | null>;
+  writeBlock(key: string, untilMs: number, ttlS: number): Promise<void>;
+}

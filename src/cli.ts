@@ -1,0 +1,129 @@
+import { parseArgs } from 'node:util';
+import { ensureAccount, normalizeEmail } from './accounts/accounts.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { Problem } from './core/problems.ts';
+import { serve } from './main.ts';
+import { type Services, createServices } from './services.ts';
+import { migrateToLatest } from './store/migrations.ts';
+
+const USAGE = `Usage: bureau <command> [options]
+
+Commands:
+  serve                                         start the server (migrates first)
+  migrate                                       apply database migrations
+  users create --email E [--name N]             create an account (prints its id)
+  keys create --email E --name N [--expires ISO]
+                                                create an API key; prints only the key
+  keys list --email E                           list an account's keys (JSON lines)
+  keys revoke ID                                revoke a key by id
+
+Configuration comes from the environment (see README): DATABASE_URL, BUREAU_DATA_DIR, ...`;
+
+class UsageError extends Error {}
+
+const operator = { type: 'operator' as const, id: null };
+
+async function withServices<T>(work: (s: Services) => Promise<T>): Promise<T> {
+  const services = await createServices(loadConfig());
+  try {
+    return await work(services);
+  } finally {
+    await services.close();
+  }
+}
+
+function options(argv: string[], spec: Record<string, { type: 'string' }>, required: string[] = []) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  for (const name of required) if (!parsed.values[name]) throw new UsageError(`--${name} is required`);
+  return parsed as { values: Record<string, string | undefined>; positionals: string[] };
+}
+
+async function accountByEmail(s: Services, email: string) {
+  const account = await s.accounts.findByEmail(normalizeEmail(email));
+  if (!account) throw new UsageError(`no account with email ${email} (create it with: bureau users create --email ${email})`);
+  return account;
+}
+
+async function run(argv: string[]): Promise<void> {
+  const [command, sub, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(loadConfig());
+    case 'migrate': {
+      const { openDatabase } = await import('./store/database.ts');
+      const handle = openDatabase(loadConfig().databaseUrl);
+      try {
+        const applied = await migrateToLatest(handle.db, handle.dialect);
+        console.error(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      } finally {
+        await handle.close();
+      }
+      return;
+    }
+    case 'users':
+      if (sub !== 'create') throw new UsageError('expected: bureau users create --email E [--name N]');
+      return withServices(async (s) => {
+        const { values } = options(rest, { email: { type: 'string' }, name: { type: 'string' } }, ['email']);
+        const { account, created } = await ensureAccount(s.accounts, s.clock, { email: values.email!, name: values.name });
+        if (!created) console.error(`account ${account.email} already exists`);
+        console.log(account.id);
+      });
+    case 'keys':
+      return withServices(async (s) => {
+        if (sub === 'create') {
+          const { values } = options(rest, { email: { type: 'string' }, name: { type: 'string' }, expires: { type: 'string' } }, ['email', 'name']);
+          const account = await accountByEmail(s, values.email!);
+          const { key, apiKey } = await s.apiKeys.create(account.id, { name: values.name!, expiresAt: values.expires ?? null }, operator, null);
+          console.error(`created ${apiKey.keyId} (${apiKey.id}) for ${account.email}; it will not be shown again`);
+          console.log(key);
+          return;
+        }
+        if (sub === 'list') {
+          const { values } = options(rest, { email: { type: 'string' } }, ['email']);
+          const account = await accountByEmail(s, values.email!);
+          for (const k of await s.apiKeys.list(account.id)) console.log(JSON.stringify(k));
+          return;
+        }
+        if (sub === 'revoke') {
+          const { positionals } = options(rest, {});
+          if (positionals.length !== 1) throw new UsageError('expected: bureau keys revoke ID');
+          const key = await s.apiKeys.findById(positionals[0]);
+          if (!key) throw new UsageError(`no key with id ${positionals[0]}`);
+          const view = await s.apiKeys.revoke(key.accountId, key.id, operator, null);
+          console.error(`revoked ${view.keyId} (${view.id})`);
+          return;
+        }
+        throw new UsageError('expected: bureau keys create|list|revoke');
+      });
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+run(process.argv.slice(2)).catch((err) => {
+  if (err instanceof UsageError) {
+    console.error(`bureau: ${err.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (err instanceof ConfigError) {
+    console.error(`bureau: ${err.message}`);
+    process.exit(2);
+  }
+  if (err instanceof Problem) {
+    console.error(`bureau: ${err.message}`);
+    process.exit(1);
+  }
+  console.error('bureau: failed:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,175 @@
+import { invalidCidrs } from './core/client-address.ts';
+
+/**
+ * The only reader of process.env. Every setting is parsed and checked here once,
+ * and the rest of the code receives a frozen Config.
+ */
+export interface Config {
+  nodeEnv: string;
+  port: number;
+  host: string;
+  databaseUrl: string;
+  redisUrl: string | undefined;
+  dataDir: string;
+  /** Explicit server secret (BUREAU_SECRET); otherwise generated into dataDir on first start. */
+  secret: string | undefined;
+  publicUrl: string;
+  trustProxy: string[];
+  logLevel: string;
+  rateLimitPerMinute: number;
+  failedAuthLimit: number;
+  failedAuthWindowS: number;
+  blockS: number;
+  bcryptCost: number;
+  bcryptConcurrency: number;
+  bcryptQueue: number;
+  keyCacheTtlS: number;
+  sessionIdleS: number;
+  sessionAbsoluteS: number;
+  maxStreamsPerAccount: number;
+  oauth: OAuthProviderConfigs;
+  devIdentityProvider: boolean;
+}
+
+export interface OAuthClientConfig { clientId: string; clientSecret: string }
+export interface OidcProviderConfig extends OAuthClientConfig { id: string; name: string; issuer: string }
+export interface OAuthProviderConfigs {
+  google?: OAuthClientConfig & { issuer: string };
+  github?: OAuthClientConfig & { authorizeUrl: string; tokenUrl: string; apiUrl: string };
+  oidc: OidcProviderConfig[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const str = (name: string, fallback: string) => {
+    const v = env[name];
+    return v === undefined || v === '' ? fallback : v;
+  };
+  const int = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const port = int('PORT', 3000, 0, 65535);
+  const nodeEnv = str('NODE_ENV', 'development');
+  const trustProxy = str('BUREAU_TRUST_PROXY', '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const badCidrs = invalidCidrs(trustProxy);
+  if (badCidrs.length) problems.push(`BUREAU_TRUST_PROXY has entries that are not addresses or CIDRs: ${badCidrs.join(', ')}`);
+
+  const databaseUrl = str('DATABASE_URL', 'sqlite:./data/bureau.db');
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+    problems.push('DATABASE_URL must start with sqlite: or postgres://');
+  }
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
+
+  const publicUrl = str('BUREAU_PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '');
+  try {
+    const u = new URL(publicUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+  } catch {
+    problems.push(`BUREAU_PUBLIC_URL must be an http(s) URL (got "${publicUrl}")`);
+  }
+
+  const secret = env.BUREAU_SECRET || undefined;
+  if (secret !== undefined && secret.length < 32) problems.push('BUREAU_SECRET must be at least 32 characters');
+
+  const oauth = readOAuthProviders(env, problems);
+  const anyProvider = Boolean(oauth.google || oauth.github || oauth.oidc.length);
+  const devIdpSetting = str('BUREAU_DEV_IDP', 'auto');
+  if (!['auto', 'on', 'off'].includes(devIdpSetting)) problems.push('BUREAU_DEV_IDP must be auto, on or off');
+  if (devIdpSetting === 'on' && nodeEnv === 'production') {
+    problems.push('BUREAU_DEV_IDP=on is refused when NODE_ENV=production: the development identity provider lets anyone sign in as anyone');
+  }
+  const devIdentityProvider =
+    nodeEnv !== 'production' && (devIdpSetting === 'on' || (devIdpSetting === 'auto' && !anyProvider));
+
+  const config: Config = {
+    nodeEnv,
+    port,
+    host: str('HOST', '127.0.0.1'),
+    databaseUrl,
+    redisUrl,
+    dataDir: str('BUREAU_DATA_DIR', './data'),
+    secret,
+    publicUrl,
+    trustProxy,
+    logLevel: str('LOG_LEVEL', 'info'),
+    rateLimitPerMinute: int('BUREAU_RATE_LIMIT_PER_MINUTE', 120, 1),
+    failedAuthLimit: int('BUREAU_FAILED_AUTH_LIMIT', 10, 1),
+    failedAuthWindowS: int('BUREAU_FAILED_AUTH_WINDOW_S', 60, 1),
+    blockS: int('BUREAU_BLOCK_S', 900, 1),
+    // Never below 10: the spec promises bcrypt, and a lower cost makes offline guessing cheap.
+    bcryptCost: int('BUREAU_BCRYPT_COST', 10, 10, 15),
+    bcryptConcurrency: int('BUREAU_BCRYPT_CONCURRENCY', 4, 1, 64),
+    bcryptQueue: int('BUREAU_BCRYPT_QUEUE', 64, 0, 100000),
+    keyCacheTtlS: int('BUREAU_KEY_CACHE_TTL_S', 30, 0, 3600),
+    sessionIdleS: int('BUREAU_SESSION_IDLE_S', 7 * 86400, 60),
+    sessionAbsoluteS: int('BUREAU_SESSION_ABSOLUTE_S', 30 * 86400, 60),
+    maxStreamsPerAccount: int('BUREAU_MAX_STREAMS_PER_ACCOUNT', 10, 1, 100000),
+    oauth,
+    devIdentityProvider,
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+function readOAuthProviders(env: Env, problems: string[]): OAuthProviderConfigs {
+  const pair = (prefix: string): OAuthClientConfig | undefined => {
+    const clientId = env[`${prefix}_CLIENT_ID`];
+    const clientSecret = env[`${prefix}_CLIENT_SECRET`];
+    if (!clientId && !clientSecret) return undefined;
+    if (!clientId || !clientSecret) {
+      problems.push(`${prefix}_CLIENT_ID and ${prefix}_CLIENT_SECRET must be set together`);
+      return undefined;
+    }
+    return { clientId, clientSecret };
+  };
+  const out: OAuthProviderConfigs = { oidc: [] };
+  const google = pair('BUREAU_GOOGLE');
+  if (google) out.google = { ...google, issuer: env.BUREAU_GOOGLE_ISSUER || 'https://accounts.google.com' };
+  const github = pair('BUREAU_GITHUB');
+  if (github) {
+    out.github = {
+      ...github,
+      authorizeUrl: env.BUREAU_GITHUB_AUTHORIZE_URL || 'https://github.com/login/oauth/authorize',
+      tokenUrl: env.BUREAU_GITHUB_TOKEN_URL || 'https://github.com/login/oauth/access_token',
+      apiUrl: (env.BUREAU_GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
+    };
+  }
+  // Generic OpenID providers: BUREAU_OIDC_PROVIDERS=keycloak,okta and BUREAU_OIDC_<ID>_{ISSUER,CLIENT_ID,CLIENT_SECRET,NAME}
+  const ids = (env.BUREAU_OIDC_PROVIDERS || '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const id of ids) {
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(id) || ['google', 'github', 'dev'].includes(id)) {
+      problems.push(`BUREAU_OIDC_PROVIDERS: "${id}" must be lowercase letters, digits or dashes and not google, github or dev`);
+      continue;
+    }
+    const prefix = `BUREAU_OIDC_${id.toUpperCase().replace(/-/g, '_')}`;
+    const client = pair(prefix);
+    const issuer = env[`${prefix}_ISSUER`];
+    if (!client || !issuer) {
+      problems.push(`${prefix}_ISSUER, ${prefix}_CLIENT_ID and ${prefix}_CLIENT_SECRET are required for provider "${id}"`);
+      continue;
+    }
+    out.oidc.push({ id, name: env[`${prefix}_NAME`] || id, issuer, ...client });
+  }
+  return out;
+}

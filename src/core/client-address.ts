@@ -1,0 +1,31 @@
+import ipaddr from 'ipaddr.js';
+
+/**
+ * The identity a limiter counts for a client address. IPv4 as is (IPv4-mapped IPv6
+ * unwrapped); IPv6 grouped by /64, because one subscriber usually owns a whole /64
+ * and could otherwise rotate through 2^64 addresses to escape a block.
+ */
+export function limiterAddress(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  let parsed = ipaddr.parse(ip);
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  }
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  const parts = (parsed as ipaddr.IPv6).parts.slice(0, 4);
+  const prefix = new ipaddr.IPv6([...parts, 0, 0, 0, 0]);
+  return `${prefix.toString()}/64`;
+}
+
+/** Validates a list of CIDRs or addresses (for BUREAU_TRUST_PROXY). Returns the invalid ones. */
+export function invalidCidrs(list: string[]): string[] {
+  return list.filter((entry) => {
+    try {
+      if (entry.includes('/')) ipaddr.parseCIDR(entry);
+      else ipaddr.parse(entry);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}

@@ -1,0 +1,15 @@
+import type { Clock } from './clock.ts';
+
+/** A clock tests move by hand. */
+export class FakeClock implements Clock {
+  constructor(private current = Date.UTC(2026, 0, 1, 0, 0, 0)) {}
+  now(): number {
+    return this.current;
+  }
+  advance(ms: number): void {
+    this.current += ms;
+  }
+  set(ms: number): void {
+    this.current = ms;
+  }
+}

@@ -1,0 +1,106 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { API_KEY_PREFIX } from '../../auth/api-key-format.ts';
+import type { LimitDecision } from '../../auth/request-limits.ts';
+import { limiterAddress } from '../../core/client-address.ts';
+import { Problem } from '../../core/problems.ts';
+import type { Services } from '../../services.ts';
+import { sendProblem } from '../problem-reply.ts';
+
+/** One 401 for every failure, whatever step failed, so a failure tells nothing. */
+const UNAUTHORIZED = new Problem('unauthorized');
+
+export interface Credentials {
+  apiKey: string | null;
+  /** A key was sent somewhere it is refused (query string off the SSE routes). */
+  misplacedKey: boolean;
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function readCredentials(request: FastifyRequest): Credentials {
+  const header = headerValue(request.headers['x-api-key']);
+  if (header !== undefined) return { apiKey: header.trim(), misplacedKey: false };
+  const authorization = headerValue(request.headers.authorization);
+  if (authorization !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    // Any Authorization header is an attempt at a credential: a wrong one is a failure.
+    return { apiKey: m ? m[1] : authorization, misplacedKey: false };
+  }
+  const query = request.query as Record<string, unknown> | undefined;
+  const fromQuery = query?.apiKey;
+  if (fromQuery !== undefined) {
+    if (request.routeOptions.config.apiKeyInQuery && typeof fromQuery === 'string') return { apiKey: fromQuery, misplacedKey: false };
+    return { apiKey: null, misplacedKey: true };
+  }
+  return { apiKey: null, misplacedKey: false };
+}
+
+export function setRateLimitHeaders(reply: FastifyReply, d: LimitDecision): void {
+  // draft-ietf-httpapi-ratelimit-headers: a named policy, then what is left of it.
+  reply.header('ratelimit-policy', `"general";q=${d.limit};w=${d.windowS}`);
+  reply.header('ratelimit', `"general";r=${d.remaining};t=${d.resetS}`);
+}
+
+/**
+ * Resolves the request's credential into `request.principal`, then applies the
+ * general rate limit (per account, or per address when unauthenticated).
+ */
+export function registerAuthentication(app: FastifyInstance, services: Services): void {
+  app.decorateRequest('principal', null);
+  app.decorateRequest('clientAddress', '');
+  app.decorateRequest('limiterAddress', '');
+
+  const limit = async (request: FastifyRequest, reply: FastifyReply, subject: string): Promise<boolean> => {
+    if (request.routeOptions.config.rateLimit === false) return true;
+    const decision = await services.requestLimiter.consume(subject);
+    setRateLimitHeaders(reply, decision);
+    if (decision.allowed) return true;
+    request.log.info({ event: 'rate_limited', subject: subject.startsWith('ip:') ? subject : 'account' }, 'rate limit reached');
+    sendProblem(reply, new Problem('rate_limited', undefined, decision.resetS));
+    return false;
+  };
+
+  const refuse = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (await limit(request, reply, `ip:${request.limiterAddress}`)) sendProblem(reply, UNAUTHORIZED);
+    return reply;
+  };
+
+  app.addHook('onRequest', async (request, reply) => {
+    request.clientAddress = request.ip;
+    request.limiterAddress = limiterAddress(request.ip);
+    const mode = request.routeOptions.config.auth ?? 'required';
+    if (mode === 'none') {
+      if (!(await limit(request, reply, `ip:${request.limiterAddress}`))) return reply;
+      return;
+    }
+
+    const creds = readCredentials(request);
+    if (creds.misplacedKey) {
+      request.log.warn({ event: 'auth_failed', reason: 'api_key_in_url' }, 'API key refused in the query string');
+      return refuse(request, reply);
+    }
+    if (creds.apiKey !== null) {
+      const result = await services.verifier.verify(creds.apiKey, request.clientAddress, request.limiterAddress);
+      if (result.ok) {
+        request.principal = { method: 'api_key', accountId: result.accountId, keyId: result.keyId };
+        if (!(await limit(request, reply, `acct:${result.accountId}`))) return reply;
+        return;
+      }
+      if (result.reason === 'blocked') {
+        request.log.warn({ event: 'auth_blocked', ip: request.clientAddress }, 'API key refused: address is blocked');
+        return sendProblem(reply, new Problem('ip_blocked', undefined, result.retryAfterS));
+      }
+      request.log.warn(
+        { event: 'auth_failed', reason: 'invalid_api_key', keyId: result.publicId ? `${API_KEY_PREFIX}${result.publicId}` : null, ip: request.clientAddress },
+        'API key refused',
+      );
+      if (result.blockedNow) {
+        request.log.warn({ event: 'ip_blocked', ip: request.clientAddress, blockS: services.failedAttempts.blockS }, 'address blocked from API-key authentication');
+      }
+      return refuse(request, reply);
+    }
+    return refuse(request, reply);
+  });
+}

@@ -1,0 +1,66 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { Problem } from '../../core/problems.ts';
+import { sendProblem } from '../problem-reply.ts';
+
+const FRAMEWORK_ERRORS: Record<string, Problem> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: new Problem('unsupported_media_type', 'Send application/json'),
+  FST_ERR_CTP_BODY_TOO_LARGE: new Problem('payload_too_large'),
+  FST_ERR_CTP_EMPTY_JSON_BODY: new Problem('malformed_json', 'The body is empty'),
+  FST_ERR_CTP_INVALID_JSON_BODY: new Problem('malformed_json'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: new Problem('validation_failed', 'Content-Length does not match the body'),
+};
+
+/** PostgreSQL or its pool being away: say 503 so clients retry, never 500. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  if (!e) return false;
+  if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004'].includes(e.code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error/i.test(e.message ?? '');
+}
+
+/** Maps every failure to RFC 9457 problem details; nothing else ever reaches a client. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof Problem) return sendProblem(reply, error);
+    if (error.validation) {
+      return sendProblem(reply, new Problem('validation_failed', error.message));
+    }
+    const known = error.code && FRAMEWORK_ERRORS[error.code];
+    if (known) return sendProblem(reply, known);
+    if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return sendProblem(reply, new Problem('malformed_json'));
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ err: { message: error.message, code: error.code } }, 'database unavailable');
+      return sendProblem(reply, new Problem('unavailable', undefined, 1));
+    }
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendProblem(reply, new Problem('validation_failed', error.message));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(reply, new Problem('internal_error'));
+  });
+
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, new Problem('not_found')));
+}
+
+/**
+ * Fastify answers 404 for a known path with an unknown method; HTTP says 405 with
+ * Allow. Called after every route is registered: adds the missing methods per path.
+ */
+export function addMethodNotAllowedRoutes(app: FastifyInstance, routes: Map<string, Set<string>>): void {
+  const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+  for (const [url, allowed] of routes) {
+    const missing = methods.filter((m) => !allowed.has(m));
+    if (!missing.length) continue;
+    const allow = [...allowed].filter((m) => m !== 'HEAD').concat(allowed.has('GET') ? ['HEAD'] : []).join(', ');
+    app.route({
+      method: missing,
+      url,
+      schema: { hide: true },
+      config: { auth: 'none', rateLimit: false },
+      handler: async (_request, reply) => {
+        reply.header('allow', allow);
+        return sendProblem(reply, new Problem('method_not_allowed'));
+      },
+    });
+  }
+}

@@ -1,0 +1,22 @@
+import type { Principal } from '../auth/principal.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the authenticate hook; null on routes that need no credential. */
+    principal: Principal | null;
+    /** The client address as believed (X-Forwarded-For only from BUREAU_TRUST_PROXY). */
+    clientAddress: string;
+    /** The address limiters count: IPv4 as is, IPv6 grouped by /64. */
+    limiterAddress: string;
+  }
+  interface FastifyContextConfig {
+    /** 'required' (default) or 'none' (health, OpenAPI, sign-in pages). */
+    auth?: 'required' | 'none';
+    /** Only SSE endpoints accept ?apiKey= (EventSource cannot send headers). */
+    apiKeyInQuery?: boolean;
+    /** false exempts a route from the general rate limit (health checks). */
+    rateLimit?: boolean;
+  }
+}
+
+export {};

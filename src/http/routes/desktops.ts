@@ -1,0 +1,56 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../services.ts';
+import { actorOf } from '../actor.ts';
+import { DesktopSchema, IdParams, problemResponses, security } from '../schemas.ts';
+
+const CreateBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
+const UpdateBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    state: Type.Optional(Type.Union([Type.Literal('running'), Type.Literal('stopped')])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+const tags = ['desktops'];
+
+export async function desktopRoutes(app: FastifyInstance, { services }: { services: Services }) {
+  const { desktops } = services;
+  const ref = Type.Ref(DesktopSchema);
+
+  app.post<{ Body: Static<typeof CreateBody> }>(
+    '/api/desktops',
+    { schema: { tags, summary: 'Create a desktop', security, body: CreateBody, response: { 201: ref, ...problemResponses } } },
+    async (request, reply) => {
+      const d = await desktops.create(request.principal!.accountId, request.body, actorOf(request), request.clientAddress);
+      return reply.code(201).send(d);
+    },
+  );
+
+  app.get(
+    '/api/desktops',
+    { schema: { tags, summary: "List the account's desktops", security, response: { 200: Type.Object({ desktops: Type.Array(ref) }), ...problemResponses } } },
+    async (request) => ({ desktops: await desktops.list(request.principal!.accountId) }),
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/api/desktops/:id',
+    { schema: { tags, summary: 'One desktop', security, params: IdParams, response: { 200: ref, ...problemResponses } } },
+    async (request) => desktops.get(request.principal!.accountId, request.params.id),
+  );
+
+  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateBody> }>(
+    '/api/desktops/:id',
+    { schema: { tags, summary: 'Rename a desktop or change its state', security, params: IdParams, body: UpdateBody, response: { 200: ref, ...problemResponses } } },
+    async (request) => desktops.update(request.principal!.accountId, request.params.id, request.body, actorOf(request), request.clientAddress),
+  );
+
+  app.delete<{ Params: Static<typeof IdParams> }>(
+    '/api/desktops/:id',
+    { schema: { tags, summary: 'Delete a desktop', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
+    async (request, reply) => {
+      await desktops.delete(request.principal!.accountId, request.params.id, actorOf(request), request.clientAddress);
+      return reply.code(204).send();
+    },
+  );
+}

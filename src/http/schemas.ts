@@ -1,0 +1,51 @@
+import { Type } from '@sinclair/typebox';
+
+/** Shared response shapes, so OpenAPI and the serializers agree with the code. */
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.String(),
+    detail: Type.Optional(Type.String()),
+  },
+  { $id: 'Problem', additionalProperties: true },
+);
+
+export const problemResponses = {
+  400: Type.Ref(ProblemSchema),
+  401: Type.Ref(ProblemSchema),
+  403: Type.Ref(ProblemSchema),
+  404: Type.Ref(ProblemSchema),
+  429: Type.Ref(ProblemSchema),
+};
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const DesktopSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    state: Type.Union([Type.Literal('provisioning'), Type.Literal('running'), Type.Literal('stopped')]),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Desktop' },
+);
+
+export const ApiKeySchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    keyId: Type.String({ description: 'Visible, non-secret identifier (lb_k_ + public id)' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    lastUsedIp: Type.Union([Type.String(), Type.Null()]),
+    expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    state: Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('expired')]),
+  },
+  { $id: 'ApiKey' },
+);
+
+export const security: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearer: [] }, { session: [] }];

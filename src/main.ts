@@ -1,0 +1,32 @@
+import { buildApp } from './app.ts';
+import type { Config } from './config.ts';
+import { createServices } from './services.ts';
+
+/** Starts the server and stops it cleanly on SIGTERM/SIGINT. */
+export async function serve(config: Readonly<Config>): Promise<void> {
+  const services = await createServices(config);
+  const app = await buildApp(services);
+  const flushTimer = setInterval(() => void services.lastUse.flush(), 5000);
+  flushTimer.unref();
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    clearInterval(flushTimer);
+    try {
+      await app.close();
+      await services.close();
+      process.exit(0);
+    } catch (err) {
+      app.log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info({ url: config.publicUrl, database: config.databaseUrl.split(':')[0] }, 'Le Bureau is listening');
+}

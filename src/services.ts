@@ -1,0 +1,108 @@
+import type { AccountStore } from './accounts/accounts.ts';
+import type { ActivityLog } from './activity/activity-log.ts';
+import type { ActivityPublisher } from './activity/events.ts';
+import { ApiKeyVerifier } from './auth/api-key-verifier.ts';
+import { ApiKeyService } from './auth/api-keys.ts';
+import { BoundedBcrypt } from './auth/bcrypt-hasher.ts';
+import { FailedAttemptGuard } from './auth/failed-attempts.ts';
+import { LastUseRecorder } from './auth/last-use-recorder.ts';
+import type { LimiterStore } from './auth/limiter-store.ts';
+import { RequestLimiter } from './auth/request-limits.ts';
+import { LocalRevocationBus, type RevocationBus } from './auth/revocations.ts';
+import { VerifiedKeyCache } from './auth/verified-key-cache.ts';
+import type { Config } from './config.ts';
+import { type Clock, systemClock } from './core/clock.ts';
+import { DesktopService } from './desktops/desktops.ts';
+import { type DatabaseHandle, openDatabase } from './store/database.ts';
+import { MemoryLimiterStore } from './store/memory-limiter-store.ts';
+import { migrateToLatest } from './store/migrations.ts';
+import { loadServerSecret } from './store/server-secret.ts';
+import { SqlAccountStore } from './store/sql-accounts.ts';
+import { SqlActivityLog } from './store/sql-activity-log.ts';
+import { SqlApiKeyStore } from './store/sql-api-keys.ts';
+import { SqlDesktopStore } from './store/sql-desktops.ts';
+
+/** Everything the HTTP layer and the CLI use, built from one Config. */
+export interface Services {
+  config: Readonly<Config>;
+  clock: Clock;
+  database: DatabaseHandle;
+  serverSecret: Buffer;
+  accounts: AccountStore;
+  apiKeys: ApiKeyService;
+  verifier: ApiKeyVerifier;
+  keyCache: VerifiedKeyCache;
+  lastUse: LastUseRecorder;
+  desktops: DesktopService;
+  activityLog: ActivityLog;
+  activity: ActivityPublisher;
+  requestLimiter: RequestLimiter;
+  failedAttempts: FailedAttemptGuard;
+  revocations: RevocationBus;
+  bcrypt: BoundedBcrypt;
+  /** Flushes pending writes and closes connections. */
+  close(): Promise<void>;
+}
+
+export interface ServiceOverrides {
+  clock?: Clock;
+  limiterStore?: LimiterStore;
+  revocations?: RevocationBus;
+  activity?: ActivityPublisher;
+  onBackgroundError?: (err: unknown) => void;
+}
+
+/** Late-bound so the activity hub (built after services) can receive events. */
+class ActivityRelay implements ActivityPublisher {
+  target: ActivityPublisher | null = null;
+  publish(events: Parameters<ActivityPublisher['publish']>[0]): void {
+    if (events.length) this.target?.publish(events);
+  }
+}
+
+export async function createServices(config: Readonly<Config>, overrides: ServiceOverrides = {}): Promise<Services> {
+  const clock = overrides.clock ?? systemClock;
+  const database = openDatabase(config.databaseUrl);
+  await migrateToLatest(database.db, database.dialect);
+  const serverSecret = loadServerSecret(config.secret, config.dataDir);
+  const onError = overrides.onBackgroundError ?? ((err) => console.error('background write failed', err));
+
+  const activity = overrides.activity ?? new ActivityRelay();
+  const revocations = overrides.revocations ?? new LocalRevocationBus();
+  const limiterStore = overrides.limiterStore ?? new MemoryLimiterStore();
+  const bcrypt = new BoundedBcrypt(config.bcryptCost, config.bcryptConcurrency, config.bcryptQueue);
+  const apiKeyStore = new SqlApiKeyStore(database.db, database.dialect);
+  const keyCache = new VerifiedKeyCache(clock, config.keyCacheTtlS * 1000);
+  revocations.subscribe((r) => {
+    if (r.kind === 'api_key') keyCache.evictKey(r.id);
+  });
+  const lastUse = new LastUseRecorder(apiKeyStore, activity, onError);
+  const failedAttempts = new FailedAttemptGuard(limiterStore, clock, config.failedAuthLimit, config.failedAuthWindowS, config.blockS);
+  const verifier = new ApiKeyVerifier({ clock, serverSecret, store: apiKeyStore, bcrypt, cache: keyCache, guard: failedAttempts, lastUse });
+
+  const services: Services = {
+    config,
+    clock,
+    database,
+    serverSecret,
+    accounts: new SqlAccountStore(database.db),
+    apiKeys: new ApiKeyService({ clock, store: apiKeyStore, bcrypt, revocations, activity }),
+    verifier,
+    keyCache,
+    lastUse,
+    desktops: new DesktopService(new SqlDesktopStore(database.db, database.dialect), clock, activity),
+    activityLog: new SqlActivityLog(database.db, database.dialect),
+    activity,
+    requestLimiter: new RequestLimiter(limiterStore, clock, config.rateLimitPerMinute),
+    failedAttempts,
+    revocations,
+    bcrypt,
+    async close() {
+      await lastUse.flush();
+      await database.close();
+    },
+  };
+  return services;
+}
+
+export { ActivityRelay };

@@ -1,0 +1,107 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import type { Database } from './schema.ts';
+import type { Dialect } from './database.ts';
+
+/**
+ * Migrations live in code (not files found at run time) so the same list runs
+ * from `bureau serve`, `bureau migrate` and the tests, on SQLite and PostgreSQL.
+ * Never edit a migration that has shipped: add the next one.
+ */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  const autoId = dialect === 'postgres' ? 'bigint generated always as identity primary key' : 'integer primary key autoincrement';
+  return {
+    '001_accounts_keys_desktops': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('accounts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('email', 'text', (c) => c.notNull().unique())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('api_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('public_id', 'text', (c) => c.notNull().unique())
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint')
+          .addColumn('revoked_at', 'bigint')
+          .addColumn('last_used_at', 'bigint')
+          .addColumn('last_used_ip', 'text')
+          .execute();
+        await db.schema.createIndex('api_keys_account').on('api_keys').columns(['account_id', 'created_at']).execute();
+        await db.schema
+          .createTable('api_key_addresses')
+          .addColumn('key_id', 'text', (c) => c.notNull().references('api_keys.id').onDelete('cascade'))
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('first_seen_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('api_key_addresses_pk', ['key_id', 'ip'])
+          .execute();
+        await db.schema
+          .createTable('desktops')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('desktops_account').on('desktops').columns(['account_id', 'created_at']).execute();
+        await db.schema
+          .createTable('activity_events')
+          .addColumn('id', sql.raw(autoId) as any)
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('actor_type', 'text', (c) => c.notNull())
+          .addColumn('actor_id', 'text')
+          .addColumn('target_type', 'text')
+          .addColumn('target_id', 'text')
+          .addColumn('ip', 'text')
+          .addColumn('data', 'text')
+          .execute();
+        await db.schema.createIndex('activity_account_id').on('activity_events').columns(['account_id', 'id']).execute();
+      },
+    },
+    '002_identities_sessions': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('identities')
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('email', 'text')
+          .addColumn('email_verified', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('identities_pk', ['provider', 'subject'])
+          .execute();
+        await db.schema
+          .createTable('sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('idle_expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('absolute_expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('ended_at', 'bigint')
+          .addColumn('ip', 'text')
+          .addColumn('user_agent', 'text')
+          .addColumn('provider', 'text')
+          .execute();
+        await db.schema.createIndex('sessions_account').on('sessions').columns(['account_id', 'created_at']).execute();
+      },
+    },
+  };
+}
+
+export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const migrator = new Migrator({ db, provider, migrationTableName: 'bureau_migrations', migrationLockTableName: 'bureau_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,87 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Row shapes as stored. Times are integer milliseconds since the epoch on both
+ * SQLite and PostgreSQL (bigint there, parsed back to number by the pg type parser).
+ */
+export interface Database {
+  accounts: AccountRow;
+  api_keys: ApiKeyRow;
+  api_key_addresses: ApiKeyAddressRow;
+  desktops: DesktopRow;
+  activity_events: ActivityEventRow;
+  identities: IdentityRow;
+  sessions: SessionRow;
+}
+
+export interface AccountRow {
+  id: string;
+  email: string;
+  name: string;
+  created_at: number;
+}
+
+export interface ApiKeyRow {
+  id: string;
+  account_id: string;
+  name: string;
+  public_id: string;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+  last_used_ip: string | null;
+}
+
+/** Addresses each key has been used from: the "first use from a new IP" signal. */
+export interface ApiKeyAddressRow {
+  key_id: string;
+  ip: string;
+  first_seen_at: number;
+}
+
+export interface DesktopRow {
+  id: string;
+  account_id: string;
+  name: string;
+  state: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ActivityEventRow {
+  id: Generated<number>;
+  account_id: string;
+  type: string;
+  at: number;
+  actor_type: string;
+  actor_id: string | null;
+  target_type: string | null;
+  target_id: string | null;
+  ip: string | null;
+  data: string | null;
+}
+
+export interface IdentityRow {
+  provider: string;
+  subject: string;
+  account_id: string;
+  email: string | null;
+  email_verified: number;
+  created_at: number;
+}
+
+export interface SessionRow {
+  id: string;
+  account_id: string;
+  token_hash: string;
+  created_at: number;
+  last_seen_at: number;
+  idle_expires_at: number;
+  absolute_expires_at: number;
+  ended_at: number | null;
+  ip: string | null;
+  user_agent: string | null;
+  provider: string | null;
+}

@@ -1,0 +1,37 @@
+import type { Kysely } from 'kysely';
+import type { ActivityLog } from '../activity/activity-log.ts';
+import type { ActivityDraft, ActivityEvent } from '../activity/events.ts';
+import { eventFromRow, insertEvents } from './activity-writer.ts';
+import type { Dialect } from './database.ts';
+import type { Database } from './schema.ts';
+
+export class SqlActivityLog implements ActivityLog {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  append(drafts: ActivityDraft[]): Promise<ActivityEvent[]> {
+    if (drafts.length === 0) return Promise.resolve([]);
+    return this.db.transaction().execute((trx) => insertEvents(trx, this.dialect, drafts));
+  }
+
+  async page(accountId: string, { before, limit }: { before?: number; limit: number }): Promise<ActivityEvent[]> {
+    let q = this.db.selectFrom('activity_events').selectAll().where('account_id', '=', accountId);
+    if (before !== undefined) q = q.where('id', '<', before);
+    const rows = await q.orderBy('id', 'desc').limit(limit).execute();
+    return rows.map(eventFromRow);
+  }
+
+  async after(accountId: string, afterId: number, limit: number): Promise<ActivityEvent[]> {
+    const rows = await this.db
+      .selectFrom('activity_events')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('id', '>', afterId)
+      .orderBy('id', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map(eventFromRow);
+  }
+}

@@ -1,0 +1,94 @@
+import type { Kysely } from 'kysely';
+import type { ActivityDraft, ActivityEvent } from '../activity/events.ts';
+import type { ApiKeyRecord, ApiKeyStore, LastUse } from '../auth/api-key-store.ts';
+import { insertEvents } from './activity-writer.ts';
+import type { Dialect } from './database.ts';
+import type { ApiKeyRow, Database } from './schema.ts';
+
+const num = (v: number | null) => (v === null ? null : Number(v));
+const toRecord = (r: ApiKeyRow): ApiKeyRecord => ({
+  id: r.id,
+  accountId: r.account_id,
+  name: r.name,
+  publicId: r.public_id,
+  secretHash: r.secret_hash,
+  createdAt: Number(r.created_at),
+  expiresAt: num(r.expires_at),
+  revokedAt: num(r.revoked_at),
+  lastUsedAt: num(r.last_used_at),
+  lastUsedIp: r.last_used_ip,
+});
+
+export class SqlApiKeyStore implements ApiKeyStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  insert(key: ApiKeyRecord, event: ActivityDraft): Promise<ActivityEvent[]> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('api_keys')
+        .values({
+          id: key.id,
+          account_id: key.accountId,
+          name: key.name,
+          public_id: key.publicId,
+          secret_hash: key.secretHash,
+          created_at: key.createdAt,
+          expires_at: key.expiresAt,
+          revoked_at: key.revokedAt,
+          last_used_at: key.lastUsedAt,
+          last_used_ip: key.lastUsedIp,
+        })
+        .execute();
+      return insertEvents(trx, this.dialect, [event]);
+    });
+  }
+
+  async findByPublicId(publicId: string): Promise<ApiKeyRecord | undefined> {
+    const r = await this.db.selectFrom('api_keys').selectAll().where('public_id', '=', publicId).executeTakeFirst();
+    return r && toRecord(r);
+  }
+
+  async findById(id: string): Promise<ApiKeyRecord | undefined> {
+    const r = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toRecord(r);
+  }
+
+  async listByAccount(accountId: string): Promise<ApiKeyRecord[]> {
+    const rows = await this.db.selectFrom('api_keys').selectAll().where('account_id', '=', accountId).orderBy('created_at', 'desc').execute();
+    return rows.map(toRecord);
+  }
+
+  revoke(id: string, at: number, event: ActivityDraft): Promise<ActivityEvent[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const res = await trx.updateTable('api_keys').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return [];
+      return insertEvents(trx, this.dialect, [event]);
+    });
+  }
+
+  recordUses(uses: LastUse[], newAddressEvent: (use: LastUse, accountId: string) => ActivityDraft): Promise<ActivityEvent[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const events: ActivityDraft[] = [];
+      for (const use of uses) {
+        const key = await trx
+          .updateTable('api_keys')
+          .set({ last_used_at: use.at, last_used_ip: use.ip })
+          .where('id', '=', use.keyId)
+          .returning('account_id')
+          .executeTakeFirst();
+        if (!key) continue;
+        const fresh = await trx
+          .insertInto('api_key_addresses')
+          .values({ key_id: use.keyId, ip: use.ip, first_seen_at: use.at })
+          .onConflict((oc) => oc.columns(['key_id', 'ip']).doNothing())
+          .returning('key_id')
+          .executeTakeFirst();
+        if (fresh) events.push(newAddressEvent(use, key.account_id));
+      }
+      return insertEvents(trx, this.dialect, events);
+    });
+  }
+}
