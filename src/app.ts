@@ -11,6 +11,7 @@ import { apiKeyRoutes } from './http/routes/api-keys.ts';
 import { desktopRoutes } from './http/routes/desktops.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { meRoutes } from './http/routes/me.ts';
+import { sessionRoutes } from './http/routes/sessions.ts';
 import { ApiKeySchema, DesktopSchema, ProblemSchema } from './http/schemas.ts';
 import type { Services } from './services.ts';
 
@@ -87,6 +88,7 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   await app.register(meRoutes, opts);
   await app.register(desktopRoutes, opts);
   await app.register(apiKeyRoutes, opts);
+  await app.register(sessionRoutes, opts);
   app.get('/api/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
 
   addMethodNotAllowedRoutes(app, routes);

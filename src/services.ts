@@ -9,6 +9,7 @@ import { LastUseRecorder } from './auth/last-use-recorder.ts';
 import type { LimiterStore } from './auth/limiter-store.ts';
 import { RequestLimiter } from './auth/request-limits.ts';
 import { LocalRevocationBus, type RevocationBus } from './auth/revocations.ts';
+import { SessionService } from './auth/sessions.ts';
 import { VerifiedKeyCache } from './auth/verified-key-cache.ts';
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
@@ -21,6 +22,7 @@ import { SqlAccountStore } from './store/sql-accounts.ts';
 import { SqlActivityLog } from './store/sql-activity-log.ts';
 import { SqlApiKeyStore } from './store/sql-api-keys.ts';
 import { SqlDesktopStore } from './store/sql-desktops.ts';
+import { SqlSessionStore } from './store/sql-sessions.ts';
 
 /** Everything the HTTP layer and the CLI use, built from one Config. */
 export interface Services {
@@ -31,6 +33,7 @@ export interface Services {
   accounts: AccountStore;
   apiKeys: ApiKeyService;
   verifier: ApiKeyVerifier;
+  sessions: SessionService;
   keyCache: VerifiedKeyCache;
   lastUse: LastUseRecorder;
   desktops: DesktopService;
@@ -74,7 +77,7 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
   const apiKeyStore = new SqlApiKeyStore(database.db, database.dialect);
   const keyCache = new VerifiedKeyCache(clock, config.keyCacheTtlS * 1000);
   revocations.subscribe((r) => {
-    if (r.kind === 'api_key') keyCache.evictKey(r.id);
+    if (r.kind === 'api_key') keyCache.evict(r.id);
   });
   const lastUse = new LastUseRecorder(apiKeyStore, activity, onError);
   const failedAttempts = new FailedAttemptGuard(limiterStore, clock, config.failedAuthLimit, config.failedAuthWindowS, config.blockS);
@@ -88,6 +91,17 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
     accounts: new SqlAccountStore(database.db),
     apiKeys: new ApiKeyService({ clock, store: apiKeyStore, bcrypt, revocations, activity }),
     verifier,
+    sessions: new SessionService({
+      clock,
+      store: new SqlSessionStore(database.db, database.dialect),
+      serverSecret,
+      revocations,
+      activity,
+      idleS: config.sessionIdleS,
+      absoluteS: config.sessionAbsoluteS,
+      cacheTtlMs: config.keyCacheTtlS * 1000,
+      onError,
+    }),
     keyCache,
     lastUse,
     desktops: new DesktopService(new SqlDesktopStore(database.db, database.dialect), clock, activity),

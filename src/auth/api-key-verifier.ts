@@ -41,8 +41,8 @@ export class ApiKeyVerifier {
     const digest = hmacDigest(serverSecret, presented);
     const hit = cache.get(digest);
     if (hit) {
-      lastUse.record({ keyId: hit.keyId, at: clock.now(), ip: clientAddress });
-      return { ok: true, keyId: hit.keyId, accountId: hit.accountId };
+      lastUse.record({ keyId: hit.credentialId, at: clock.now(), ip: clientAddress });
+      return { ok: true, keyId: hit.credentialId, accountId: hit.accountId };
     }
 
     const row = await store.findByPublicId(parsed.publicId);
@@ -55,7 +55,7 @@ export class ApiKeyVerifier {
     }
     // The cache refuses a key revoked while bcrypt ran (it keeps tombstones), so a
     // revocation that raced this compare cannot be undone by it.
-    cache.set(digest, { keyId: row.id, accountId: row.accountId, expiresAt: row.expiresAt });
+    cache.set(digest, { credentialId: row.id, accountId: row.accountId }, row.expiresAt);
     lastUse.record({ keyId: row.id, at: now, ip: clientAddress });
     return { ok: true, keyId: row.id, accountId: row.accountId };
   }

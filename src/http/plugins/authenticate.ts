@@ -5,6 +5,8 @@ import { limiterAddress } from '../../core/client-address.ts';
 import { Problem } from '../../core/problems.ts';
 import type { Services } from '../../services.ts';
 import { sendProblem } from '../problem-reply.ts';
+import { isSameOriginRequest, isUnsafeMethod } from '../same-origin.ts';
+import { readSessionCookie, sessionCookieName } from '../session-cookie.ts';
 
 /** One 401 for every failure, whatever step failed, so a failure tells nothing. */
 const UNAUTHORIZED = new Problem('unauthorized');
@@ -44,13 +46,16 @@ export function setRateLimitHeaders(reply: FastifyReply, d: LimitDecision): void
 }
 
 /**
- * Resolves the request's credential into `request.principal`, then applies the
- * general rate limit (per account, or per address when unauthenticated).
+ * Resolves the request's credential into `request.principal` (an API key in a
+ * header, else the session cookie), then applies the general rate limit (per
+ * account, or per address when unauthenticated).
  */
 export function registerAuthentication(app: FastifyInstance, services: Services): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('clientAddress', '');
   app.decorateRequest('limiterAddress', '');
+  const cookieName = sessionCookieName(services.config);
+  const publicOrigin = new URL(services.config.publicUrl).origin;
 
   const limit = async (request: FastifyRequest, reply: FastifyReply, subject: string): Promise<boolean> => {
     if (request.routeOptions.config.rateLimit === false) return true;
@@ -67,6 +72,41 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     return reply;
   };
 
+  const authenticateApiKey = async (request: FastifyRequest, reply: FastifyReply, apiKey: string) => {
+    const result = await services.verifier.verify(apiKey, request.clientAddress, request.limiterAddress);
+    if (result.ok) {
+      request.principal = { method: 'api_key', accountId: result.accountId, keyId: result.keyId };
+      if (!(await limit(request, reply, `acct:${result.accountId}`))) return reply;
+      return;
+    }
+    if (result.reason === 'blocked') {
+      request.log.warn({ event: 'auth_blocked', ip: request.clientAddress }, 'API key refused: address is blocked');
+      return sendProblem(reply, new Problem('ip_blocked', undefined, result.retryAfterS));
+    }
+    request.log.warn(
+      { event: 'auth_failed', reason: 'invalid_api_key', keyId: result.publicId ? `${API_KEY_PREFIX}${result.publicId}` : null, ip: request.clientAddress },
+      'API key refused',
+    );
+    if (result.blockedNow) {
+      request.log.warn({ event: 'ip_blocked', ip: request.clientAddress, blockS: services.failedAttempts.blockS }, 'address blocked from API-key authentication');
+    }
+    return refuse(request, reply);
+  };
+
+  const authenticateSession = async (request: FastifyRequest, reply: FastifyReply, token: string) => {
+    const session = await services.sessions.authenticate(token);
+    if (!session) {
+      request.log.info({ event: 'auth_failed', reason: 'invalid_session', ip: request.clientAddress }, 'session refused');
+      return refuse(request, reply);
+    }
+    request.principal = { method: 'session', accountId: session.accountId, sessionId: session.sessionId, expiresAt: session.expiresAt };
+    if (isUnsafeMethod(request.method) && !isSameOriginRequest(request, publicOrigin)) {
+      request.log.warn({ event: 'csrf_refused', method: request.method, ip: request.clientAddress }, 'cross-site request refused');
+      return sendProblem(reply, new Problem('cross_site_request'));
+    }
+    if (!(await limit(request, reply, `acct:${session.accountId}`))) return reply;
+  };
+
   app.addHook('onRequest', async (request, reply) => {
     request.clientAddress = request.ip;
     request.limiterAddress = limiterAddress(request.ip);
@@ -81,26 +121,9 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
       request.log.warn({ event: 'auth_failed', reason: 'api_key_in_url' }, 'API key refused in the query string');
       return refuse(request, reply);
     }
-    if (creds.apiKey !== null) {
-      const result = await services.verifier.verify(creds.apiKey, request.clientAddress, request.limiterAddress);
-      if (result.ok) {
-        request.principal = { method: 'api_key', accountId: result.accountId, keyId: result.keyId };
-        if (!(await limit(request, reply, `acct:${result.accountId}`))) return reply;
-        return;
-      }
-      if (result.reason === 'blocked') {
-        request.log.warn({ event: 'auth_blocked', ip: request.clientAddress }, 'API key refused: address is blocked');
-        return sendProblem(reply, new Problem('ip_blocked', undefined, result.retryAfterS));
-      }
-      request.log.warn(
-        { event: 'auth_failed', reason: 'invalid_api_key', keyId: result.publicId ? `${API_KEY_PREFIX}${result.publicId}` : null, ip: request.clientAddress },
-        'API key refused',
-      );
-      if (result.blockedNow) {
-        request.log.warn({ event: 'ip_blocked', ip: request.clientAddress, blockS: services.failedAttempts.blockS }, 'address blocked from API-key authentication');
-      }
-      return refuse(request, reply);
-    }
+    if (creds.apiKey !== null) return authenticateApiKey(request, reply, creds.apiKey);
+    const token = readSessionCookie(request, cookieName);
+    if (token !== undefined) return authenticateSession(request, reply, token);
     return refuse(request, reply);
   });
 }

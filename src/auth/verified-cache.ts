@@ -1,0 +1,83 @@
+import type { Clock } from '../core/clock.ts';
+
+/** What a cache entry must say: which credential (key or session) it stands for. */
+export interface CachedCredential {
+  credentialId: string;
+}
+
+interface Slot<V> {
+  value: V;
+  cachedUntil: number;
+}
+
+/**
+ * Credentials that were verified recently, keyed by an HMAC of the presented secret
+ * so the cache never holds a usable credential. A short TTL bounds how long a
+ * revocation that was not delivered (scale-out) could be missed; evict() is the
+ * fast path, and its tombstones stop a verification that raced the revocation
+ * from caching the credential again.
+ */
+export class VerifiedCache<V extends CachedCredential> {
+  private readonly slots = new Map<string, Slot<V>>();
+  private readonly digestsById = new Map<string, Set<string>>();
+  private readonly tombstones = new Map<string, number>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ttlMs: number,
+    private readonly maxEntries = 100_000,
+  ) {}
+
+  get(digest: string): V | undefined {
+    const slot = this.slots.get(digest);
+    if (!slot) return undefined;
+    if (this.clock.now() >= slot.cachedUntil) {
+      this.remove(digest, slot.value.credentialId);
+      return undefined;
+    }
+    return slot.value;
+  }
+
+  /** Caches until the TTL, or until `validUntil` (the credential's own expiry) if sooner. */
+  set(digest: string, value: V, validUntil: number | null = null): void {
+    if (this.ttlMs <= 0) return;
+    const now = this.clock.now();
+    const tomb = this.tombstones.get(value.credentialId);
+    if (tomb !== undefined) {
+      if (tomb > now) return;
+      this.tombstones.delete(value.credentialId);
+    }
+    if (this.slots.size >= this.maxEntries) {
+      // Maps iterate in insertion order: drop the oldest entry.
+      const oldest = this.slots.entries().next().value;
+      if (oldest) this.remove(oldest[0], oldest[1].value.credentialId);
+    }
+    const cachedUntil = validUntil === null ? now + this.ttlMs : Math.min(now + this.ttlMs, validUntil);
+    this.slots.set(digest, { value, cachedUntil });
+    let set = this.digestsById.get(value.credentialId);
+    if (!set) this.digestsById.set(value.credentialId, (set = new Set()));
+    set.add(digest);
+  }
+
+  evict(credentialId: string): void {
+    if (this.tombstones.size >= this.maxEntries) this.tombstones.clear();
+    this.tombstones.set(credentialId, this.clock.now() + Math.max(this.ttlMs, 60_000));
+    const set = this.digestsById.get(credentialId);
+    if (!set) return;
+    for (const d of set) this.slots.delete(d);
+    this.digestsById.delete(credentialId);
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  private remove(digest: string, credentialId: string): void {
+    this.slots.delete(digest);
+    const set = this.digestsById.get(credentialId);
+    if (set) {
+      set.delete(digest);
+      if (set.size === 0) this.digestsById.delete(credentialId);
+    }
+  }
+}
