@@ -10,6 +10,10 @@ export interface Config {
   host: string;
   databaseUrl: string;
   redisUrl: string | undefined;
+  /** Prepended to every Redis key and channel, so several deployments (or test runs) can share one Redis. */
+  redisPrefix: string;
+  /** PostgreSQL connections per process; N processes open up to N times this many. */
+  databasePoolSize: number;
   dataDir: string;
   /** Explicit server secret (BUREAU_SECRET); otherwise generated into dataDir on first start. */
   secret: string | undefined;
@@ -80,6 +84,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   const redisUrl = env.REDIS_URL || undefined;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
+  const redisPrefix = str('BUREAU_REDIS_PREFIX', 'bureau');
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisPrefix)) problems.push('BUREAU_REDIS_PREFIX must be 1 to 64 letters, digits, or _ . : -');
 
   const publicUrl = str('BUREAU_PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '');
   try {
@@ -108,6 +114,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     host: str('HOST', '127.0.0.1'),
     databaseUrl,
     redisUrl,
+    redisPrefix,
+    databasePoolSize: int('BUREAU_DB_POOL_SIZE', 10, 1, 1000),
     dataDir: str('BUREAU_DATA_DIR', './data'),
     secret,
     publicUrl,
