@@ -3,13 +3,14 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { addMethodNotAllowedRoutes, registerErrorHandling } from './http/plugins/errors.ts';
+import { addMethodNotAllowedRoutes, frameworkErrorReply, registerErrorHandling } from './http/plugins/errors.ts';
 import { registerAuthentication } from './http/plugins/authenticate.ts';
 import { loggerOptions } from './http/logging.ts';
 import './http/request-context.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
 import { desktopRoutes } from './http/routes/desktops.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { recordRoutes } from './http/route-table.ts';
 import { meRoutes } from './http/routes/me.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
 import { ApiKeySchema, DesktopSchema, ProblemSchema } from './http/schemas.ts';
@@ -32,6 +33,9 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
     genReqId: undefined,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    // Undecodable URLs and over-long path parameters are refused by the router before
+    // any hook runs; without this they would get Fastify's own JSON, not a problem.
+    frameworkErrors: frameworkErrorReply,
   });
 
   // Only JSON is accepted; other bodies get 415 rather than a guess.
@@ -74,6 +78,7 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   });
   for (const schema of [ProblemSchema, DesktopSchema, ApiKeySchema]) app.addSchema(schema);
 
+  recordRoutes(app);
   const routes = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];

@@ -2,6 +2,7 @@ import type { Actor, ActivityPublisher } from '../activity/events.ts';
 import type { Clock } from '../core/clock.ts';
 import { Problem } from '../core/problems.ts';
 import { newId } from '../core/random.ts';
+import { checkDisplayName } from '../core/text.ts';
 import { generateApiKey, visibleKeyId } from './api-key-format.ts';
 import type { ApiKeyRecord, ApiKeyStore } from './api-key-store.ts';
 import type { BoundedBcrypt } from './bcrypt-hasher.ts';
@@ -58,8 +59,7 @@ export class ApiKeyService {
     ip: string | null,
   ): Promise<{ key: string; apiKey: ApiKeyView }> {
     const { clock, store, bcrypt, activity } = this.deps;
-    const name = input.name.trim();
-    if (!name || name.length > 100) throw new Problem('validation_failed', 'name must be 1 to 100 characters');
+    const name = checkDisplayName(input.name, 100);
     const now = clock.now();
     let expiresAt: number | null = null;
     if (input.expiresAt != null) {

@@ -1,6 +1,7 @@
 import type { Actor, ActivityDraft, ActivityEvent, ActivityPublisher } from '../activity/events.ts';
 import type { Clock } from '../core/clock.ts';
 import { Problem } from '../core/problems.ts';
+import { checkDisplayName } from '../core/text.ts';
 import { newId } from '../core/random.ts';
 
 export const DESKTOP_STATES = ['provisioning', 'running', 'stopped'] as const;
@@ -41,9 +42,7 @@ export interface DesktopChanges {
 }
 
 function checkName(name: string): string {
-  const n = name.trim();
-  if (!n || n.length > 100) throw new Problem('validation_failed', 'name must be 1 to 100 characters');
-  return n;
+  return checkDisplayName(name, 100);
 }
 
 export class DesktopService {

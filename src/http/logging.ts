@@ -2,10 +2,41 @@ import type { FastifyServerOptions } from 'fastify';
 import type { DestinationStream } from 'pino';
 
 /** Query parameters that may carry a credential; their values never reach a log. */
-const SECRET_QUERY_PARAMS = /([?&](?:apiKey|ticket|code|state)=)[^&#]*/gi;
+const SECRET_QUERY_PARAMS = new Set(['apikey', 'ticket', 'code', 'state']);
+/** The prefix of every API key, wherever a client put it (a path segment, another parameter). */
+const KEY_MARK = /lb_k_/i;
 
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * The URL as it may be logged. Names and values are compared decoded, because the
+ * query parser decodes them too: `?api%4Bey=` is read as `apiKey` and must be
+ * redacted as such.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY_PARAMS, '$1[REDACTED]');
+  const q = url.indexOf('?');
+  const path = (q === -1 ? url : url.slice(0, q))
+    .split('/')
+    .map((segment) => (KEY_MARK.test(decode(segment)) ? '[REDACTED]' : segment))
+    .join('/');
+  if (q === -1) return path;
+  const query = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq === -1 ? pair : pair.slice(0, eq);
+      if (SECRET_QUERY_PARAMS.has(decode(name).toLowerCase())) return `${name}=[REDACTED]`;
+      return KEY_MARK.test(decode(pair)) ? '[REDACTED]' : pair;
+    })
+    .join('&');
+  return `${path}?${query}`;
 }
 
 export function loggerOptions(level: string, stream?: DestinationStream): FastifyServerOptions['logger'] {

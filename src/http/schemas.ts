@@ -20,7 +20,9 @@ export const problemResponses = {
   429: Type.Ref(ProblemSchema),
 };
 
-export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+// Ids are prefix_base62 (core/random.ts newId); anything else cannot exist, and
+// refusing it here keeps bytes such as NUL away from the database.
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) });
 
 export const DesktopSchema = Type.Object(
   {

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Problem } from '../../core/problems.ts';
 import { sendProblem } from '../problem-reply.ts';
 
@@ -18,6 +18,23 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error/i.test(e.message ?? '');
 }
 
+/**
+ * Text PostgreSQL cannot store: a NUL character (22021) or one outside the database
+ * encoding (22P05). Always the client's input, so a 400 rather than a 500. SQLite
+ * stores such text, so both stores answer the same only where routes check first.
+ */
+export function isUnstorableText(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '22021' || code === '22P05';
+}
+
+/** Errors Fastify's router raises before any hook runs (see `frameworkErrors`). */
+export function frameworkErrorReply(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  // An over-long path parameter cannot name anything that exists.
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') sendProblem(reply, new Problem('not_found'));
+  else sendProblem(reply, new Problem('validation_failed', 'The URL is not valid'));
+}
+
 /** Maps every failure to RFC 9457 problem details; nothing else ever reaches a client. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -28,6 +45,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const known = error.code && FRAMEWORK_ERRORS[error.code];
     if (known) return sendProblem(reply, known);
     if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return sendProblem(reply, new Problem('malformed_json'));
+    if (isUnstorableText(error)) return sendProblem(reply, new Problem('validation_failed', 'Text contains characters that cannot be stored'));
     if (isDatabaseUnavailable(error)) {
       request.log.error({ err: { message: error.message, code: error.code } }, 'database unavailable');
       return sendProblem(reply, new Problem('unavailable', undefined, 1));
