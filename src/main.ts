@@ -6,6 +6,8 @@ import { createServices } from './services.ts';
 export async function serve(config: Readonly<Config>): Promise<void> {
   const services = await createServices(config);
   const app = await buildApp(services);
+  // Redis outages and the like are reported by services outside any request: same log stream.
+  services.log.attach(app.log);
   const flushTimer = setInterval(() => void services.lastUse.flush(), 5000);
   flushTimer.unref();
 
@@ -28,5 +30,5 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   await app.listen({ port: config.port, host: config.host });
-  app.log.info({ url: config.publicUrl, database: config.databaseUrl.split(':')[0] }, 'Le Bureau is listening');
+  app.log.info({ url: config.publicUrl, database: config.databaseUrl.split(':')[0], redis: Boolean(config.redisUrl) }, 'Le Bureau is listening');
 }

@@ -13,10 +13,12 @@ import { SessionService } from './auth/sessions.ts';
 import { VerifiedKeyCache } from './auth/verified-key-cache.ts';
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
+import { LoggerRelay } from './core/logger.ts';
 import { DesktopService } from './desktops/desktops.ts';
 import { type DatabaseHandle, openDatabase } from './store/database.ts';
 import { MemoryLimiterStore } from './store/memory-limiter-store.ts';
 import { migrateToLatest } from './store/migrations.ts';
+import { type RedisScaleOut, openRedisScaleOut } from './store/redis-scale-out.ts';
 import { loadServerSecret } from './store/server-secret.ts';
 import { SqlAccountStore } from './store/sql-accounts.ts';
 import { SqlActivityLog } from './store/sql-activity-log.ts';
@@ -43,6 +45,10 @@ export interface Services {
   failedAttempts: FailedAttemptGuard;
   revocations: RevocationBus;
   bcrypt: BoundedBcrypt;
+  /** Logs of services outside a request; buildApp attaches app.log (stderr until then). */
+  log: LoggerRelay;
+  /** Limiter state and broadcasts in Redis when REDIS_URL is set (scale-out), else null. */
+  redis: RedisScaleOut | null;
   /** Flushes pending writes and closes connections. */
   close(): Promise<void>;
 }
@@ -65,14 +71,16 @@ class ActivityRelay implements ActivityPublisher {
 
 export async function createServices(config: Readonly<Config>, overrides: ServiceOverrides = {}): Promise<Services> {
   const clock = overrides.clock ?? systemClock;
-  const database = openDatabase(config.databaseUrl);
+  const database = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
   await migrateToLatest(database.db, database.dialect);
   const serverSecret = loadServerSecret(config.secret, config.dataDir);
   const onError = overrides.onBackgroundError ?? ((err) => console.error('background write failed', err));
 
   const activity = overrides.activity ?? new ActivityRelay();
-  const revocations = overrides.revocations ?? new LocalRevocationBus();
-  const limiterStore = overrides.limiterStore ?? new MemoryLimiterStore();
+  const log = new LoggerRelay();
+  const redis = config.redisUrl ? await openRedisScaleOut(config, log) : null;
+  const revocations = overrides.revocations ?? redis?.revocations ?? new LocalRevocationBus();
+  const limiterStore = overrides.limiterStore ?? redis?.limiterStore ?? new MemoryLimiterStore();
   const bcrypt = new BoundedBcrypt(config.bcryptCost, config.bcryptConcurrency, config.bcryptQueue);
   const apiKeyStore = new SqlApiKeyStore(database.db, database.dialect);
   const keyCache = new VerifiedKeyCache(clock, config.keyCacheTtlS * 1000);
@@ -111,9 +119,12 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
     failedAttempts,
     revocations,
     bcrypt,
+    log,
+    redis,
     async close() {
       await lastUse.flush();
       await database.close();
+      await redis?.close();
     },
   };
   return services;

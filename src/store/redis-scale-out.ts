@@ -1,0 +1,56 @@
+import type { Config } from '../config.ts';
+import type { Logger } from '../core/logger.ts';
+import { type RedisConnection, connectRedis } from './redis-connection.ts';
+import { RedisLimiterStore } from './redis-limiter-store.ts';
+import { RedisPubSub } from './redis-pubsub.ts';
+import { RedisRevocationBus } from './redis-revocation-bus.ts';
+
+/** How long start-up waits for Redis before serving on the fallback (and logging it). */
+const STARTUP_WAIT_MS = 3000;
+
+/** What REDIS_URL moves out of the process: limiter state and the broadcasts. */
+export interface RedisScaleOut {
+  commands: RedisConnection;
+  subscriber: RedisConnection;
+  pubsub: RedisPubSub;
+  limiterStore: RedisLimiterStore;
+  revocations: RedisRevocationBus;
+  /** Sends what is still in flight, then closes both connections. */
+  close(): Promise<void>;
+}
+
+export async function openRedisScaleOut(config: Pick<Config, 'redisUrl' | 'redisPrefix'>, log: Logger): Promise<RedisScaleOut> {
+  if (!config.redisUrl) throw new Error('openRedisScaleOut needs REDIS_URL');
+  const commands = connectRedis(
+    config.redisUrl,
+    'commands',
+    log,
+    'rate limits and IP blocks fall back to per-process memory until it returns; revocations reach other processes only through cache expiry',
+  );
+  const subscriber = connectRedis(
+    config.redisUrl,
+    'subscriber',
+    log,
+    'revocations and activity from other processes are not received until it returns (cached credentials still expire within BUREAU_KEY_CACHE_TTL_S)',
+  );
+  const pubsub = new RedisPubSub(commands.client, subscriber.client, log);
+  const limiterStore = new RedisLimiterStore(commands.client, config.redisPrefix, () => commands.outage.begin('limiter fell back to memory'));
+  const revocations = new RedisRevocationBus(pubsub, `${config.redisPrefix}:revocations`, log);
+
+  // Serve from the first request on Redis when it is there; when it is not, start
+  // anyway on the fallback: a Redis outage must never keep the service down.
+  const timeout = new Promise<void>((resolve) => setTimeout(resolve, STARTUP_WAIT_MS).unref());
+  await Promise.all([commands.ready(STARTUP_WAIT_MS), Promise.race([revocations.ready, timeout])]);
+
+  return {
+    commands,
+    subscriber,
+    pubsub,
+    limiterStore,
+    revocations,
+    async close() {
+      await pubsub.drain();
+      await Promise.all([commands.close(), subscriber.close()]);
+    },
+  };
+}
