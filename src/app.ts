@@ -12,6 +12,7 @@ import { desktopRoutes } from './http/routes/desktops.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { recordRoutes } from './http/route-table.ts';
 import { meRoutes } from './http/routes/me.ts';
+import { missionControlRoutes } from './http/routes/mission-control.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
 import { ApiKeySchema, DesktopSchema, ProblemSchema } from './http/schemas.ts';
 import type { Services } from './services.ts';
@@ -94,6 +95,7 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   await app.register(desktopRoutes, opts);
   await app.register(apiKeyRoutes, opts);
   await app.register(sessionRoutes, opts);
+  await app.register(missionControlRoutes, opts);
   app.get('/api/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
 
   addMethodNotAllowedRoutes(app, routes);

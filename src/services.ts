@@ -1,6 +1,11 @@
 import type { AccountStore } from './accounts/accounts.ts';
 import type { ActivityLog } from './activity/activity-log.ts';
+import { BlockedAddressReporter } from './activity/blocked-addresses.ts';
 import type { ActivityPublisher } from './activity/events.ts';
+import { type ActivityHub, LocalActivityHub } from './activity/hub.ts';
+import { streamCredentials } from './activity/stream-credentials.ts';
+import { type StreamTicketStore, StreamTickets } from './activity/stream-tickets.ts';
+import { ActivityStreams, type Scheduler, type StreamTiming } from './activity/streams.ts';
 import { ApiKeyVerifier } from './auth/api-key-verifier.ts';
 import { ApiKeyService } from './auth/api-keys.ts';
 import { BoundedBcrypt } from './auth/bcrypt-hasher.ts';
@@ -17,6 +22,7 @@ import { LoggerRelay } from './core/logger.ts';
 import { DesktopService } from './desktops/desktops.ts';
 import { type DatabaseHandle, openDatabase } from './store/database.ts';
 import { MemoryLimiterStore } from './store/memory-limiter-store.ts';
+import { MemoryTicketStore } from './store/memory-ticket-store.ts';
 import { migrateToLatest } from './store/migrations.ts';
 import { type RedisScaleOut, openRedisScaleOut } from './store/redis-scale-out.ts';
 import { loadServerSecret } from './store/server-secret.ts';
@@ -41,6 +47,11 @@ export interface Services {
   desktops: DesktopService;
   activityLog: ActivityLog;
   activity: ActivityPublisher;
+  /** Live fan-out of committed events to the streams of this process (see activity/hub.ts). */
+  hub: ActivityHub;
+  /** Open mission-control streams: per-account limit, closing on revocation and expiry. */
+  streams: ActivityStreams;
+  streamTickets: StreamTickets;
   requestLimiter: RequestLimiter;
   failedAttempts: FailedAttemptGuard;
   revocations: RevocationBus;
@@ -58,6 +69,11 @@ export interface ServiceOverrides {
   limiterStore?: LimiterStore;
   revocations?: RevocationBus;
   activity?: ActivityPublisher;
+  hub?: ActivityHub;
+  streamTicketStore?: StreamTicketStore;
+  /** Short heartbeat and check intervals for tests. */
+  streamTiming?: Partial<StreamTiming>;
+  streamScheduler?: Scheduler;
   onBackgroundError?: (err: unknown) => void;
 }
 
@@ -89,7 +105,40 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
   });
   const lastUse = new LastUseRecorder(apiKeyStore, activity, onError);
   const failedAttempts = new FailedAttemptGuard(limiterStore, clock, config.failedAuthLimit, config.failedAuthWindowS, config.blockS);
-  const verifier = new ApiKeyVerifier({ clock, serverSecret, store: apiKeyStore, bcrypt, cache: keyCache, guard: failedAttempts, lastUse });
+  const activityLog = new SqlActivityLog(database.db, database.dialect);
+  const hub = overrides.hub ?? new LocalActivityHub(onError);
+  if (activity instanceof ActivityRelay) activity.target = hub;
+  const blockedAddresses = new BlockedAddressReporter({
+    log: activityLog,
+    publisher: activity,
+    clock,
+    windowS: config.failedAuthWindowS,
+    blockS: config.blockS,
+    onError,
+  });
+  const verifier = new ApiKeyVerifier({
+    clock,
+    serverSecret,
+    store: apiKeyStore,
+    bcrypt,
+    cache: keyCache,
+    guard: failedAttempts,
+    lastUse,
+    onFailure: (attempt) => blockedAddresses.failed(attempt),
+  });
+
+  const sessionStore = new SqlSessionStore(database.db, database.dialect);
+  const streams = new ActivityStreams({
+    log: activityLog,
+    hub,
+    clock,
+    revocations,
+    credentials: streamCredentials(apiKeyStore, sessionStore, clock),
+    maxPerAccount: config.maxStreamsPerAccount,
+    timing: overrides.streamTiming,
+    scheduler: overrides.streamScheduler,
+    onError,
+  });
 
   const services: Services = {
     config,
@@ -101,7 +150,7 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
     verifier,
     sessions: new SessionService({
       clock,
-      store: new SqlSessionStore(database.db, database.dialect),
+      store: sessionStore,
       serverSecret,
       revocations,
       activity,
@@ -113,8 +162,11 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
     keyCache,
     lastUse,
     desktops: new DesktopService(new SqlDesktopStore(database.db, database.dialect), clock, activity),
-    activityLog: new SqlActivityLog(database.db, database.dialect),
+    activityLog,
     activity,
+    hub,
+    streams,
+    streamTickets: new StreamTickets(overrides.streamTicketStore ?? new MemoryTicketStore(clock), clock, serverSecret),
     requestLimiter: new RequestLimiter(limiterStore, clock, config.rateLimitPerMinute),
     failedAttempts,
     revocations,
@@ -122,6 +174,7 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
     log,
     redis,
     async close() {
+      streams.closeAll('server_shutdown');
       await lastUse.flush();
       await database.close();
       await redis?.close();

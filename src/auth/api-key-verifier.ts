@@ -12,6 +12,15 @@ export type KeyVerification =
   | { ok: false; reason: 'blocked'; retryAfterS: number }
   | { ok: false; reason: 'invalid'; publicId: string | null; accountId: string | null; blockedNow: boolean };
 
+/** A failed attempt, for whoever tells account owners about guessing (ip.blocked events). */
+export interface FailedKeyAttempt {
+  limiterAddress: string;
+  clientAddress: string;
+  publicId: string | null;
+  accountId: string | null;
+  blockedNow: boolean;
+}
+
 export interface VerifierDeps {
   clock: Clock;
   serverSecret: Buffer;
@@ -20,6 +29,8 @@ export interface VerifierDeps {
   cache: VerifiedKeyCache;
   guard: FailedAttemptGuard;
   lastUse: LastUseRecorder;
+  /** Told of every failed attempt; must be cheap and must not throw. */
+  onFailure?: (attempt: FailedKeyAttempt) => void;
 }
 
 /**
@@ -36,7 +47,7 @@ export class ApiKeyVerifier {
     if (block.blocked) return { ok: false, reason: 'blocked', retryAfterS: block.retryAfterS };
 
     const parsed = parseApiKey(presented);
-    if (!parsed) return this.fail(limiterAddress, null, null);
+    if (!parsed) return this.fail(limiterAddress, clientAddress, null, null);
 
     const digest = hmacDigest(serverSecret, presented);
     const hit = cache.get(digest);
@@ -48,10 +59,10 @@ export class ApiKeyVerifier {
     const row = await store.findByPublicId(parsed.publicId);
     const now = clock.now();
     if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) {
-      return this.fail(limiterAddress, parsed.publicId, row?.accountId ?? null);
+      return this.fail(limiterAddress, clientAddress, parsed.publicId, row?.accountId ?? null);
     }
     if (!(await bcrypt.compare(presented, row.secretHash))) {
-      return this.fail(limiterAddress, parsed.publicId, row.accountId);
+      return this.fail(limiterAddress, clientAddress, parsed.publicId, row.accountId);
     }
     // The cache refuses a key revoked while bcrypt ran (it keeps tombstones), so a
     // revocation that raced this compare cannot be undone by it.
@@ -60,8 +71,9 @@ export class ApiKeyVerifier {
     return { ok: true, keyId: row.id, accountId: row.accountId };
   }
 
-  private async fail(address: string, publicId: string | null, accountId: string | null): Promise<KeyVerification> {
+  private async fail(address: string, clientAddress: string, publicId: string | null, accountId: string | null): Promise<KeyVerification> {
     const state = await this.deps.guard.recordFailure(address);
+    this.deps.onFailure?.({ limiterAddress: address, clientAddress, publicId, accountId, blockedNow: state.blocked });
     return { ok: false, reason: 'invalid', publicId, accountId, blockedNow: state.blocked };
   }
 }

@@ -14,6 +14,8 @@ declare module 'fastify' {
     auth?: 'required' | 'none';
     /** Only SSE endpoints accept ?apiKey= (EventSource cannot send headers). */
     apiKeyInQuery?: boolean;
+    /** Only the activity stream accepts ?ticket= (a single-use stream ticket). */
+    ticketInQuery?: boolean;
     /** false exempts a route from the general rate limit (health checks). */
     rateLimit?: boolean;
   }

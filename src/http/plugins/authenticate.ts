@@ -7,6 +7,7 @@ import type { Services } from '../../services.ts';
 import { sendProblem } from '../problem-reply.ts';
 import { isSameOriginRequest, isUnsafeMethod } from '../same-origin.ts';
 import { readSessionCookie, sessionCookieName } from '../session-cookie.ts';
+import { readStreamTicket } from '../stream-ticket.ts';
 
 /** One 401 for every failure, whatever step failed, so a failure tells nothing. */
 const UNAUTHORIZED = new Problem('unauthorized');
@@ -122,6 +123,18 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
       return refuse(request, reply);
     }
     if (creds.apiKey !== null) return authenticateApiKey(request, reply, creds.apiKey);
+    // A single-use stream ticket (mission control) stands in for a key in the URL.
+    const ticket = readStreamTicket(request);
+    if (ticket !== null) {
+      const principal = await services.streamTickets.redeem(ticket);
+      if (!principal) {
+        request.log.info({ event: 'auth_failed', reason: 'invalid_ticket', ip: request.clientAddress }, 'stream ticket refused');
+        return refuse(request, reply);
+      }
+      request.principal = principal;
+      if (!(await limit(request, reply, `acct:${principal.accountId}`))) return reply;
+      return;
+    }
     const token = readSessionCookie(request, cookieName);
     if (token !== undefined) return authenticateSession(request, reply, token);
     return refuse(request, reply);

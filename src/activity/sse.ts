@@ -1,0 +1,35 @@
+import type { ActivityEvent } from './events.ts';
+import { viewActivity } from './view.ts';
+
+/**
+ * Server-Sent Events framing (WHATWG HTML, "server-sent events"). JSON.stringify
+ * never emits a raw newline, so one `data:` line always holds the whole payload.
+ */
+export function sseEvent(e: ActivityEvent): string {
+  return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(viewActivity(e))}\n\n`;
+}
+
+/** How long a client waits before reconnecting after the connection drops. */
+export function sseRetry(ms: number): string {
+  return `retry: ${Math.max(0, Math.round(ms))}\n\n`;
+}
+
+/** A comment line: ignored by clients, keeps proxies and load balancers from timing out. */
+export const SSE_HEARTBEAT = ': keep-alive\n\n';
+
+/**
+ * The last frame before the server ends a stream. It has no `id:`, so the client's
+ * Last-Event-ID still names the last real event when it reconnects.
+ */
+export function sseEnd(reason: string): string {
+  return `event: stream.end\ndata: ${JSON.stringify({ reason })}\n\n`;
+}
+
+/** Last-Event-ID / ?lastEventId=: a non-negative event id, or null when absent. Throws on garbage. */
+export function parseLastEventId(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const v = value.trim();
+  if (v === '') return null;
+  if (!/^\d{1,15}$/.test(v)) throw new RangeError('Last-Event-ID must be an event id');
+  return Number(v);
+}
