@@ -139,6 +139,8 @@ export async function missionControlRoutes(app: FastifyInstance, { services }: {
     {
       // The only route that takes a credential in the URL: EventSource cannot send headers.
       config: { apiKeyInQuery: true, ticketInQuery: true },
+      // HEAD would hold a stream slot open to send nothing.
+      exposeHeadRoute: false,
       schema: {
         tags,
         summary: 'Live activity as Server-Sent Events; resumes after Last-Event-ID (or ?lastEventId=)',
