@@ -12,6 +12,8 @@ export interface StreamSink {
   write(chunk: string): boolean;
   /** Ends the response; `abort` drops the connection without flushing (a stuck client). */
   end(abort: boolean): void;
+  /** Resolves once written data has gone to the network (or the connection is gone). */
+  drained(): Promise<void>;
 }
 
 export interface StreamTiming {
@@ -303,6 +305,9 @@ export class ActivityStream {
             this.lastSentId = e.id;
           }
           if (batch.length < PAGE) break;
+          // A long replay waits for the client between pages instead of piling up in memory.
+          await this.sink!.drained();
+          if (this.state !== 'open') return;
         }
       } while (this.dirty && this.state === 'open');
     } catch (err) {

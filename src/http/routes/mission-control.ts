@@ -71,6 +71,18 @@ function sinkFor(reply: FastifyReply): StreamSink {
       if (abort) raw.destroy();
       else if (!raw.writableEnded) raw.end();
     },
+    drained() {
+      if (!raw.writableNeedDrain || raw.destroyed) return Promise.resolve();
+      return new Promise((resolve) => {
+        const done = () => {
+          raw.off('drain', done);
+          raw.off('close', done);
+          resolve();
+        };
+        raw.on('drain', done);
+        raw.on('close', done);
+      });
+    },
   };
 }
 
