@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util';
 import { ensureAccount, normalizeEmail } from './accounts/accounts.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { Problem } from './core/problems.ts';
-import { serve } from './main.ts';
 import { type Services, createServices } from './services.ts';
 import { migrateToLatest } from './store/migrations.ts';
 
@@ -52,8 +51,11 @@ async function accountByEmail(s: Services, email: string) {
 async function run(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   switch (command) {
-    case 'serve':
+    case 'serve': {
+      // Loaded only here: the HTTP stack is a third of start-up time for the other commands.
+      const { serve } = await import('./main.ts');
       return serve(loadConfig());
+    }
     case 'migrate': {
       const { openDatabase } = await import('./store/database.ts');
       const handle = openDatabase(loadConfig().databaseUrl);
