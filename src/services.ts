@@ -15,6 +15,9 @@ import type { LimiterStore } from './auth/limiter-store.ts';
 import { RequestLimiter } from './auth/request-limits.ts';
 import { LocalRevocationBus, type RevocationBus } from './auth/revocations.ts';
 import { SessionService } from './auth/sessions.ts';
+import type { IdentityStore } from './auth/oauth/identities.ts';
+import { providersFromConfig } from './auth/oauth/providers-from-config.ts';
+import { SignIn } from './auth/oauth/sign-in.ts';
 import { VerifiedKeyCache } from './auth/verified-key-cache.ts';
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
@@ -30,7 +33,9 @@ import { SqlAccountStore } from './store/sql-accounts.ts';
 import { SqlActivityLog } from './store/sql-activity-log.ts';
 import { SqlApiKeyStore } from './store/sql-api-keys.ts';
 import { SqlDesktopStore } from './store/sql-desktops.ts';
+import { SqlIdentityStore } from './store/sql-identities.ts';
 import { SqlSessionStore } from './store/sql-sessions.ts';
+import { SqlUsedFlowStore } from './store/sql-used-flows.ts';
 
 /** Everything the HTTP layer and the CLI use, built from one Config. */
 export interface Services {
@@ -42,6 +47,9 @@ export interface Services {
   apiKeys: ApiKeyService;
   verifier: ApiKeyVerifier;
   sessions: SessionService;
+  /** Sign-in with Google, GitHub and OpenID providers; the HTTP layer adds the development provider. */
+  signIn: SignIn;
+  identities: IdentityStore;
   keyCache: VerifiedKeyCache;
   lastUse: LastUseRecorder;
   desktops: DesktopService;
@@ -106,7 +114,8 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
   const lastUse = new LastUseRecorder(apiKeyStore, activity, onError);
   const failedAttempts = new FailedAttemptGuard(limiterStore, clock, config.failedAuthLimit, config.failedAuthWindowS, config.blockS);
   const activityLog = new SqlActivityLog(database.db, database.dialect);
-  const hub = overrides.hub ?? new LocalActivityHub(onError);
+  const localHub = new LocalActivityHub(onError);
+  const hub = overrides.hub ?? redis?.activityHub(localHub) ?? localHub;
   if (activity instanceof ActivityRelay) activity.target = hub;
   const blockedAddresses = new BlockedAddressReporter({
     log: activityLog,
@@ -140,6 +149,17 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
     onError,
   });
 
+  const identities = new SqlIdentityStore(database.db);
+  const signIn = new SignIn({
+    clock,
+    serverSecret,
+    publicUrl: config.publicUrl,
+    accounts: new SqlAccountStore(database.db),
+    identities,
+    usedFlows: new SqlUsedFlowStore(database.db),
+  });
+  for (const provider of providersFromConfig(config, clock)) signIn.add(provider);
+
   const services: Services = {
     config,
     clock,
@@ -159,6 +179,8 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
       cacheTtlMs: config.keyCacheTtlS * 1000,
       onError,
     }),
+    signIn,
+    identities,
     keyCache,
     lastUse,
     desktops: new DesktopService(new SqlDesktopStore(database.db, database.dialect), clock, activity),
@@ -166,7 +188,11 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
     activity,
     hub,
     streams,
-    streamTickets: new StreamTickets(overrides.streamTicketStore ?? new MemoryTicketStore(clock), clock, serverSecret),
+    streamTickets: new StreamTickets(
+      overrides.streamTicketStore ?? redis?.ticketStore(new MemoryTicketStore(clock)) ?? new MemoryTicketStore(clock),
+      clock,
+      serverSecret,
+    ),
     requestLimiter: new RequestLimiter(limiterStore, clock, config.rateLimitPerMinute),
     failedAttempts,
     revocations,

@@ -1,20 +1,28 @@
+import type { LocalActivityHub } from '../activity/hub.ts';
+import type { StreamTicketStore } from '../activity/stream-tickets.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../core/logger.ts';
+import { RedisActivityHub } from './redis-activity-hub.ts';
 import { type RedisConnection, connectRedis } from './redis-connection.ts';
 import { RedisLimiterStore } from './redis-limiter-store.ts';
 import { RedisPubSub } from './redis-pubsub.ts';
 import { RedisRevocationBus } from './redis-revocation-bus.ts';
+import { RedisTicketStore } from './redis-ticket-store.ts';
 
 /** How long start-up waits for Redis before serving on the fallback (and logging it). */
 const STARTUP_WAIT_MS = 3000;
 
-/** What REDIS_URL moves out of the process: limiter state and the broadcasts. */
+/** What REDIS_URL moves out of the process: limiter state, stream tickets and the broadcasts. */
 export interface RedisScaleOut {
   commands: RedisConnection;
   subscriber: RedisConnection;
   pubsub: RedisPubSub;
   limiterStore: RedisLimiterStore;
   revocations: RedisRevocationBus;
+  /** This process's hub, with events broadcast to and received from the other processes. */
+  activityHub(local: LocalActivityHub): RedisActivityHub;
+  /** Stream tickets shared by every process; `fallback` holds them while Redis is away. */
+  ticketStore(fallback: StreamTicketStore): RedisTicketStore;
   /** Sends what is still in flight, then closes both connections. */
   close(): Promise<void>;
 }
@@ -48,6 +56,9 @@ export async function openRedisScaleOut(config: Pick<Config, 'redisUrl' | 'redis
     pubsub,
     limiterStore,
     revocations,
+    activityHub: (local) => new RedisActivityHub(local, pubsub, `${config.redisPrefix}:activity`, log),
+    ticketStore: (fallback) =>
+      new RedisTicketStore(commands.client, config.redisPrefix, fallback, () => commands.outage.begin('stream tickets fell back to memory')),
     async close() {
       await pubsub.drain();
       await Promise.all([commands.close(), subscriber.close()]);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureAccount } from '../../src/accounts/accounts.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type Services, createServices } from '../../src/services.ts';
+import { STREAM_PATH, type RawStream, rawGet } from '../activity/sse-clients.ts';
 import { createPostgresDatabase } from '../helpers/postgres.ts';
 import { eventually, redisTestUrl, uniqueRedisPrefix } from '../helpers/redis.ts';
 import { type HttpResult, ServerProcess, request } from '../helpers/server-process.ts';
@@ -166,6 +167,62 @@ describe('three processes on one PostgreSQL and one Redis', () => {
     const ended = await request(`${servers[1].url}/api/sessions/${session.id}`, { method: 'DELETE', headers: browser });
     expect(ended.status).toBe(204);
     expect(await refusedEverywhere(servers, browser)).toBeLessThan(1000);
+  });
+
+  describe('activity', () => {
+    const streams: RawStream[] = [];
+    afterAll(() => {
+      for (const s of streams) s.close();
+    });
+    const open = async (server: ServerProcess, headers: Record<string, string>, query = '') => {
+      const s = await rawGet(server.url, `${STREAM_PATH}${query}`, headers);
+      streams.push(s);
+      return s;
+    };
+    const createDesktop = async (server: ServerProcess, key: string, name: string) => {
+      const res = await request(`${server.url}/api/desktops`, { method: 'POST', headers: { 'x-api-key': key }, body: { name } });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    };
+    const created = (s: RawStream, id: string) => s.events().find((e) => e.type === 'desktop.created' && e.data?.target?.id === id);
+
+    it('reaches a stream on another process within a second of being written through one', async () => {
+      const { key } = await newKey();
+      const onB = await open(servers[1], { 'x-api-key': key });
+      const onC = await open(servers[2], { 'x-api-key': key });
+      for (const s of [onB, onC]) {
+        expect(s.status).toBe(200);
+        // The stream is attached once it sent its retry hint.
+        await eventually(() => s.body().startsWith('retry:'), 5000, 'the stream to start');
+      }
+      const start = Date.now();
+      const id = await createDesktop(servers[0], key, 'from A');
+      await Promise.all([onB, onC].map((s) => eventually(() => created(s, id), 5000, 'the event on another process')));
+      expect(Date.now() - start).toBeLessThan(1000);
+    });
+
+    it('resumes on another process from the log, with what was written while the client was away', async () => {
+      const { key } = await newKey();
+      const first = await open(servers[2], { 'x-api-key': key });
+      await eventually(() => first.body().startsWith('retry:'), 5000, 'the stream to start');
+      const seen = await createDesktop(servers[0], key, 'seen');
+      const lastId = (await eventually(() => created(first, seen), 5000, 'the first event'))!.id;
+      first.close();
+      const missed = await createDesktop(servers[1], key, 'missed');
+      const resumed = await open(servers[0], { 'x-api-key': key, 'last-event-id': String(lastId) });
+      await eventually(() => created(resumed, missed), 5000, 'the missed event after resuming');
+      expect(resumed.events().some((e) => e.id <= lastId)).toBe(false);
+    });
+
+    it('takes a stream ticket issued by one process on another, once', async () => {
+      const { key } = await newKey();
+      const issued = await request(`${servers[0].url}/api/mission-control/stream-tickets`, { method: 'POST', headers: { 'x-api-key': key } });
+      expect(issued.status).toBe(201);
+      const ticket = issued.body.ticket as string;
+      expect((await open(servers[1], {}, `?ticket=${ticket}`)).status).toBe(200);
+      const again = await open(servers[2], {}, `?ticket=${ticket}`);
+      expect(again.status).toBe(401);
+    });
   });
 
   it('logged no Redis outage and no unhandled error meanwhile', () => {
