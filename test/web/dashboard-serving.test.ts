@@ -1,0 +1,130 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { DASHBOARD_PAGES } from '../../src/http/routes/dashboard.ts';
+import { type Services, createServices } from '../../src/services.ts';
+import { buildDashboard } from '../helpers/dashboard-build.ts';
+
+async function appServing(dashboardDir: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'bureau-dash-'));
+  const config = loadConfig({ DATABASE_URL: `sqlite:${join(dir, 'bureau.db')}`, BUREAU_DATA_DIR: dir, BUREAU_DEV_IDP: 'off' });
+  const services = await createServices(config);
+  const app = await buildApp(services, { logger: false, dashboardDir });
+  await app.ready();
+  return { app, services, dir };
+}
+
+describe('the dashboard is served at /', () => {
+  let app: FastifyInstance;
+  let services: Services;
+  let dir: string;
+  let dist: string;
+  let assets: string[];
+
+  beforeAll(async () => {
+    dist = await buildDashboard();
+    assets = readdirSync(join(dist, 'assets'));
+    ({ app, services, dir } = await appServing(dist));
+  });
+  afterAll(async () => {
+    await app.close();
+    await services.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves index.html on every dashboard page, revalidated each time, under the strict CSP', async () => {
+    for (const url of DASHBOARD_PAGES) {
+      const res = await app.inject({ url });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      expect(res.headers['cache-control']).toBe('no-cache');
+      const csp = String(res.headers['content-security-policy']);
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("style-src 'self'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.body).toBe(readFileSync(join(dist, 'index.html'), 'utf8'));
+    }
+  });
+
+  it('the built page has no inline script or style for the CSP to block', async () => {
+    const html = (await app.inject({ url: '/' })).body;
+    const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const [, attrs, body] of scripts) {
+      expect(attrs).toMatch(/\bsrc="\/assets\//);
+      expect(body.trim()).toBe('');
+    }
+    expect(html).not.toMatch(/<style\b/);
+    expect(html).not.toMatch(/\sstyle=/);
+    expect(html).not.toMatch(/\son[a-z]+=/);
+    expect(html).toMatch(/<link rel="stylesheet"[^>]*href="\/assets\/[^"]+\.css"/);
+  });
+
+  it('serves hashed assets with a year-long immutable cache', async () => {
+    expect(assets.some((a) => a.endsWith('.js'))).toBe(true);
+    for (const name of assets) {
+      const res = await app.inject({ url: `/assets/${name}` });
+      expect(res.statusCode, name).toBe(200);
+      expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(res.headers['content-type']).toMatch(name.endsWith('.js') ? /javascript/ : /text\/css/);
+    }
+  });
+
+  it('answers 404 problems, never HTML and never a cacheable miss, for what is not there', async () => {
+    for (const url of ['/assets/nope-123.js', '/nope', '/api/nope', '/api/desktops/x/y', '/desktops/extra', '/index.html']) {
+      const res = await app.inject({ url });
+      expect(res.statusCode, url).toBeGreaterThanOrEqual(400);
+      expect(res.headers['content-type'], url).toMatch(/^application\/problem\+json/);
+      expect(res.headers['cache-control'] ?? '', url).not.toContain('immutable');
+    }
+    // (Dot segments such as /assets/.. never reach the server: clients resolve them first.)
+    for (const url of ['/assets/..%2Fpackage.json', '/assets/.hidden', '/assets/%2E%2E%2Fpackage.json']) {
+      const res = await app.inject({ url });
+      expect(res.statusCode, url).toBeGreaterThanOrEqual(400);
+      expect(res.body, url).not.toContain('"dependencies"');
+    }
+  });
+
+  it('the API keeps answering JSON at its own paths', async () => {
+    const res = await app.inject({ url: '/api/me' });
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('pages need no credential and are not in the API document', async () => {
+    const res = await app.inject({ url: '/api-keys', headers: { 'x-api-key': 'not-a-key' } });
+    expect(res.statusCode).toBe(200);
+    const doc = (await app.inject({ url: '/api/openapi.json' })).json() as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths).filter((p) => !p.startsWith('/api/') && !/^\/(healthz|readyz)$/.test(p))).toEqual([]);
+  });
+
+  it('other methods on a page are 405, like any route', async () => {
+    const res = await app.inject({ method: 'POST', url: '/desktops', headers: { 'content-type': 'application/json' }, payload: '{}' });
+    expect(res.statusCode).toBe(405);
+  });
+});
+
+describe('before the dashboard is built', () => {
+  it('says how to build it rather than failing obscurely', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'bureau-nodist-'));
+    const { app, services, dir } = await appServing(empty);
+    try {
+      const res = await app.inject({ url: '/' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().detail).toContain('npm run build:web');
+      expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+      await services.close();
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});

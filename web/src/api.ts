@@ -1,0 +1,152 @@
+/**
+ * The dashboard talks to the public API like any other client: fetch, same origin,
+ * the httpOnly session cookie sent by the browser. Nothing here ever stores a
+ * credential: the cookie is out of JavaScript's reach, and a new API key only passes
+ * through the return value of createApiKey().
+ */
+
+export interface Account {
+  id: string;
+  email: string;
+  name: string;
+  createdAt: string;
+}
+export interface Me {
+  account: Account;
+  authentication: { method: 'session' | 'api_key'; sessionId?: string; keyId?: string };
+}
+export type DesktopState = 'provisioning' | 'running' | 'stopped';
+export interface Desktop {
+  id: string;
+  name: string;
+  state: DesktopState;
+  createdAt: string;
+  updatedAt: string;
+}
+export interface ApiKey {
+  id: string;
+  name: string;
+  keyId: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  state: 'active' | 'revoked' | 'expired';
+}
+export interface Session {
+  id: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  ip: string | null;
+  userAgent: string | null;
+  provider: string | null;
+  current: boolean;
+}
+export interface Provider {
+  id: string;
+  name: string;
+  startUrl: string;
+}
+export interface ActivityEvent {
+  id: number;
+  type: string;
+  at: string;
+  actor: { type: string; id: string | null };
+  target: { type: string; id: string } | null;
+  ip: string | null;
+  data: Record<string, unknown> | null;
+}
+
+/** An API failure: the problem+json body's code, plus Retry-After on 429 and 503. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterS: number | null = null,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+let unauthorizedHandler: () => void = () => {};
+
+/** Called on any 401: the session is gone (expired, ended elsewhere, signed out). */
+export function onUnauthorized(handler: () => void): void {
+  unauthorizedHandler = handler;
+}
+
+function parseRetryAfter(value: string | null): number | null {
+  if (value === null) return null;
+  if (/^\d+$/.test(value.trim())) return Number(value);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'Le Bureau could not be reached. Check your connection and try again.');
+  }
+  if (res.status === 204) return undefined as T;
+  const payload: unknown = await res.json().catch(() => null);
+  if (res.ok) return payload as T;
+  const problem = (payload ?? {}) as { code?: string; title?: string; detail?: string };
+  const error = new ApiError(res.status, problem.code ?? 'http_error', problem.detail ?? problem.title ?? `Request failed (${res.status})`, parseRetryAfter(res.headers.get('retry-after')));
+  if (res.status === 401) unauthorizedHandler();
+  throw error;
+}
+
+/** What to tell a person about a failure, in plain words. */
+export function describeError(err: unknown): string {
+  if (!(err instanceof ApiError)) return 'Something went wrong. Try again.';
+  if (err.status === 429 || err.status === 503) {
+    const what = err.status === 429 ? 'Too many requests.' : 'Le Bureau is busy.';
+    if (err.retryAfterS === null) return `${what} Wait a moment and try again.`;
+    const at = new Date(Date.now() + err.retryAfterS * 1000).toLocaleTimeString();
+    return `${what} Try again in ${err.retryAfterS} second${err.retryAfterS === 1 ? '' : 's'} (at ${at}).`;
+  }
+  if (err.status === 401) return 'Your session has ended. Sign in again.';
+  if (err.status === 403 && err.code === 'cross_site_request') return 'The request was refused because it did not come from this page. Reload and try again.';
+  if (err.status === 403) return 'You do not have access to this.';
+  if (err.status === 404) return 'It no longer exists; the list has been refreshed.';
+  return err.message;
+}
+
+export const api = {
+  me: () => request<Me>('GET', '/api/me'),
+  providers: () => request<Provider[] | { providers: Provider[] }>('GET', '/api/auth/providers').then((r) => (Array.isArray(r) ? r : r.providers)),
+  logout: () => request<void>('POST', '/api/auth/logout'),
+
+  desktops: () => request<{ desktops: Desktop[] }>('GET', '/api/desktops').then((r) => r.desktops),
+  createDesktop: (name: string) => request<Desktop>('POST', '/api/desktops', { name }),
+  updateDesktop: (id: string, changes: { name?: string; state?: 'running' | 'stopped' }) =>
+    request<Desktop>('PATCH', `/api/desktops/${encodeURIComponent(id)}`, changes),
+  deleteDesktop: (id: string) => request<void>('DELETE', `/api/desktops/${encodeURIComponent(id)}`),
+
+  apiKeys: () => request<{ apiKeys: ApiKey[] }>('GET', '/api/api-keys').then((r) => r.apiKeys),
+  /** The only place a plaintext key exists in the dashboard: the caller shows it once and drops it. */
+  createApiKey: (name: string, expiresAt: string | null) => request<{ key: string; apiKey: ApiKey }>('POST', '/api/api-keys', { name, expiresAt }),
+  revokeApiKey: (id: string) => request<ApiKey>('DELETE', `/api/api-keys/${encodeURIComponent(id)}`),
+
+  sessions: () => request<{ sessions: Session[] }>('GET', '/api/sessions').then((r) => r.sessions),
+  endSession: (id: string) => request<void>('DELETE', `/api/sessions/${encodeURIComponent(id)}`),
+  endOtherSessions: () => request<{ ended: number }>('DELETE', '/api/sessions/others'),
+
+  activity: (before: number | null, limit = 50) =>
+    request<{ events: ActivityEvent[]; nextBefore: number | null }>(
+      'GET',
+      `/api/mission-control/activity?limit=${limit}${before === null ? '' : `&before=${before}`}`,
+    ),
+};

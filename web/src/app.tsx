@@ -1,0 +1,147 @@
+import { useEffect, useState } from 'react';
+import { feed, useFeed } from './activity.ts';
+import { type Me, ApiError, api, describeError, onUnauthorized } from './api.ts';
+import { Loading } from './components.tsx';
+import { ActivityPage } from './pages/activity.tsx';
+import { ApiKeysPage } from './pages/api-keys.tsx';
+import { DesktopsPage } from './pages/desktops.tsx';
+import { SessionsPage } from './pages/sessions.tsx';
+import { SignInPage, signInErrorMessage } from './pages/sign-in.tsx';
+import { Link, PAGES, clearQuery, navigate, usePath } from './router.tsx';
+
+type Auth = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'signed-out'; notice: string | null } | { state: 'signed-in'; me: Me };
+
+const SIGNED_IN_PAGES = new Set<string>([PAGES.desktops, PAGES.apiKeys, PAGES.sessions, PAGES.activity]);
+
+/** A failed sign-in comes back as ?signin_error=<code>: read once, then dropped from the URL. */
+function takeSignInError(): string | null {
+  const code = new URLSearchParams(location.search).get('signin_error');
+  clearQuery();
+  return code ? signInErrorMessage(code) : null;
+}
+const initialSignInError = takeSignInError();
+
+export function App() {
+  const path = usePath();
+  const [auth, setAuth] = useState<Auth>({ state: 'loading' });
+  // Where to come back to after signing in (never carries anything but a page path).
+  const [returnTo, setReturnTo] = useState(() => (SIGNED_IN_PAGES.has(path) ? path : '/'));
+
+  useEffect(() => {
+    onUnauthorized(() => setAuth((a) => (a.state === 'signed-out' ? a : { state: 'signed-out', notice: a.state === 'signed-in' ? 'Your session has ended. Sign in again.' : null })));
+    api.me().then(
+      (me) => setAuth({ state: 'signed-in', me }),
+      (err) => setAuth(err instanceof ApiError && err.status === 401 ? { state: 'signed-out', notice: null } : { state: 'error', error: err }),
+    );
+  }, []);
+
+  // The live feed runs while signed in, whatever the page.
+  useEffect(() => {
+    if (auth.state !== 'signed-in') return;
+    void feed.start(auth.me.authentication.sessionId);
+    return () => feed.stop();
+  }, [auth.state]);
+
+  // Keep the address bar honest: /sign-in when signed out, a dashboard page when signed in.
+  useEffect(() => {
+    if (auth.state === 'signed-out' && path !== PAGES.signIn) {
+      if (SIGNED_IN_PAGES.has(path)) setReturnTo(path);
+      navigate(PAGES.signIn, { replace: true });
+    } else if (auth.state === 'signed-in' && !SIGNED_IN_PAGES.has(path)) {
+      navigate(PAGES.desktops, { replace: true });
+    }
+  }, [auth.state, path]);
+
+  // Each page gets a title, and focus moves to it, so screen readers announce the change.
+  useEffect(() => {
+    const titles: Record<string, string> = { [PAGES.desktops]: 'Desktops', [PAGES.apiKeys]: 'API keys', [PAGES.sessions]: 'Sessions', [PAGES.activity]: 'Mission control', [PAGES.signIn]: 'Sign in' };
+    document.title = `${titles[path] ?? 'Dashboard'} · Le Bureau`;
+  }, [path]);
+
+  const signOut = async () => {
+    await api.logout();
+    feed.stop();
+    setAuth({ state: 'signed-out', notice: 'You are signed out.' });
+  };
+
+  if (auth.state === 'loading') {
+    return (
+      <main id="main" className="centered">
+        <Loading what="your dashboard" />
+      </main>
+    );
+  }
+  if (auth.state === 'error') {
+    return (
+      <main id="main" className="centered">
+        <p className="notice error" role="alert">
+          {describeError(auth.error)}
+        </p>
+        <button type="button" onClick={() => location.reload()}>
+          Try again
+        </button>
+      </main>
+    );
+  }
+  if (auth.state === 'signed-out') return <SignInPage returnTo={returnTo} error={initialSignInError} notice={auth.notice} />;
+  return <SignedIn me={auth.me} path={path} onSignOut={signOut} />;
+}
+
+function SignedIn({ me, path, onSignOut }: { me: Me; path: string; onSignOut: () => Promise<void> }) {
+  const { unseen, unseenAlerts, status } = useFeed();
+  const [signOutError, setSignOutError] = useState<unknown>(null);
+
+  useEffect(() => {
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }, [path]);
+
+  const signOut = () => onSignOut().catch(setSignOutError);
+
+  return (
+    <div className="layout">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true">▣</span> Le Bureau
+        </div>
+        <nav aria-label="Dashboard">
+          <Link to={PAGES.desktops}>Desktops</Link>
+          <Link to={PAGES.apiKeys}>API keys</Link>
+          <Link to={PAGES.sessions}>Sessions</Link>
+          <Link to={PAGES.activity}>
+            Mission control
+            {status === 'live' && <span className="live-dot" title="Live" aria-hidden="true" />}
+            {unseen > 0 && (
+              <span className={`count${unseenAlerts ? ' count-alert' : ''}`} data-testid="unseen-count">
+                <span className="sr-only">, </span>
+                {unseen}
+                <span className="sr-only"> new{unseenAlerts ? `, ${unseenAlerts} need attention` : ''}</span>
+              </span>
+            )}
+          </Link>
+        </nav>
+        <div className="account">
+          <span className="email" title={me.account.name}>
+            {me.account.email}
+          </span>
+          <button type="button" className="link-button" onClick={signOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      {signOutError ? (
+        <p className="notice error" role="alert">
+          {describeError(signOutError)}
+        </p>
+      ) : null}
+      <main id="main" tabIndex={-1}>
+        {path === PAGES.desktops && <DesktopsPage />}
+        {path === PAGES.apiKeys && <ApiKeysPage />}
+        {path === PAGES.sessions && <SessionsPage onSignOut={onSignOut} />}
+        {path === PAGES.activity && <ActivityPage sessionId={me.authentication.sessionId} />}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,54 @@
+import { type AnchorHTMLAttributes, type MouseEvent, useSyncExternalStore } from 'react';
+
+/**
+ * A few pages and the History API: no router library needed. The server serves
+ * index.html for exactly these paths (src/http/routes/dashboard.ts, DASHBOARD_PAGES).
+ */
+export const PAGES = {
+  desktops: '/desktops',
+  apiKeys: '/api-keys',
+  sessions: '/sessions',
+  activity: '/activity',
+  signIn: '/sign-in',
+} as const;
+
+const listeners = new Set<() => void>();
+const notify = () => listeners.forEach((l) => l());
+window.addEventListener('popstate', notify);
+
+function subscribe(listener: () => void) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** The current path, '/' meaning the desktops page. */
+export function usePath(): string {
+  const path = useSyncExternalStore(subscribe, () => location.pathname);
+  return path === '/' ? PAGES.desktops : path;
+}
+
+export function navigate(to: string, options: { replace?: boolean } = {}): void {
+  if (options.replace) history.replaceState(null, '', to);
+  else history.pushState(null, '', to);
+  notify();
+}
+
+/** Drops the query string (e.g. a sign-in error code, once read) without a new history entry. */
+export function clearQuery(): void {
+  if (location.search) history.replaceState(null, '', location.pathname);
+}
+
+export function Link({ to, children, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { to: string }) {
+  const current = usePath() === to;
+  const onClick = (e: MouseEvent<HTMLAnchorElement>) => {
+    // Let the browser handle new-tab and download gestures.
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    if (!current) navigate(to);
+  };
+  return (
+    <a href={to} onClick={onClick} aria-current={current ? 'page' : undefined} {...rest}>
+      {children}
+    </a>
+  );
+}
