@@ -10,11 +10,23 @@ const FRAMEWORK_ERRORS: Record<string, Problem> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: new Problem('validation_failed', 'Content-Length does not match the body'),
 };
 
-/** PostgreSQL or its pool being away: say 503 so clients retry, never 500. */
+const UNAVAILABLE_CODES = new Set([
+  // The network: refused, reset, timed out, unreachable, or the host name not resolving (a failover).
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  // PostgreSQL: shutting down or restarting (57P0x), connection failures (08xxx), out of connection slots (53300).
+  '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300',
+]);
+
+/**
+ * PostgreSQL or its pool being away: say 503 so clients retry, never 500. Checked
+ * against a real restart under load in test/scale-out/faults.test.ts.
+ */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | null;
+  const e = err as { code?: string; message?: string; errors?: unknown[] } | null;
   if (!e) return false;
-  if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004'].includes(e.code)) return true;
+  if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
+  // A host name with several addresses fails with an AggregateError of one error per address.
+  if (Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every(isDatabaseUnavailable)) return true;
   return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error/i.test(e.message ?? '');
 }
 
