@@ -97,6 +97,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   const secret = env.BUREAU_SECRET || undefined;
   if (secret !== undefined && secret.length < 32) problems.push('BUREAU_SECRET must be at least 32 characters');
+  // REDIS_URL means several processes. Each would otherwise generate its own secret in
+  // its data directory, and a session cookie or a cached key from one would be unknown to the others.
+  if (redisUrl && secret === undefined) problems.push('BUREAU_SECRET must be set (the same value in every process) when REDIS_URL is set');
 
   const oauth = readOAuthProviders(env, problems);
   const anyProvider = Boolean(oauth.google || oauth.github || oauth.oidc.length);
