@@ -141,6 +141,18 @@ export function apiKeyCases(): CredentialCase[] {
       appliesTo: (r) => !r.apiKeyInQuery,
       credential: (c) => ({ query: { apiKey: c.owner.key } }),
     },
+    {
+      name: 'wrong secret in ?apiKey= where the query string is accepted (SSE)',
+      expect: unauthorized,
+      appliesTo: (r) => r.apiKeyInQuery,
+      credential: (c) => ({ query: { apiKey: forgeKey(keyParts(c.owner.key).publicId) } }),
+    },
+    {
+      name: 'revoked key in ?apiKey= where the query string is accepted (SSE)',
+      expect: unauthorized,
+      appliesTo: (r) => r.apiKeyInQuery,
+      credential: () => ({ query: { apiKey: revokedKey } }),
+    },
     { name: 'Authorization: Bearer with a malformed key', expect: unauthorized, credential: () => ({ headers: { authorization: 'Bearer nope' } }) },
     {
       name: 'Authorization: Bearer with a wrong secret',
