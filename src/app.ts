@@ -8,6 +8,7 @@ import { registerAuthentication } from './http/plugins/authenticate.ts';
 import { loggerOptions } from './http/logging.ts';
 import './http/request-context.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
+import { authRoutes } from './http/routes/auth.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { desktopRoutes } from './http/routes/desktops.ts';
 import { healthRoutes } from './http/routes/health.ts';
@@ -98,6 +99,7 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   await app.register(desktopRoutes, opts);
   await app.register(apiKeyRoutes, opts);
   await app.register(sessionRoutes, opts);
+  await app.register(authRoutes, opts);
   await app.register(missionControlRoutes, opts);
   await app.register(dashboardRoutes, { dir: options.dashboardDir });
   app.get('/api/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());

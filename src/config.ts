@@ -33,6 +33,8 @@ export interface Config {
   maxStreamsPerAccount: number;
   oauth: OAuthProviderConfigs;
   devIdentityProvider: boolean;
+  /** Loopback port of the development identity provider; 0 picks a free one. */
+  devIdentityProviderPort: number;
 }
 
 export interface OAuthClientConfig { clientId: string; clientSecret: string }
@@ -138,6 +140,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxStreamsPerAccount: int('BUREAU_MAX_STREAMS_PER_ACCOUNT', 10, 1, 100000),
     oauth,
     devIdentityProvider,
+    devIdentityProviderPort: int('BUREAU_DEV_IDP_PORT', 0, 0, 65535),
   };
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(config);

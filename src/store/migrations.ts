@@ -95,6 +95,19 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('sessions_account').on('sessions').columns(['account_id', 'created_at']).execute();
       },
     },
+    '003_sign_in_flows': {
+      async up(db: Kysely<any>) {
+        // Sign-in flows already completed, so a replayed callback is refused by every
+        // process; kept only until the flow would have expired anyway.
+        await db.schema
+          .createTable('used_sign_in_flows')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('used_sign_in_flows_expiry').on('used_sign_in_flows').column('expires_at').execute();
+        await db.schema.createIndex('identities_account').on('identities').column('account_id').execute();
+      },
+    },
   };
 }
 

@@ -12,6 +12,7 @@ export interface Database {
   activity_events: ActivityEventRow;
   identities: IdentityRow;
   sessions: SessionRow;
+  used_sign_in_flows: UsedSignInFlowRow;
 }
 
 export interface AccountRow {
@@ -84,4 +85,10 @@ export interface SessionRow {
   ip: string | null;
   user_agent: string | null;
   provider: string | null;
+}
+
+/** A completed sign-in flow id (single use), until the flow's own expiry. */
+export interface UsedSignInFlowRow {
+  id: string;
+  expires_at: number;
 }

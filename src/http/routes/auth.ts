@@ -1,0 +1,165 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SignInError } from '../../auth/oauth/errors.ts';
+import { OpenIdSignInProvider } from '../../auth/oauth/openid-provider.ts';
+import { SignIn } from '../../auth/oauth/sign-in.ts';
+import { startDevIdentityProvider } from '../../dev-idp/dev-identity-provider.ts';
+import type { Services } from '../../services.ts';
+import { clearFlowCookie, flowCookieName, readFlowCookie, setFlowCookie } from '../flow-cookie.ts';
+import { readSessionCookie, sessionCookieName, setSessionCookie } from '../session-cookie.ts';
+import { signInFailurePage } from '../sign-in-page.ts';
+
+const tags = ['auth'];
+const ProviderParams = Type.Object({ provider: Type.String({ description: 'Provider id: google, github, dev, or a configured OpenID provider' }) });
+const htmlPage = (description: string) => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
+const redirect = (description: string) => ({ description, type: 'null' });
+
+// Query parameters are documented but read by the sign-in code itself: a duplicated or
+// odd parameter must end in the sign-in error page, not in a JSON validation error.
+const StartQuery = Type.Object({
+  returnTo: Type.Optional(Type.Unknown({ description: 'Local path to land on after signing in (default /). Anything but a path on this site becomes /.' })),
+});
+const CallbackQuery = Type.Object(
+  {
+    code: Type.Optional(Type.Unknown({ description: 'Authorization code (from the provider)' })),
+    state: Type.Optional(Type.Unknown({ description: 'Must match the flow cookie of this browser' })),
+    iss: Type.Optional(Type.Unknown({ description: 'Issuer (RFC 9207), checked when the provider sends it' })),
+    error: Type.Optional(Type.Unknown({ description: 'Error from the provider, e.g. access_denied' })),
+  },
+  { additionalProperties: true },
+);
+
+const ProvidersResponse = Type.Object({
+  providers: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      name: Type.String({ description: 'Label for the sign-in button' }),
+      startUrl: Type.String({ description: 'Link the sign-in button to this, adding ?returnTo=/path' }),
+    }),
+  ),
+});
+
+export async function authRoutes(app: FastifyInstance, { services }: { services: Services }) {
+  const { config, signIn, sessions, clock } = services;
+  const sessionCookie = sessionCookieName(config);
+  const flowCookie = flowCookieName(config);
+
+  if (config.devIdentityProvider) {
+    const redirectUri = SignIn.callbackUrl(config.publicUrl, 'dev');
+    const idp = await startDevIdentityProvider({ nodeEnv: config.nodeEnv, redirectUri, port: config.devIdentityProviderPort });
+    app.addHook('onClose', () => idp.close());
+    signIn.add(
+      new OpenIdSignInProvider({
+        id: 'dev',
+        name: 'Development sign-in (any email)',
+        issuer: idp.issuer,
+        clientId: idp.clientId,
+        clientSecret: idp.clientSecret,
+        redirectUri,
+        clock,
+        // Always show the form, so one browser can sign in as several people in turn.
+        authorizationParams: { prompt: 'login' },
+      }),
+    );
+    app.log.warn(
+      { event: 'dev_identity_provider', issuer: idp.issuer },
+      'DEVELOPMENT IDENTITY PROVIDER IS RUNNING: anyone using this machine can sign in as ANY email. It is refused with NODE_ENV=production; set BUREAU_DEV_IDP=off or configure a real provider to turn it off.',
+    );
+  }
+
+  const fail = (request: FastifyRequest, reply: FastifyReply, provider: string, err: unknown) => {
+    if (err instanceof SignInError) {
+      request.log.warn({ event: 'sign_in_failed', provider, code: err.code, reason: err.reason, ip: request.clientAddress }, 'sign-in failed');
+    } else {
+      request.log.error({ event: 'sign_in_failed', provider, err }, 'sign-in failed on our side');
+    }
+    const code = err instanceof SignInError ? err.code : 'server_error';
+    return reply
+      .code(err instanceof SignInError ? err.status : 500)
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(signInFailurePage(code));
+  };
+
+  app.get(
+    '/api/auth/providers',
+    {
+      config: { auth: 'none' },
+      schema: { tags, summary: 'The sign-in providers this server offers', response: { 200: ProvidersResponse } },
+    },
+    async () => ({ providers: signIn.list().map((p) => ({ ...p, startUrl: `/api/auth/${p.id}/start` })) }),
+  );
+
+  app.get<{ Params: Static<typeof ProviderParams>; Querystring: Static<typeof StartQuery> }>(
+    '/api/auth/:provider/start',
+    {
+      config: { auth: 'none' },
+      exposeHeadRoute: false,
+      schema: {
+        tags,
+        summary: 'Start signing in: redirects to the provider (state, PKCE S256, nonce) and sets the short-lived flow cookie',
+        params: ProviderParams,
+        querystring: StartQuery,
+        response: { 302: redirect("To the provider's authorization page"), 404: htmlPage('Unknown provider (HTML page)'), 502: htmlPage('Provider unreachable (HTML page)') },
+      },
+    },
+    async (request, reply) => {
+      const { provider } = request.params;
+      try {
+        const started = await signIn.start(provider, request.query.returnTo);
+        setFlowCookie(reply, flowCookie, started.sealedFlow, started.maxAgeS);
+        return reply.header('cache-control', 'no-store').redirect(started.location, 302);
+      } catch (err) {
+        return fail(request, reply, provider, err);
+      }
+    },
+  );
+
+  app.get<{ Params: Static<typeof ProviderParams> }>(
+    '/api/auth/:provider/callback',
+    {
+      config: { auth: 'none' },
+      // A HEAD (link scanners, prefetchers) must not use the flow up.
+      exposeHeadRoute: false,
+      schema: {
+        tags,
+        summary: "The provider's redirect back: checks state against this browser's flow, redeems the code, starts a session (new id), sets the session cookie and redirects to returnTo",
+        description: 'Register exactly `${BUREAU_PUBLIC_URL}/api/auth/<provider>/callback` at the provider. Every failure (missing, altered or replayed state or code, ID token checks, unverified email) ends in an HTML error page and no cookie.',
+        params: ProviderParams,
+        querystring: CallbackQuery,
+        response: {
+          303: redirect('Signed in: to returnTo, with the session cookie set'),
+          400: htmlPage('Sign-in failed (HTML page; the code is in main[data-code])'),
+          403: htmlPage('No verified email (HTML page)'),
+          404: htmlPage('Unknown provider (HTML page)'),
+          502: htmlPage('Provider unreachable (HTML page)'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { provider } = request.params;
+      reply.header('cache-control', 'no-store');
+      // Single use: the flow cookie goes whatever happens next.
+      clearFlowCookie(reply, flowCookie);
+      const q = request.url.indexOf('?');
+      try {
+        const done = await signIn.finish(provider, q === -1 ? '' : request.url.slice(q + 1), readFlowCookie(request, flowCookie));
+        // A sign-in always gets a new session; one this browser still had is ended, not reused.
+        const previous = readSessionCookie(request, sessionCookie);
+        const old = previous ? await sessions.authenticate(previous) : null;
+        if (old) await sessions.end(old.accountId, old.sessionId, { type: 'session', id: old.sessionId }, request.clientAddress, 'replaced');
+        const { token, session } = await sessions.start({
+          accountId: done.accountId,
+          ip: request.clientAddress,
+          userAgent: request.headers['user-agent'] ?? null,
+          provider: done.provider,
+        });
+        setSessionCookie(reply, sessionCookie, token, config.sessionAbsoluteS);
+        request.log.info({ event: 'signed_in', provider, accountId: done.accountId, sessionId: session.id, outcome: done.outcome }, 'signed in');
+        return reply.redirect(done.returnTo, 303);
+      } catch (err) {
+        return fail(request, reply, provider, err);
+      }
+    },
+  );
+}
