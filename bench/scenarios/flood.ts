@@ -1,0 +1,96 @@
+import { type BenchContext, type ScenarioReport, type Window, checkStatuses, round, statusText } from '../lib/context.ts';
+import { forgeKeys, loopbackAddresses } from '../lib/keys.ts';
+import type { ProbeResult } from '../load-worker.ts';
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/**
+ * B5: a brute-force flood (the key's real public id, guessed secrets, correct
+ * checksums) from 50 loopback addresses at the highest rate one autocannon
+ * process sends, while a second process measures a valid key at a steady rate.
+ * A = the measuring client alone, B = the same with the flood; each flood comes
+ * from 50 fresh addresses, so every B window includes the bcrypt compares that
+ * get an address blocked, not only the cheap refusals afterwards.
+ */
+export async function b5Flood(ctx: BenchContext): Promise<ScenarioReport> {
+  const { windowS, warmupS, probeRate, floodConnections, floodAddresses } = ctx.options;
+  const report: ScenarioReport = { id: 'B5', title: `B5 flood (${floodAddresses} addresses, wrong secrets)`, figures: [], windows: [], notes: [], problems: [] };
+  const server = await ctx.startBureau();
+  try {
+    const { keys } = await server.account({ keys: 1 });
+    const valid = keys[0];
+    const forged = forgeKeys(valid, 2000);
+    const probeJob = { url: server.url('/api/me'), headers: { 'x-api-key': valid }, rate: probeRate, durationS: windowS, connections: 4 };
+    const floodJob = { url: server.url('/api/me'), connections: floodConnections, duration: windowS + 0.5, rotate: { header: 'x-api-key', values: forged } };
+
+    // The valid key is verified once (and cached) before anything is measured.
+    const warm = await ctx.probe({ ...probeJob, durationS: warmupS });
+    checkStatuses('warm-up', warm.statusCodes, { statuses: [200] }, report.problems, warm.errors);
+    // The flood path is warmed as well, from its own block of addresses.
+    await ctx.run({ ...floodJob, duration: warmupS, sourceAddresses: loopbackAddresses(200, floodAddresses) });
+
+    let round_ = 0;
+    const probes: { a: ProbeResult[]; b: ProbeResult[] } = { a: [], b: [] };
+    const stalls: { a: number[]; b: number[] } = { a: [], b: [] };
+    const floods: Window['load'][] = [];
+    await ctx.alternate(
+      async () => {
+        await server.statsReset();
+        const p = await ctx.probe(probeJob);
+        const stats = await server.stats();
+        checkStatuses('A valid key alone', p.statusCodes, { statuses: [200] }, report.problems, p.errors);
+        probes.a.push(p);
+        stalls.a.push(stats.loopDelayMaxMs);
+        report.windows.push(row('A valid key alone', p, stats.loopDelayMaxMs, null));
+      },
+      async () => {
+        const sourceAddresses = loopbackAddresses(++round_, floodAddresses);
+        await server.statsReset();
+        const flood = ctx.run({ ...floodJob, sourceAddresses });
+        await new Promise((r) => setTimeout(r, 250));
+        const p = await ctx.probe(probeJob);
+        const f = await flood;
+        const stats = await server.stats();
+        checkStatuses('B valid key under flood', p.statusCodes, { statuses: [200] }, report.problems, p.errors);
+        // Wrong key: 401; address blocked: 429; bcrypt queue full: 503 (shed).
+        checkStatuses('B flood', f.statusCodes, { statuses: [401, 429, 503] }, report.problems, 0, 0);
+        probes.b.push(p);
+        stalls.b.push(stats.loopDelayMaxMs);
+        floods.push(f);
+        report.windows.push(row(`B valid key under flood (127.0.${round_}.2-${floodAddresses + 1})`, p, stats.loopDelayMaxMs, f));
+      },
+    );
+    const pooled = (ps: ProbeResult[]) => ps.flatMap((p) => p.latencies).sort((x, y) => x - y);
+    const p99a = percentile(pooled(probes.a), 99);
+    const p99b = percentile(pooled(probes.b), 99);
+    const refused = probes.b.reduce((n, p) => n + p.errors + Object.entries(p.statusCodes).filter(([c]) => c !== '200').reduce((m, [, k]) => m + k, 0), 0);
+    const floodRps = floods.reduce((n, f) => n + f.requests, 0) / floods.reduce((s, f) => s + f.durationS, 0);
+    report.figures.push({ name: 'valid-key p99 under flood ÷ without', value: p99b / p99a, unit: '×', digits: 2, target: { op: '<=', value: 2 } });
+    report.figures.push({ name: 'valid requests refused under flood', value: refused, unit: '', digits: 0, target: { op: '<=', value: 0 } });
+    report.figures.push({ name: 'longest event-loop stall under flood', value: Math.max(...stalls.b), unit: 'ms', digits: 1, target: { op: '<=', value: 50 } });
+    report.figures.push({ name: 'flood rate', value: floodRps, unit: 'req/s', digits: 0 });
+    report.notes.push(`valid-key p99: ${round(p99a, 2)} ms alone, ${round(p99b, 2)} ms under flood; p50 ${round(percentile(pooled(probes.a), 50), 2)} ms and ${round(percentile(pooled(probes.b), 50), 2)} ms`);
+    report.notes.push(`measuring client: ${probeRate} req/s, 4 connections, from 127.0.0.1; flood: ${floodConnections} connections from ${floodAddresses} addresses, each one fresh per window`);
+    report.notes.push(`event-loop delay (perf_hooks, 10 ms resolution) max without flood: ${round(Math.max(...stalls.a), 1)} ms`);
+    return report;
+  } finally {
+    await server.stop();
+  }
+}
+
+function row(label: string, p: ProbeResult, stallMs: number, flood: Window['load'] | null): Record<string, string | number> {
+  return {
+    window: label,
+    'valid req': p.requests,
+    'p50 ms': round(p.latencyMs.p50, 2),
+    'p99 ms': round(p.latencyMs.p99, 2),
+    'max ms': round(p.latencyMs.max, 2),
+    'loop delay max ms': round(stallMs, 1),
+    'valid statuses': statusText(p.statusCodes),
+    'flood req/s': flood ? Math.round(flood.rps) : '',
+    'flood statuses': flood ? statusText(flood.statusCodes) : '',
+  };
+}

@@ -1,0 +1,95 @@
+import { type BenchContext, type ScenarioReport, checkStatuses, round, statusText } from '../lib/context.ts';
+
+interface FanOut {
+  triggerStatus: number;
+  streams: number;
+  reached: number;
+  delays: number[];
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+const STREAM_PATH = '/api/mission-control/activity/stream';
+
+/**
+ * B6: N concurrent activity streams of one account on one process (held by a
+ * separate client process over raw sockets). Memory per stream = RSS growth
+ * (after a full GC, before and after opening them) / N. Fan-out = time from
+ * sending POST /api/desktops to its event arriving on each stream, measured with
+ * one stream open (A) and then with all N (B), a few events each.
+ */
+export async function b6Streams(ctx: BenchContext): Promise<ScenarioReport> {
+  const n = ctx.options.streams;
+  const events = ctx.options.quick ? 2 : 3;
+  const report: ScenarioReport = { id: 'B6', title: `B6 ${n.toLocaleString('en-US')} concurrent activity streams`, figures: [], windows: [], notes: [], problems: [] };
+  const server = await ctx.startBureau({ env: { BUREAU_MAX_STREAMS_PER_ACCOUNT: String(n + 10) } });
+  const holder = await ctx.secondLoader();
+  try {
+    const { keys } = await server.account({ keys: 1 });
+    const headers = { 'x-api-key': keys[0] };
+    const job = { host: '127.0.0.1', port: server.port, path: STREAM_PATH, headers, count: 1, batch: 200 };
+    // The key gets verified (and the stream path run) once before the baseline.
+    await fetch(server.url('/api/me'), { headers });
+    const rssBefore = await server.rssAfterGc();
+
+    let seq = 0;
+    const fanOut = async (label: string) => {
+      const marker = `bench-fanout-${process.pid}-${++seq}`;
+      const r = await holder.request<FanOut>('fanOut', {
+        trigger: { url: server.url('/api/desktops'), method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ name: marker }) },
+        marker,
+        timeoutS: 60,
+      });
+      if (r.triggerStatus !== 201) report.problems.push(`${label}: POST /api/desktops answered ${r.triggerStatus}`);
+      if (r.reached !== r.streams) report.problems.push(`${label}: the event reached ${r.reached} of ${r.streams} streams`);
+      report.windows.push({
+        window: label,
+        streams: r.streams,
+        reached: r.reached,
+        'p50 ms': round(percentile(r.delays, 50), 1),
+        'p99 ms': round(percentile(r.delays, 99), 1),
+        'last ms': round(r.delays.at(-1) ?? NaN, 1),
+      });
+      return r.delays;
+    };
+
+    const first = await holder.request<{ opened: number; statusCodes: Record<string, number>; errors: number }>('openStreams', { job });
+    checkStatuses('A open 1 stream', first.statusCodes, { statuses: [200] }, report.problems, first.errors);
+    await fanOut('warm-up (not counted)');
+    report.windows.pop();
+    const a: number[] = [];
+    for (let i = 0; i < events; i++) a.push(...(await fanOut('A 1 stream')));
+
+    const rest = await holder.request<{ opened: number; statusCodes: Record<string, number>; errors: number; seconds: number }>('openStreams', { job: { ...job, count: n - 1 } });
+    checkStatuses(`B open ${n - 1} more streams`, rest.statusCodes, { statuses: [200] }, report.problems, rest.errors);
+    const open = first.opened + rest.opened;
+    if (open !== n) report.problems.push(`${open} of ${n} streams open`);
+    report.notes.push(`opened ${rest.opened + first.opened} streams in ${round(rest.seconds, 1)} s (${statusText(rest.statusCodes)})`);
+    const rssAfter = await server.rssAfterGc();
+
+    // What N idle streams cost the process (heartbeats, credential checks), per second.
+    await server.statsReset();
+    await new Promise((r) => setTimeout(r, Math.max(1000, ctx.options.windowS * 400)));
+    const idle = await server.stats();
+
+    const b: number[] = [];
+    for (let i = 0; i < events; i++) b.push(...(await fanOut(`B ${open} streams`)));
+    a.sort((x, y) => x - y);
+    b.sort((x, y) => x - y);
+
+    report.figures.push({ name: 'memory per stream (RSS growth ÷ streams)', value: (rssAfter - rssBefore) / open / 1024, unit: 'KiB', digits: 1 });
+    report.figures.push({ name: `one event to all streams, p50`, value: percentile(b, 50), unit: 'ms', digits: 1 });
+    report.figures.push({ name: `one event to all streams, p99`, value: percentile(b, 99), unit: 'ms', digits: 1 });
+    report.figures.push({ name: 'p99 with all streams ÷ p99 with one', value: percentile(b, 99) / percentile(a, 99), unit: '×', digits: 1 });
+    report.figures.push({ name: 'server CPU with the streams idle', value: (idle.cpuUs / 1000 / idle.elapsedMs) * 100, unit: '% of a core', digits: 1 });
+    report.notes.push(`RSS after GC: ${round(rssBefore / 2 ** 20, 1)} MiB before the streams, ${round(rssAfter / 2 ** 20, 1)} MiB with ${open} open`);
+    report.notes.push(`${events} events with one stream (A), then ${events} with all of them (B); delays pooled over streams and events`);
+    return report;
+  } finally {
+    await holder.request('closeStreams').catch(() => {});
+    await server.stop();
+  }
+}

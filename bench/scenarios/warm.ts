@@ -1,0 +1,115 @@
+import type { BureauServer } from '../lib/bureau.ts';
+import {
+  type BenchContext,
+  type ScenarioReport,
+  type Window,
+  cpuPerRequestUs,
+  round,
+  throughputRatio,
+  windowRow,
+} from '../lib/context.ts';
+
+const OK = { statuses: [200] };
+
+/**
+ * A credential that is already warm (verified before, in the cache) against
+ * /healthz on the same server: what authenticating, limiting and answering a
+ * request costs over the framework answering at all.
+ */
+async function warmCredential(
+  ctx: BenchContext,
+  id: string,
+  title: string,
+  credential: (server: BureauServer) => Promise<Record<string, string> | string>,
+  target: number,
+  env: Record<string, string> = {},
+): Promise<ScenarioReport> {
+  const { windowS, warmupS, connections } = ctx.options;
+  const report: ScenarioReport = { id, title, figures: [], windows: [], notes: [], problems: [] };
+  const server = await ctx.startBureau({ env });
+  try {
+    const headers = await credential(server);
+    if (typeof headers === 'string') {
+      report.unavailable = headers;
+      return report;
+    }
+    const health = { url: server.url('/healthz'), connections, duration: windowS };
+    const me = { url: server.url('/api/me'), connections, duration: windowS, headers };
+    const authOnly = { url: server.url('/bench/authenticated'), connections, duration: windowS, headers };
+    // Warm every path (JIT, caches) before anything is measured.
+    for (const job of [health, me, authOnly]) await ctx.window('warm-up', server, { ...job, duration: warmupS }, OK, report.problems);
+    const kind = id === 'B2' ? 'session' : 'key';
+    const a: Window[] = [];
+    const b: Window[] = [];
+    const c: Window[] = [];
+    for (let i = 0; i < ctx.options.pairs; i++) {
+      a.push(await ctx.window('A GET /healthz', server, health, OK, report.problems));
+      b.push(await ctx.window(`B GET /api/me (${kind})`, server, me, OK, report.problems));
+      c.push(await ctx.window(`C GET /bench/authenticated (${kind}, empty handler)`, server, authOnly, OK, report.problems));
+    }
+    const { ratio, pairs } = throughputRatio(a, b);
+    report.figures.push({ name: '/api/me req/s ÷ /healthz req/s', value: ratio, unit: '×', digits: 3, target: { op: '>=', value: target } });
+    report.figures.push({ name: 'authentication alone: empty authenticated route ÷ /healthz', value: throughputRatio(a, c).ratio, unit: '×', digits: 3 });
+    report.figures.push({ name: 'server CPU per request: /healthz, empty authenticated, /api/me', value: null, unit: '', text: `${Math.round(cpuPerRequestUs(a))} / ${Math.round(cpuPerRequestUs(c))} / ${Math.round(cpuPerRequestUs(b))} µs` });
+    report.windows = a.flatMap((w, i) => [windowRow(w), windowRow(b[i]), windowRow(c[i])]);
+    report.notes.push(`/api/me ÷ /healthz per pair: ${pairs.map((r) => round(r, 3)).join(', ')}`);
+    return report;
+  } finally {
+    await server.stop();
+  }
+}
+
+export function b1KeyWarm(ctx: BenchContext, env: Record<string, string> = {}, id = 'B1', title = 'B1 key, warm', target = 0.85) {
+  return warmCredential(
+    ctx,
+    id,
+    title,
+    async (server) => {
+      const { keys } = await server.account({ keys: 1 });
+      return { 'x-api-key': keys[0] };
+    },
+    target,
+    env,
+  );
+}
+
+export function b2SessionWarm(ctx: BenchContext) {
+  return warmCredential(
+    ctx,
+    'B2',
+    'B2 session, warm',
+    async (server) => {
+      const { session } = await server.account({ keys: 0, session: true });
+      if (!session) return 'sessions are not in the code yet (services.sessions)';
+      return { cookie: session.cookie };
+    },
+    0.85,
+  );
+}
+
+/** B3: a real read (20 desktops from SQLite) against B1's request, same key, same server. */
+export async function b3Desktops(ctx: BenchContext): Promise<ScenarioReport> {
+  const { windowS, warmupS, connections } = ctx.options;
+  const report: ScenarioReport = { id: 'B3', title: 'B3 a real read: GET /api/desktops (20)', figures: [], windows: [], notes: [], problems: [] };
+  const server = await ctx.startBureau();
+  try {
+    const { keys } = await server.account({ keys: 1, desktops: 20 });
+    const headers = { 'x-api-key': keys[0] };
+    const me = { url: server.url('/api/me'), connections, duration: windowS, headers };
+    const desktops = { url: server.url('/api/desktops'), connections, duration: windowS, headers };
+    for (const job of [me, desktops]) await ctx.window('warm-up', server, { ...job, duration: warmupS }, OK, report.problems);
+    const { a, b } = await ctx.alternate(
+      () => ctx.window('A GET /api/me (B1)', server, me, OK, report.problems),
+      () => ctx.window('B GET /api/desktops', server, desktops, OK, report.problems),
+    );
+    const { ratio, pairs } = throughputRatio(a, b);
+    report.figures.push({ name: '/api/desktops req/s ÷ /api/me req/s', value: ratio, unit: '×', digits: 3 });
+    report.figures.push({ name: 'server CPU per /api/desktops request', value: cpuPerRequestUs(b), unit: 'µs', digits: 0 });
+    report.figures.push({ name: 'server CPU per /api/me request', value: cpuPerRequestUs(a), unit: 'µs', digits: 0 });
+    report.windows = a.flatMap((w, i) => [windowRow(w), windowRow(b[i])]);
+    report.notes.push(`ratio per pair: ${pairs.map((r) => round(r, 3)).join(', ')}`);
+    return report;
+  } finally {
+    await server.stop();
+  }
+}
