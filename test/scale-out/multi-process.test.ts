@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureAccount } from '../../src/accounts/accounts.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -29,6 +30,9 @@ let services: Services;
 let env: Record<string, string>;
 const dirs: string[] = [];
 let dropDatabase: () => Promise<void>;
+/** What the processes broadcast on the revocation channel, as another subscriber sees it. */
+let listener: Redis;
+const broadcasts: { kind: string; id: string }[] = [];
 
 const tempDir = () => {
   const d = mkdtempSync(join(tmpdir(), 'bureau-scale-'));
@@ -54,9 +58,13 @@ beforeAll(async () => {
   // All three start at once on an empty database: their migrations race, and must not collide.
   servers = await Promise.all(['A', 'B', 'C'].map((name) => ServerProcess.start(name, { ...env, BUREAU_DATA_DIR: tempDir() })));
   services = await createServices(loadConfig({ ...env, BUREAU_DATA_DIR: tempDir() }));
+  listener = new Redis(env.REDIS_URL);
+  listener.on('message', (_channel: string, message: string) => broadcasts.push(JSON.parse(message).p));
+  await listener.subscribe(`${env.BUREAU_REDIS_PREFIX}:revocations`);
 }, 90_000);
 
 afterAll(async () => {
+  listener?.disconnect();
   await Promise.all((servers ?? []).map((s) => s.stop()));
   await services?.close();
   await dropDatabase?.();
@@ -145,6 +153,8 @@ describe('three processes on one PostgreSQL and one Redis', () => {
     const revoked = await request(`${servers[0].url}/api/api-keys/${keyId}`, { method: 'DELETE', headers });
     expect(revoked.status).toBe(200);
     expect(await refusedEverywhere(servers, headers)).toBeLessThan(1000);
+    // Through the broadcast, not only a slower path (cache expiry, polling).
+    await eventually(() => broadcasts.some((b) => b.kind === 'api_key' && b.id === keyId), 1000, 'the revocation broadcast');
   });
 
   it('refuse a key on every running process within a second of `bureau keys revoke`', async () => {
@@ -167,6 +177,7 @@ describe('three processes on one PostgreSQL and one Redis', () => {
     const ended = await request(`${servers[1].url}/api/sessions/${session.id}`, { method: 'DELETE', headers: browser });
     expect(ended.status).toBe(204);
     expect(await refusedEverywhere(servers, browser)).toBeLessThan(1000);
+    await eventually(() => broadcasts.some((b) => b.kind === 'session' && b.id === session.id), 1000, 'the session end broadcast');
   });
 
   describe('activity', () => {
@@ -212,6 +223,15 @@ describe('three processes on one PostgreSQL and one Redis', () => {
       const resumed = await open(servers[0], { 'x-api-key': key, 'last-event-id': String(lastId) });
       await eventually(() => created(resumed, missed), 5000, 'the missed event after resuming');
       expect(resumed.events().some((e) => e.id <= lastId)).toBe(false);
+    });
+
+    it('closes a stream on another process when its key is revoked on one', async () => {
+      const { key, keyId } = await newKey();
+      const onC = await open(servers[2], { 'x-api-key': key });
+      await eventually(() => onC.body().startsWith('retry:'), 5000, 'the stream to start');
+      const revoked = await request(`${servers[0].url}/api/api-keys/${keyId}`, { method: 'DELETE', headers: { 'x-api-key': key } });
+      expect(revoked.status).toBe(200);
+      await eventually(() => onC.isEnded(), 5000, 'the stream on C to close');
     });
 
     it('takes a stream ticket issued by one process on another, once', async () => {
