@@ -10,6 +10,8 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   services.log.attach(app.log);
   const flushTimer = setInterval(() => void services.lastUse.flush(), 5000);
   flushTimer.unref();
+  const revocationTimer = setInterval(() => services.revocationPoller.poll().catch((err) => app.log.warn({ err: { message: (err as Error).message } }, 'revocation poll failed')), 1000);
+  revocationTimer.unref();
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -17,6 +19,7 @@ export async function serve(config: Readonly<Config>): Promise<void> {
     stopping = true;
     app.log.info({ signal }, 'shutting down');
     clearInterval(flushTimer);
+    clearInterval(revocationTimer);
     try {
       await app.close();
       await services.close();

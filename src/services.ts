@@ -35,6 +35,8 @@ import { SqlApiKeyStore } from './store/sql-api-keys.ts';
 import { SqlDesktopStore } from './store/sql-desktops.ts';
 import { SqlIdentityStore } from './store/sql-identities.ts';
 import { SqlSessionStore } from './store/sql-sessions.ts';
+import { SqlRecentRevocations } from './store/sql-recent-revocations.ts';
+import { RevocationPoller } from './auth/revocation-poller.ts';
 import { SqlUsedFlowStore } from './store/sql-used-flows.ts';
 
 /** Everything the HTTP layer and the CLI use, built from one Config. */
@@ -52,6 +54,8 @@ export interface Services {
   identities: IdentityStore;
   keyCache: VerifiedKeyCache;
   lastUse: LastUseRecorder;
+  /** Picks up revocations no message announced (the CLI, a lost Redis message); main.ts polls it every second. */
+  revocationPoller: RevocationPoller;
   desktops: DesktopService;
   activityLog: ActivityLog;
   activity: ActivityPublisher;
@@ -183,6 +187,7 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
     identities,
     keyCache,
     lastUse,
+    revocationPoller: new RevocationPoller(new SqlRecentRevocations(database.db), revocations, clock),
     desktops: new DesktopService(new SqlDesktopStore(database.db, database.dialect), clock, activity),
     activityLog,
     activity,

@@ -5,7 +5,10 @@
 export type Revocation = { kind: 'api_key' | 'session'; id: string };
 
 export interface RevocationBus {
+  /** Announces a revocation made here: to this process at once, and to the others. */
   publish(revocation: Revocation): void;
+  /** Hands a revocation learnt from elsewhere to this process's listeners only. */
+  deliver(revocation: Revocation): void;
   subscribe(listener: (revocation: Revocation) => void): () => void;
 }
 

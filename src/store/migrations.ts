@@ -108,6 +108,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('identities_account').on('identities').column('account_id').execute();
       },
     },
+    '004_revocation_indexes': {
+      async up(db: Kysely<any>) {
+        // The revocation poller reads "ended since T" every second on every process.
+        await db.schema.createIndex('api_keys_revoked_at').on('api_keys').column('revoked_at').execute();
+        await db.schema.createIndex('sessions_ended_at').on('sessions').column('ended_at').execute();
+      },
+    },
   };
 }
 

@@ -52,6 +52,10 @@ export class RedisRevocationBus implements RevocationBus {
     });
   }
 
+  deliver(revocation: Revocation): void {
+    this.local.deliver(revocation);
+  }
+
   subscribe(listener: (revocation: Revocation) => void): () => void {
     return this.local.subscribe(listener);
   }
