@@ -61,6 +61,13 @@ describe.each(['sqlite', 'postgres'] as const)('error answers on %s', (database)
     }
   });
 
+  it('an unknown route is 404 without any credential too, never 401', async () => {
+    for (const url of ['/api/nope', '/nothing', '/api/desktops/x/y']) {
+      const res = await t.app.inject({ method: 'GET', url });
+      expectProblem(res, 404, 'not_found');
+    }
+  });
+
   it('a known route with the wrong method: 405 method_not_allowed with Allow', async () => {
     const cases: Array<[string, string, string[]]> = [
       ['PUT', '/api/desktops', ['GET', 'HEAD', 'POST']],

@@ -103,7 +103,9 @@ describe('log lines never carry a key', () => {
 
   it('logs authentication failures and blocks, with the address and without the key', () => {
     const failed = lines.filter((l) => l.event === 'auth_failed');
-    expect(failed.filter((l) => l.reason === 'api_key_in_url')).toHaveLength(3);
+    // Three URLs carry ?apiKey= (or a name that decodes to it), each sent with and without a header key:
+    // a key in the URL is refused either way.
+    expect(failed.filter((l) => l.reason === 'api_key_in_url')).toHaveLength(6);
     const invalid = failed.filter((l) => l.reason === 'invalid_api_key');
     expect(invalid.length).toBeGreaterThanOrEqual(14);
     for (const l of invalid) expect(l.ip).toMatch(/^(203\.0\.113\.20|192\.0\.2\.99)$/);

@@ -153,6 +153,13 @@ export function apiKeyCases(): CredentialCase[] {
       appliesTo: (r) => r.apiKeyInQuery,
       credential: () => ({ query: { apiKey: revokedKey } }),
     },
+    {
+      name: 'valid key in the query string alongside a valid header key',
+      expect: unauthorized,
+      appliesTo: (r) => !r.apiKeyInQuery,
+      credential: (c) => ({ headers: { 'x-api-key': c.owner.key }, query: { apiKey: c.owner.key } }),
+    },
+    { name: 'Authorization: the bare key, without the Bearer scheme', expect: unauthorized, credential: (c) => ({ headers: { authorization: c.owner.key } }) },
     { name: 'Authorization: Bearer with a malformed key', expect: unauthorized, credential: () => ({ headers: { authorization: 'Bearer nope' } }) },
     {
       name: 'Authorization: Bearer with a wrong secret',

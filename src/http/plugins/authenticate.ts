@@ -23,20 +23,23 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 }
 
 export function readCredentials(request: FastifyRequest): Credentials {
+  const query = request.query as Record<string, unknown> | undefined;
+  const fromQuery = query?.apiKey;
+  // A key in the URL is refused off the SSE routes even when a header key comes with
+  // it: URLs end up in logs, histories and Referer headers, so the request must fail
+  // for the sender to notice.
+  if (fromQuery !== undefined && !request.routeOptions.config.apiKeyInQuery) return { apiKey: null, misplacedKey: true };
   const header = headerValue(request.headers['x-api-key']);
   if (header !== undefined) return { apiKey: header.trim(), misplacedKey: false };
   const authorization = headerValue(request.headers.authorization);
   if (authorization !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    // Any Authorization header is an attempt at a credential: a wrong one is a failure.
-    return { apiKey: m ? m[1] : authorization, misplacedKey: false };
+    // Any Authorization header is an attempt at a credential; only the Bearer scheme
+    // can carry a key, so anything else is a failed attempt.
+    return { apiKey: m ? m[1] : '', misplacedKey: false };
   }
-  const query = request.query as Record<string, unknown> | undefined;
-  const fromQuery = query?.apiKey;
-  if (fromQuery !== undefined) {
-    if (request.routeOptions.config.apiKeyInQuery && typeof fromQuery === 'string') return { apiKey: fromQuery, misplacedKey: false };
-    return { apiKey: null, misplacedKey: true };
-  }
+  if (typeof fromQuery === 'string') return { apiKey: fromQuery, misplacedKey: false };
+  if (fromQuery !== undefined) return { apiKey: null, misplacedKey: true };
   return { apiKey: null, misplacedKey: false };
 }
 
@@ -112,7 +115,8 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     request.clientAddress = request.ip;
     request.limiterAddress = limiterAddress(request.ip);
     const mode = request.routeOptions.config.auth ?? 'required';
-    if (mode === 'none') {
+    // An unknown route is 404 for everyone (limited per address), not 401.
+    if (mode === 'none' || request.is404) {
       if (!(await limit(request, reply, `ip:${request.limiterAddress}`))) return reply;
       return;
     }
