@@ -110,7 +110,13 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/dev-idp.css' && req.method === 'GET') return send(res, 200, 'text/css; charset=utf-8', STYLESHEET);
     const m = /^\/interaction\/([A-Za-z0-9_-]{1,64})(\/login|\/abort)?$/.exec(path);
-    if (!m) return handleProtocol(req, res);
+    if (!m) {
+      // No single sign-on here: the browser's provider session cookie is never read, so
+      // every sign-in shows the form, and switching to another email never reaches
+      // oidc-provider's logout confirmation (an inline-script page).
+      if (req.headers.cookie) req.headers.cookie = withoutProviderSession(req.headers.cookie);
+      return handleProtocol(req, res);
+    }
     interaction(req, res, m[2] ?? '').catch(() => {
       if (!res.headersSent) send(res, 400, 'text/html; charset=utf-8', errorPage('Sign-in expired', 'This sign-in page is no longer valid. Start again from Le Bureau.'));
       else res.end();
@@ -149,6 +155,13 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
       await new Promise<void>((done) => server.close(() => done()));
     },
   };
+}
+
+function withoutProviderSession(cookieHeader: string): string {
+  return cookieHeader
+    .split(';')
+    .filter((c) => !c.trim().startsWith('_session'))
+    .join(';');
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {

@@ -1,4 +1,4 @@
-import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { type KeyObject, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +18,8 @@ export interface ForgedIssuer {
   clientSecret: string;
   /** Applied to the next ID tokens' claims (reset with `tamper(null)`). */
   tamper(fn: ((claims: Claims) => Claims) | null): void;
+  /** Sign the next ID tokens with this key (same kid) instead of the published one; null restores it. */
+  signWith(key: KeyObject | null): void;
   close(): Promise<void>;
 }
 
@@ -34,10 +36,11 @@ export async function startForgedIssuer(options: { now: () => number }): Promise
   const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'forged-key', use: 'sig', alg: 'RS256' };
   const codes = new Map<string, { nonce: string | null }>();
   let tamper: ((c: Claims) => Claims) | null = null;
+  let signingKey: KeyObject = privateKey;
 
   const sign = (claims: Claims) => {
     const input = `${b64({ alg: 'RS256', typ: 'JWT', kid: 'forged-key' })}.${b64(claims)}`;
-    return `${input}.${createSign('RSA-SHA256').update(input).sign(privateKey).toString('base64url')}`;
+    return `${input}.${createSign('RSA-SHA256').update(input).sign(signingKey).toString('base64url')}`;
   };
   const json = (res: import('node:http').ServerResponse, body: unknown, status = 200) => {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -98,6 +101,9 @@ export async function startForgedIssuer(options: { now: () => number }): Promise
     clientSecret,
     tamper(fn) {
       tamper = fn;
+    },
+    signWith(key) {
+      signingKey = key ?? privateKey;
     },
     async close() {
       server.closeAllConnections();

@@ -41,3 +41,19 @@ export function secretsSeen(browser: TestBrowser): string[] {
   }
   return [...out];
 }
+
+/**
+ * Starts a sign-in and follows it through the provider, stopping just before the
+ * browser would call our callback: returns that callback URL (code, state, iss) so a
+ * test can alter, drop or replay parts of it.
+ */
+export async function reachCallback(browser: TestBrowser, publicUrl: string, provider: string, returnTo = '/'): Promise<URL> {
+  const leadsToCallback = (page: Page) => {
+    if (!page.headers.location) return false;
+    const next = new URL(page.headers.location, page.url);
+    return next.origin === new URL(publicUrl).origin && /^\/api\/auth\/[^/]+\/callback$/.test(next.pathname);
+  };
+  const page = await browser.navigate(`${publicUrl}/api/auth/${provider}/start?returnTo=${encodeURIComponent(returnTo)}`, { stopAfter: leadsToCallback });
+  if (!leadsToCallback(page)) throw new Error(`the flow did not reach our callback (last: ${page.status} ${page.url})`);
+  return new URL(page.headers.location, page.url);
+}

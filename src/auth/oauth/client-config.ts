@@ -21,21 +21,28 @@ export function insecureOnLoopback(url: string | URL): Array<(c: client.Configur
 /**
  * A Configuration for one callback. openid-client checks exp/iat against the
  * system clock plus `clockSkew`; giving it the injected clock's offset keeps every
- * time decision of a sign-in on one clock (tests move it). The JWKS cache is carried
- * over so the provider's keys are not fetched again at every sign-in.
+ * time decision of a sign-in on one clock (tests move it).
+ *
+ * `idTokenSignatures`: OpenID Connect lets a client skip the ID token's signature when
+ * the token came straight from the token endpoint over TLS, and openid-client does by
+ * default. We check it anyway (a JWKS fetch, cached and carried over from `base`), so
+ * a token endpoint that is misrouted or impersonated cannot vouch for anyone.
  */
 export function configurationAt(
   base: client.Configuration,
   clientSecret: string,
   clientAuth: client.ClientAuth,
   clock: Clock,
-  loopback: boolean,
+  options: { loopback: boolean; idTokenSignatures: boolean },
 ): client.Configuration {
   const skewS = Math.round((clock.now() - Date.now()) / 1000);
   const config = new client.Configuration(base.serverMetadata(), base.clientMetadata().client_id, { client_secret: clientSecret, [client.clockSkew]: skewS }, clientAuth);
   config.timeout = PROVIDER_TIMEOUT_S;
-  if (loopback) client.allowInsecureRequests(config);
-  const jwks = client.getJwksCache(base);
-  if (jwks) client.setJwksCache(config, jwks);
+  if (options.loopback) client.allowInsecureRequests(config);
+  if (options.idTokenSignatures) {
+    client.enableNonRepudiationChecks(config);
+    const jwks = client.getJwksCache(base);
+    if (jwks) client.setJwksCache(config, jwks);
+  }
   return config;
 }

@@ -49,6 +49,7 @@ export class GitHubSignInProvider implements SignInProvider {
       client.ClientSecretPost(options.clientSecret),
     );
     this.base.timeout = PROVIDER_TIMEOUT_S;
+    if (this.loopback) client.allowInsecureRequests(this.base);
   }
 
   async authorizationUrl(flow: SignInFlow): Promise<URL> {
@@ -63,7 +64,10 @@ export class GitHubSignInProvider implements SignInProvider {
   }
 
   async complete(callbackUrl: URL, flow: SignInFlow): Promise<ExternalProfile> {
-    const config = configurationAt(this.base, this.options.clientSecret, client.ClientSecretPost(this.options.clientSecret), this.options.clock, this.loopback);
+    const config = configurationAt(this.base, this.options.clientSecret, client.ClientSecretPost(this.options.clientSecret), this.options.clock, {
+      loopback: this.loopback,
+      idTokenSignatures: false,
+    });
     try {
       const tokens = await client.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: flow.codeVerifier, expectedState: flow.state });
       const user = (await this.api(config, tokens.access_token, '/user')) as { id?: unknown; login?: unknown; name?: unknown };

@@ -27,7 +27,7 @@ const SCOPE = 'openid email profile';
  * Google and any OpenID Connect provider, by issuer (discovery). openid-client checks
  * the authorization response (state, and `iss` where the provider sends it, RFC 9207),
  * redeems the code with the PKCE verifier, and validates the ID token: signature
- * against the provider's JWKS, iss, aud, exp, iat, nonce. The email comes from the ID
+ * against the provider's JWKS (see configurationAt), iss, aud, exp, iat, nonce. The email comes from the ID
  * token or, when the provider keeps it out of there, from userinfo (whose `sub` must
  * match).
  */
@@ -63,7 +63,10 @@ export class OpenIdSignInProvider implements SignInProvider {
   async complete(callbackUrl: URL, flow: SignInFlow): Promise<ExternalProfile> {
     if (!flow.nonce) throw new SignInError('state_mismatch', 'flow has no nonce');
     const base = await this.discover();
-    const config = configurationAt(base, this.options.clientSecret, this.clientAuth!, this.options.clock, isLoopbackUrl(this.options.issuer));
+    const config = configurationAt(base, this.options.clientSecret, this.clientAuth!, this.options.clock, {
+      loopback: isLoopbackUrl(this.options.issuer),
+      idTokenSignatures: true,
+    });
     try {
       const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
         pkceCodeVerifier: flow.codeVerifier,

@@ -9,6 +9,7 @@ import type { IdentityStore } from './identities.ts';
 import type { SignInProvider } from './provider.ts';
 import { sanitizeReturnTo } from './return-to.ts';
 import type { UsedFlowStore } from './used-flows.ts';
+import { signInErrorFrom } from './openid-errors.ts';
 
 /** How long a browser has between leaving for the provider and coming back. */
 export const FLOW_TTL_MS = 10 * 60 * 1000;
@@ -81,7 +82,12 @@ export class SignIn {
       returnTo: sanitizeReturnTo(returnTo),
       expiresAt: this.deps.clock.now() + FLOW_TTL_MS,
     };
-    const url = await provider.authorizationUrl(flow);
+    let url: URL;
+    try {
+      url = await provider.authorizationUrl(flow);
+    } catch (err) {
+      throw signInErrorFrom(err);
+    }
     return { location: url.href, sealedFlow: this.sealer.seal(flow), maxAgeS: FLOW_TTL_MS / 1000 };
   }
 
