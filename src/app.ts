@@ -3,7 +3,7 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { addMethodNotAllowedRoutes, frameworkErrorReply, registerErrorHandling } from './http/plugins/errors.ts';
+import { addMethodNotAllowedRoutes, clientErrorReply, frameworkErrorReply, registerErrorHandling } from './http/plugins/errors.ts';
 import { registerAuthentication } from './http/plugins/authenticate.ts';
 import { loggerOptions } from './http/logging.ts';
 import './http/request-context.ts';
@@ -41,6 +41,7 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
     // Undecodable URLs and over-long path parameters are refused by the router before
     // any hook runs; without this they would get Fastify's own JSON, not a problem.
     frameworkErrors: frameworkErrorReply,
+    clientErrorHandler: clientErrorReply,
   });
 
   // Only JSON is accepted; other bodies get 415 rather than a guess.

@@ -12,6 +12,8 @@ export const problemCatalog = {
   validation_failed: { status: 400, title: 'Request is not valid' },
   malformed_json: { status: 400, title: 'Body is not valid JSON' },
   payload_too_large: { status: 413, title: 'Request body too large' },
+  headers_too_large: { status: 431, title: 'Request headers too large' },
+  bad_request: { status: 400, title: 'Malformed HTTP request' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   rate_limited: { status: 429, title: 'Too many requests' },
   ip_blocked: { status: 429, title: 'Too many failed API key attempts from this address' },

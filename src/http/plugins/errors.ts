@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Problem } from '../../core/problems.ts';
+import type { Socket } from 'node:net';
+import { Problem, problemBody } from '../../core/problems.ts';
 import { sendProblem } from '../problem-reply.ts';
 
 const FRAMEWORK_ERRORS: Record<string, Problem> = {
@@ -93,4 +94,21 @@ export function addMethodNotAllowedRoutes(app: FastifyInstance, routes: Map<stri
       },
     });
   }
+}
+
+/**
+ * Requests Node's HTTP parser rejects (garbage request line, bad chunking, huge
+ * headers) never reach Fastify's handlers; answer them with a problem too.
+ */
+export function clientErrorReply(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const code = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request';
+  const problem = problemBody(code);
+  const body = JSON.stringify(problem);
+  socket.end(
+    `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
