@@ -109,6 +109,7 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
     res.setHeader('x-frame-options', 'DENY');
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/dev-idp.css' && req.method === 'GET') return send(res, 200, 'text/css; charset=utf-8', STYLESHEET);
+    if (path === '/favicon.ico') return send(res, 204, 'image/x-icon', '');
     const m = /^\/interaction\/([A-Za-z0-9_-]{1,64})(\/login|\/abort)?$/.exec(path);
     if (!m) {
       // No single sign-on here: the browser's provider session cookie is never read, so
