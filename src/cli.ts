@@ -15,6 +15,9 @@ Commands:
                                                 create an API key; prints only the key
   keys list --email E                           list an account's keys (JSON lines)
   keys revoke ID                                revoke a key by id
+  sessions list --email E                       list an account's active sessions (JSON lines)
+  sessions revoke ID                            end one session (sign it out)
+  sessions revoke --email E --all               end every session of an account
 
 Configuration comes from the environment (see README): DATABASE_URL, BUREAU_DATA_DIR, ...`;
 
@@ -101,6 +104,38 @@ async function run(argv: string[]): Promise<void> {
           return;
         }
         throw new UsageError('expected: bureau keys create|list|revoke');
+      });
+    case 'sessions':
+      return withServices(async (s) => {
+        if (sub === 'list') {
+          const { values } = options(rest, { email: { type: 'string' } }, ['email']);
+          const account = await accountByEmail(s, values.email!);
+          for (const { current: _current, ...view } of await s.sessions.list(account.id, null)) console.log(JSON.stringify(view));
+          return;
+        }
+        if (sub === 'revoke') {
+          const all = rest.includes('--all');
+          const { values, positionals } = options(rest.filter((a) => a !== '--all'), { email: { type: 'string' } });
+          if (all) {
+            if (!values.email || positionals.length) throw new UsageError('expected: bureau sessions revoke --email E --all');
+            const account = await accountByEmail(s, values.email);
+            const active = await s.sessions.list(account.id, null);
+            for (const session of active) await s.sessions.end(account.id, session.id, operator, null, 'revoked_by_operator');
+            console.error(`ended ${active.length} session(s) of ${account.email}`);
+            return;
+          }
+          if (positionals.length !== 1 || values.email) throw new UsageError('expected: bureau sessions revoke ID, or bureau sessions revoke --email E --all');
+          const session = await s.sessions.findById(positionals[0]);
+          if (!session) throw new UsageError(`no session with id ${positionals[0]}`);
+          if (session.endedAt !== null) {
+            console.error(`session ${session.id} had already ended`);
+            return;
+          }
+          await s.sessions.end(session.accountId, session.id, operator, null, 'revoked_by_operator');
+          console.error(`ended session ${session.id}`);
+          return;
+        }
+        throw new UsageError('expected: bureau sessions list|revoke');
       });
     case undefined:
     case 'help':
