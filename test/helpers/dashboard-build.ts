@@ -13,11 +13,20 @@ let built: Promise<string> | null = null;
 export function buildDashboard(): Promise<string> {
   built ??= (async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'bureau-web-'));
-    await build({
-      configFile: resolve(import.meta.dirname, '../../web/vite.config.ts'),
-      logLevel: 'warn',
-      build: { outDir, emptyOutDir: true },
-    });
+    // vitest sets NODE_ENV=test, which would make Vite bundle React's development build:
+    // the tests must run what `npm run build:web` ships.
+    const nodeEnv = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      await build({
+        configFile: resolve(import.meta.dirname, '../../web/vite.config.ts'),
+        mode: 'production',
+        logLevel: 'warn',
+        build: { outDir, emptyOutDir: true },
+      });
+    } finally {
+      process.env.NODE_ENV = nodeEnv;
+    }
     return outDir;
   })();
   return built;

@@ -126,7 +126,7 @@ export function describeError(err: unknown): string {
 
 export const api = {
   me: () => request<Me>('GET', '/api/me'),
-  providers: () => request<Provider[] | { providers: Provider[] }>('GET', '/api/auth/providers').then((r) => (Array.isArray(r) ? r : r.providers)),
+  providers: () => request<{ providers: Provider[] }>('GET', '/api/auth/providers').then((r) => r.providers),
   logout: () => request<void>('POST', '/api/auth/logout'),
 
   desktops: () => request<{ desktops: Desktop[] }>('GET', '/api/desktops').then((r) => r.desktops),

@@ -6,20 +6,12 @@ import { ActivityPage } from './pages/activity.tsx';
 import { ApiKeysPage } from './pages/api-keys.tsx';
 import { DesktopsPage } from './pages/desktops.tsx';
 import { SessionsPage } from './pages/sessions.tsx';
-import { SignInPage, signInErrorMessage } from './pages/sign-in.tsx';
-import { Link, PAGES, clearQuery, navigate, usePath } from './router.tsx';
+import { SignInPage } from './pages/sign-in.tsx';
+import { Link, PAGES, navigate, usePath } from './router.tsx';
 
 type Auth = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'signed-out'; notice: string | null } | { state: 'signed-in'; me: Me };
 
 const SIGNED_IN_PAGES = new Set<string>([PAGES.desktops, PAGES.apiKeys, PAGES.sessions, PAGES.activity]);
-
-/** A failed sign-in comes back as ?signin_error=<code>: read once, then dropped from the URL. */
-function takeSignInError(): string | null {
-  const code = new URLSearchParams(location.search).get('signin_error');
-  clearQuery();
-  return code ? signInErrorMessage(code) : null;
-}
-const initialSignInError = takeSignInError();
 
 export function App() {
   const path = usePath();
@@ -83,7 +75,7 @@ export function App() {
       </main>
     );
   }
-  if (auth.state === 'signed-out') return <SignInPage returnTo={returnTo} error={initialSignInError} notice={auth.notice} />;
+  if (auth.state === 'signed-out') return <SignInPage returnTo={returnTo} notice={auth.notice} />;
   return <SignedIn me={auth.me} path={path} onSignOut={signOut} />;
 }
 

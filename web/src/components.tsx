@@ -42,7 +42,10 @@ export function Dialog({ title, onClose, children, className }: { title: string;
     const dialog = ref.current!;
     const opener = document.activeElement as HTMLElement | null;
     dialog.showModal();
-    const closed = () => onCloseRef.current();
+    // A close event queued before the dialog was shown again (React's StrictMode remount) is stale.
+    const closed = () => {
+      if (!dialog.open) onCloseRef.current();
+    };
     dialog.addEventListener('close', closed);
     return () => {
       dialog.removeEventListener('close', closed);

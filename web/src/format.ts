@@ -8,7 +8,7 @@ export function formatDate(iso: string): string {
 const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
   ['year', 365 * 86400],
   ['month', 30 * 86400],
-  ['week', 7 * 86400],
+  // Days rather than weeks up to a month: "in 7 days" next to "in 6 days" reads better than "next week".
   ['day', 86400],
   ['hour', 3600],
   ['minute', 60],

@@ -33,11 +33,6 @@ export function navigate(to: string, options: { replace?: boolean } = {}): void 
   notify();
 }
 
-/** Drops the query string (e.g. a sign-in error code, once read) without a new history entry. */
-export function clearQuery(): void {
-  if (location.search) history.replaceState(null, '', location.pathname);
-}
-
 export function Link({ to, children, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { to: string }) {
   const current = usePath() === to;
   const onClick = (e: MouseEvent<HTMLAnchorElement>) => {

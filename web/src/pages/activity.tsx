@@ -8,7 +8,12 @@ import { Link, PAGES } from '../router.tsx';
 type KeyNames = Map<string, Pick<ApiKey, 'name' | 'keyId'>>;
 
 const STATUS_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', stopped: 'Stopped' } as const;
-const END_REASONS: Record<string, string> = { logout: 'signed out', signed_out_elsewhere: 'signed out from another session', ended: 'ended' };
+const END_REASONS: Record<string, string> = {
+  logout: 'signed out',
+  signed_out_elsewhere: 'signed out from another session',
+  ended: 'ended',
+  replaced: 'replaced by a new sign-in in the same browser',
+};
 
 function str(data: ActivityEvent['data'], field: string): string {
   const v = data?.[field];

@@ -5,7 +5,10 @@ import { Badge, ConfirmDialog, Empty, ErrorNotice, Loading, Time, useList } from
 import { describeDevice, providerName } from '../format.ts';
 
 export function SessionsPage({ onSignOut }: { onSignOut: () => Promise<void> }) {
-  const list = useList(api.sessions);
+  // This browser's session first, then the most recently seen.
+  const list = useList(() =>
+    api.sessions().then((all) => all.sort((a, b) => Number(b.current) - Number(a.current) || b.lastSeenAt.localeCompare(a.lastSeenAt))),
+  );
   const [ending, setEnding] = useState<Session | null>(null);
   const [endingOthers, setEndingOthers] = useState(false);
   const [status, setStatus] = useState('');

@@ -2,28 +2,13 @@ import { useEffect, useState } from 'react';
 import { type Provider, api } from '../api.ts';
 import { ErrorNotice, Loading } from '../components.tsx';
 
-/** Why a sign-in came back without a session (the `signin_error` code from the sign-in routes). */
-const SIGN_IN_ERRORS: Record<string, string> = {
-  access_denied: 'Sign-in was cancelled at the provider. Nothing was changed.',
-  state_mismatch: 'That sign-in attempt expired or was started in another tab. Start again.',
-  invalid_state: 'That sign-in attempt expired or was started in another tab. Start again.',
-  expired: 'That sign-in attempt took too long and expired. Start again.',
-  email_unverified: 'Your email address is not verified at that provider. Verify it there, then sign in again.',
-  email_missing: 'The provider did not share an email address, which Le Bureau needs to find your account.',
-  provider_error: 'The sign-in provider reported an error. Try again, or use another provider.',
-  rate_limited: 'Too many sign-in attempts from your address. Wait a minute and try again.',
-  unknown_provider: 'That sign-in provider is not enabled here.',
-};
-
-export function signInErrorMessage(code: string): string {
-  return SIGN_IN_ERRORS[code] ?? `Sign-in did not complete (${code}). Try again.`;
-}
-
 /**
  * One button per enabled provider. Each is a plain link to the provider's start URL: a
- * full-page navigation, which is what the OAuth redirect dance needs.
+ * full-page navigation, which is what the OAuth redirect dance needs. A sign-in that
+ * fails ends on the server's own error page (src/http/sign-in-page.ts), which says why
+ * in plain words and links back here.
  */
-export function SignInPage({ returnTo, error, notice }: { returnTo: string; error: string | null; notice: string | null }) {
+export function SignInPage({ returnTo, notice }: { returnTo: string; notice: string | null }) {
   const [providers, setProviders] = useState<Provider[] | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
 
@@ -49,11 +34,6 @@ export function SignInPage({ returnTo, error, notice }: { returnTo: string; erro
             {notice}
           </p>
         )}
-        {error && (
-          <p className="notice error" role="alert">
-            {error}
-          </p>
-        )}
         <ErrorNotice error={loadError} />
         {!providers && !loadError && <Loading what="sign-in options" />}
         {providers && providers.length === 0 && (
@@ -66,8 +46,9 @@ export function SignInPage({ returnTo, error, notice }: { returnTo: string; erro
             {providers.map((p) => (
               <li key={p.id}>
                 <a className={`button provider provider-${p.id}`} href={href(p)}>
-                  Sign in with {p.name}
+                  {p.id === 'dev' ? p.name : `Sign in with ${p.name}`}
                 </a>
+                {p.id === 'dev' && <p className="muted small">For local development only: anyone on this machine can sign in as any email, with no password.</p>}
               </li>
             ))}
           </ul>
