@@ -1,6 +1,6 @@
 import { type BenchContext, type ScenarioReport, type Window, checkStatuses, round, statusText } from '../lib/context.ts';
 import { forgeKeys, loopbackAddresses } from '../lib/keys.ts';
-import type { ProbeResult } from '../load-worker.ts';
+import type { ProbeJob, ProbeResult } from '../load-worker.ts';
 
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
@@ -23,7 +23,7 @@ export async function b5Flood(ctx: BenchContext): Promise<ScenarioReport> {
     const { keys } = await server.account({ keys: 1 });
     const valid = keys[0];
     const forged = forgeKeys(valid, 2000);
-    const probeJob = { url: server.url('/api/me'), headers: { 'x-api-key': valid }, rate: probeRate, durationS: windowS, connections: 4 };
+    const probeJob: ProbeJob = { url: server.url('/api/me'), headers: { 'x-api-key': valid }, rate: probeRate, durationS: windowS, connections: 4 };
     const floodJob = { url: server.url('/api/me'), connections: floodConnections, duration: windowS + 0.5, rotate: { header: 'x-api-key', values: forged } };
 
     // The valid key is verified once (and cached) before anything is measured.
@@ -33,36 +33,42 @@ export async function b5Flood(ctx: BenchContext): Promise<ScenarioReport> {
     await ctx.run({ ...floodJob, duration: warmupS, sourceAddresses: loopbackAddresses(200, floodAddresses) });
 
     let round_ = 0;
-    const probes: { a: ProbeResult[]; b: ProbeResult[] } = { a: [], b: [] };
+    const probes: { a: ProbeResult[]; b: ProbeResult[]; c: ProbeResult[]; d: ProbeResult[] } = { a: [], b: [], c: [], d: [] };
     const stalls: { a: number[]; b: number[] } = { a: [], b: [] };
     const floods: Window['load'][] = [];
+    const alone = async (label: string, job: ProbeJob, into: ProbeResult[], stallsInto: number[]) => {
+      await server.statsReset();
+      const p = await ctx.probe(job);
+      const stats = await server.stats();
+      checkStatuses(label, p.statusCodes, { statuses: [200] }, report.problems, p.errors);
+      into.push(p);
+      stallsInto.push(stats.loopDelayMaxMs);
+      report.windows.push(row(label, p, stats.loopDelayMaxMs, null));
+    };
+    const flooded = async (label: string, job: ProbeJob, into: ProbeResult[], stallsInto: number[]) => {
+      const sourceAddresses = loopbackAddresses(++round_, floodAddresses);
+      await server.statsReset();
+      const flood = ctx.run({ ...floodJob, sourceAddresses });
+      await new Promise((r) => setTimeout(r, 250));
+      const p = await ctx.probe(job);
+      const f = await flood;
+      const stats = await server.stats();
+      checkStatuses(label, p.statusCodes, { statuses: [200] }, report.problems, p.errors);
+      // Wrong key: 401; address blocked: 429; bcrypt queue full: 503 (shed).
+      checkStatuses(`${label}: the flood`, f.statusCodes, { statuses: [401, 429, 503] }, report.problems, 0, 0);
+      into.push(p);
+      stallsInto.push(stats.loopDelayMaxMs);
+      floods.push(f);
+      report.windows.push(row(`${label} (127.0.${round_}.2-${floodAddresses + 1})`, p, stats.loopDelayMaxMs, f));
+    };
     await ctx.alternate(
-      async () => {
-        await server.statsReset();
-        const p = await ctx.probe(probeJob);
-        const stats = await server.stats();
-        checkStatuses('A valid key alone', p.statusCodes, { statuses: [200] }, report.problems, p.errors);
-        probes.a.push(p);
-        stalls.a.push(stats.loopDelayMaxMs);
-        report.windows.push(row('A valid key alone', p, stats.loopDelayMaxMs, null));
-      },
-      async () => {
-        const sourceAddresses = loopbackAddresses(++round_, floodAddresses);
-        await server.statsReset();
-        const flood = ctx.run({ ...floodJob, sourceAddresses });
-        await new Promise((r) => setTimeout(r, 250));
-        const p = await ctx.probe(probeJob);
-        const f = await flood;
-        const stats = await server.stats();
-        checkStatuses('B valid key under flood', p.statusCodes, { statuses: [200] }, report.problems, p.errors);
-        // Wrong key: 401; address blocked: 429; bcrypt queue full: 503 (shed).
-        checkStatuses('B flood', f.statusCodes, { statuses: [401, 429, 503] }, report.problems, 0, 0);
-        probes.b.push(p);
-        stalls.b.push(stats.loopDelayMaxMs);
-        floods.push(f);
-        report.windows.push(row(`B valid key under flood (127.0.${round_}.2-${floodAddresses + 1})`, p, stats.loopDelayMaxMs, f));
-      },
+      () => alone('A valid key alone', probeJob, probes.a, stalls.a),
+      () => flooded('B valid key under flood', probeJob, probes.b, stalls.b),
     );
+    // The framework's floor: the same probe on /healthz (no credential, no I/O), same flood.
+    const healthJob = { ...probeJob, url: server.url('/healthz'), headers: {} };
+    await alone('C control: /healthz alone', healthJob, probes.c, []);
+    await flooded('D control: /healthz under flood', healthJob, probes.d, []);
     const pooled = (ps: ProbeResult[]) => ps.flatMap((p) => p.latencies).sort((x, y) => x - y);
     const p99a = percentile(pooled(probes.a), 99);
     const p99b = percentile(pooled(probes.b), 99);
@@ -72,7 +78,11 @@ export async function b5Flood(ctx: BenchContext): Promise<ScenarioReport> {
     report.figures.push({ name: 'valid requests refused under flood', value: refused, unit: '', digits: 0, target: { op: '<=', value: 0 } });
     report.figures.push({ name: 'longest event-loop stall under flood', value: Math.max(...stalls.b), unit: 'ms', digits: 1, target: { op: '<=', value: 50 } });
     report.figures.push({ name: 'flood rate', value: floodRps, unit: 'req/s', digits: 0 });
+    const p99c = percentile(pooled(probes.c), 99);
+    const p99d = percentile(pooled(probes.d), 99);
+    report.figures.push({ name: 'control: /healthz p99 under the same flood ÷ without', value: p99d / p99c, unit: '×', digits: 2 });
     report.notes.push(`valid-key p99: ${round(p99a, 2)} ms alone, ${round(p99b, 2)} ms under flood; p50 ${round(percentile(pooled(probes.a), 50), 2)} ms and ${round(percentile(pooled(probes.b), 50), 2)} ms`);
+    report.notes.push(`control /healthz p99: ${round(p99c, 2)} ms alone, ${round(p99d, 2)} ms under flood`);
     report.notes.push(`measuring client: ${probeRate} req/s, 4 connections, from 127.0.0.1; flood: ${floodConnections} connections from ${floodAddresses} addresses, each one fresh per window`);
     report.notes.push(`event-loop delay (perf_hooks, 10 ms resolution) max without flood: ${round(Math.max(...stalls.a), 1)} ms`);
     return report;

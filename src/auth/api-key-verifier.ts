@@ -56,6 +56,8 @@ export class ApiKeyVerifier {
       return { ok: true, keyId: hit.credentialId, accountId: hit.accountId };
     }
 
+    // Under a flood the compare queue is full: shed now, before the row lookup.
+    bcrypt.checkCapacity();
     const row = await store.findByPublicId(parsed.publicId);
     const now = clock.now();
     if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) {

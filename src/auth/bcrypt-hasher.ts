@@ -1,37 +1,53 @@
-import bcrypt from 'bcrypt';
 import { Problem } from '../core/problems.ts';
+import { BcryptThreads } from './bcrypt-threads.ts';
 
 /**
- * bcrypt with bounded concurrency. Compares run on libuv's thread pool; letting an
- * unbounded number queue there would starve every other pool user (fs, dns, crypto)
- * and grow memory without limit under a flood, so past `queueLimit` waiting
- * compares we shed with 503 instead.
+ * bcrypt with bounded concurrency. Compares run on `concurrency` low-priority
+ * threads of their own (bcrypt-threads.ts: the event loop keeps its CPU under a
+ * flood of wrong keys); letting an unbounded number queue would grow memory without
+ * limit under a flood, so past `queueLimit` waiting compares we shed with 503 instead.
  */
+/** One instance, thrown each time: shedding under a flood must stay cheap (no stack trace per request). */
+const OVERLOADED = new Problem('overloaded', undefined, 1);
+
 export class BoundedBcrypt {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
+  private readonly threads: BcryptThreads;
 
   constructor(
     readonly cost: number,
     private readonly concurrency: number,
     private readonly queueLimit: number,
-  ) {}
+  ) {
+    this.threads = new BcryptThreads(concurrency);
+  }
 
   hash(secret: string): Promise<string> {
-    return this.withSlot(() => bcrypt.hash(secret, this.cost));
+    return this.withSlot(() => this.threads.hash(secret, this.cost));
   }
 
   compare(secret: string, hash: string): Promise<boolean> {
-    return this.withSlot(() => bcrypt.compare(secret, hash));
+    return this.withSlot(() => this.threads.compare(secret, hash));
+  }
+
+  /** Stops the threads (they never hold the process open while idle, so this is optional). */
+  close(): Promise<void> {
+    return this.threads.close();
   }
 
   get inFlight(): number {
     return this.running + this.waiting.length;
   }
 
+  /** Throws the 503 a compare started now would get, so callers can shed before doing other work. */
+  checkCapacity(): void {
+    if (this.running >= this.concurrency && this.waiting.length >= this.queueLimit) throw OVERLOADED;
+  }
+
   private async withSlot<T>(work: () => Promise<T>): Promise<T> {
     if (this.running >= this.concurrency) {
-      if (this.waiting.length >= this.queueLimit) throw new Problem('overloaded', undefined, 1);
+      if (this.waiting.length >= this.queueLimit) throw OVERLOADED;
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.running++;
