@@ -11,8 +11,8 @@ import { type Services, createServices } from '../../src/services.ts';
 
 // `bureau sessions list|revoke`, as an operator runs it: a subprocess on the same
 // SQLite database as a server. The server here caches nothing (BUREAU_KEY_CACHE_TTL_S=0),
-// so a revocation shows at its next request; a real single-process server notices
-// within that cache's TTL (30 s by default), and at once across processes with Redis.
+// so a revocation shows at its next request; a running server with its cache drops
+// the session within a second (it polls recent revocations: see revocation-poller.ts).
 
 const BIN = resolve(import.meta.dirname, '../../bin/bureau.js');
 const ROOT = resolve(import.meta.dirname, '../..');
