@@ -17,9 +17,10 @@ function asRevocation(p: unknown): Revocation | null {
  * arrives, typically within a millisecond or two on a LAN.
  *
  * If Redis is away, or a process's subscriber is reconnecting, the message is lost to
- * the processes that miss it: they still refuse the credential once their verified
- * cache entry expires (BUREAU_KEY_CACHE_TTL_S), because a cache miss reads the
- * revoked row from the database. That TTL is the worst case, by design.
+ * the processes that miss it. They still refuse the credential within about a second,
+ * when their RevocationPoller reads the recent revocations from the database, and in
+ * any case once their verified cache entry expires (BUREAU_KEY_CACHE_TTL_S), because a
+ * cache miss reads the revoked row. That TTL is the worst case, by design.
  */
 export class RedisRevocationBus implements RevocationBus {
   private readonly local = new LocalRevocationBus();
@@ -46,7 +47,7 @@ export class RedisRevocationBus implements RevocationBus {
       if (!sent) {
         this.log.warn(
           { event: 'revocation_not_broadcast', kind: revocation.kind, id: revocation.id },
-          'Redis unreachable: other processes drop this credential when their cache entry expires (BUREAU_KEY_CACHE_TTL_S)',
+          'Redis unreachable: other processes drop this credential at their next revocation poll (about a second), at the latest when their cache entry expires',
         );
       }
     });

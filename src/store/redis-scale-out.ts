@@ -33,13 +33,13 @@ export async function openRedisScaleOut(config: Pick<Config, 'redisUrl' | 'redis
     config.redisUrl,
     'commands',
     log,
-    'rate limits and IP blocks fall back to per-process memory until it returns; revocations reach other processes only through cache expiry',
+    'rate limits and IP blocks fall back to per-process memory until it returns; revocations reach other processes through their database poll (about a second)',
   );
   const subscriber = connectRedis(
     config.redisUrl,
     'subscriber',
     log,
-    'revocations and activity from other processes are not received until it returns (cached credentials still expire within BUREAU_KEY_CACHE_TTL_S)',
+    'revocations and activity from other processes are not received until it returns (revocations are still picked up by the database poll, about a second)',
   );
   const pubsub = new RedisPubSub(commands.client, subscriber.client, log);
   const limiterStore = new RedisLimiterStore(commands.client, config.redisPrefix, () => commands.outage.begin('limiter fell back to memory'));
