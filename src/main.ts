@@ -10,7 +10,20 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   services.log.attach(app.log);
   const flushTimer = setInterval(() => void services.lastUse.flush(), 5000);
   flushTimer.unref();
-  const revocationTimer = setInterval(() => services.revocationPoller.poll().catch((err) => app.log.warn({ err: { message: (err as Error).message } }, 'revocation poll failed')), 1000);
+  // Logged once per outage (the database being away is already logged by requests), not every second.
+  let pollFailing = false;
+  const pollRevocations = () =>
+    services.revocationPoller.poll().then(
+      () => {
+        if (pollFailing) app.log.info({ event: 'revocation_poll_recovered' }, 'revocation poll works again');
+        pollFailing = false;
+      },
+      (err) => {
+        if (!pollFailing) app.log.warn({ event: 'revocation_poll_failed', err: { message: (err as Error).message } }, 'revocation poll failed; retrying every second');
+        pollFailing = true;
+      },
+    );
+  const revocationTimer = setInterval(pollRevocations, 1000);
   revocationTimer.unref();
 
   let stopping = false;
