@@ -278,6 +278,34 @@ describe('cookies on plain-http localhost (development)', () => {
   });
 });
 
+describe('provider away', () => {
+  it('an OpenID provider that cannot be reached at start ends on the error page, and is tried again next time', async () => {
+    const away = await createTestApp({
+      env: {
+        BUREAU_PUBLIC_URL: PUBLIC,
+        BUREAU_OIDC_PROVIDERS: 'away',
+        // Nothing listens on port 9 (discard) of loopback.
+        BUREAU_OIDC_AWAY_ISSUER: 'http://127.0.0.1:9',
+        BUREAU_OIDC_AWAY_CLIENT_ID: 'x',
+        BUREAU_OIDC_AWAY_CLIENT_SECRET: 'y',
+      },
+    });
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const page = await new TestBrowser(away.app, PUBLIC).request(`${PUBLIC}/api/auth/away/start`);
+        expect(page.status).toBe(502);
+        expect(failureCode(page)).toBe('provider_unavailable');
+        expect(setCookieNamed(page, FLOW)).toBeUndefined();
+      }
+      const failures = away.logs.map((l) => JSON.parse(l)).filter((l) => l.event === 'sign_in_failed');
+      expect(failures).toHaveLength(2);
+      expect(failures[0].reason).toMatch(/discovery failed/);
+    } finally {
+      await away.close();
+    }
+  });
+});
+
 describe('logs', () => {
   it('no authorization code, state, flow cookie or session token seen in this file reached a log line', () => {
     const secrets = browsers.flatMap(secretsSeen);
