@@ -1,5 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { removeDashboardBuild } from '../helpers/dashboard-build.ts';
 import { type LiveServer, launchChromium, screenshot, sessionCookie, signIn, startLiveServer, watchForPageErrors } from './browser.ts';
 
 /*
@@ -57,6 +58,7 @@ describe('the dashboard in a real browser', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    await removeDashboardBuild();
   });
 
   it(
@@ -274,6 +276,7 @@ describe('the dashboard in a real browser', () => {
       expect(ids.filter((t) => t === 'desktop.created')).toHaveLength(62);
       expect(ids.filter((t) => t === 'session.started')).toHaveLength(1);
       // The end of the feed as it looks on screen (the whole page would be very tall).
+      await page.getByText('That is everything.').scrollIntoViewIfNeeded();
       await screenshot(page, '12-mission-control-history', { fullPage: false });
     },
     E2E_TIMEOUT,

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'vite';
@@ -6,7 +6,8 @@ import { build } from 'vite';
 let built: Promise<string> | null = null;
 
 /**
- * Builds the dashboard (web/) into a fresh temporary directory, once per test worker.
+ * Builds the dashboard (web/) into a fresh temporary directory, once per test file
+ * (vitest isolates each file's modules); removeDashboardBuild() in afterAll deletes it.
  * Tests serve their own build rather than web/dist, so they neither depend on a
  * previous `npm run build:web` nor break when someone rebuilds web/dist meanwhile.
  */
@@ -30,4 +31,11 @@ export function buildDashboard(): Promise<string> {
     return outDir;
   })();
   return built;
+}
+
+export async function removeDashboardBuild(): Promise<void> {
+  if (!built) return;
+  const dir = await built.catch(() => null);
+  built = null;
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }

@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { DASHBOARD_PAGES } from '../../src/http/routes/dashboard.ts';
 import { type Services, createServices } from '../../src/services.ts';
-import { buildDashboard } from '../helpers/dashboard-build.ts';
+import { buildDashboard, removeDashboardBuild } from '../helpers/dashboard-build.ts';
 
 async function appServing(dashboardDir: string) {
   const dir = mkdtempSync(join(tmpdir(), 'bureau-dash-'));
@@ -34,6 +34,7 @@ describe('the dashboard is served at /', () => {
     await app.close();
     await services.close();
     rmSync(dir, { recursive: true, force: true });
+    await removeDashboardBuild();
   });
 
   it('serves index.html on every dashboard page, revalidated each time, under the strict CSP', async () => {
