@@ -29,6 +29,7 @@ import { MemoryTicketStore } from './store/memory-ticket-store.ts';
 import { migrateToLatest } from './store/migrations.ts';
 import { type RedisScaleOut, openRedisScaleOut } from './store/redis-scale-out.ts';
 import { loadServerSecret } from './store/server-secret.ts';
+import { CachedAccountStore } from './accounts/cached-accounts.ts';
 import { SqlAccountStore } from './store/sql-accounts.ts';
 import { SqlActivityLog } from './store/sql-activity-log.ts';
 import { SqlApiKeyStore } from './store/sql-api-keys.ts';
@@ -169,7 +170,8 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
     clock,
     database,
     serverSecret,
-    accounts: new SqlAccountStore(database.db),
+    // Accounts never change once created: kept in memory (GET /api/me reads one per request).
+    accounts: new CachedAccountStore(new SqlAccountStore(database.db), clock, config.keyCacheTtlS * 1000),
     apiKeys: new ApiKeyService({ clock, store: apiKeyStore, bcrypt, revocations, activity }),
     verifier,
     sessions: new SessionService({

@@ -1,11 +1,25 @@
 import ipaddr from 'ipaddr.js';
 
+const RECENT_MAX = 10_000;
+const recent = new Map<string, string>();
+
 /**
  * The identity a limiter counts for a client address. IPv4 as is (IPv4-mapped IPv6
  * unwrapped); IPv6 grouped by /64, because one subscriber usually owns a whole /64
  * and could otherwise rotate through 2^64 addresses to escape a block.
  */
 export function limiterAddress(ip: string): string {
+  // Every request asks, and clients keep their address across many requests:
+  // parsing costs far more than a lookup. Bounded: a flood of addresses only resets it.
+  const known = recent.get(ip);
+  if (known !== undefined) return known;
+  if (recent.size >= RECENT_MAX) recent.clear();
+  const result = computeLimiterAddress(ip);
+  recent.set(ip, result);
+  return result;
+}
+
+function computeLimiterAddress(ip: string): string {
   if (!ipaddr.isValid(ip)) return ip;
   let parsed = ipaddr.parse(ip);
   if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
