@@ -171,12 +171,20 @@ export async function missionControlRoutes(app: FastifyInstance, { services }: {
         request.log.info({ event: 'stream_refused', reason: 'too_many_streams' }, 'too many open streams for the account');
         throw new Problem('too_many_streams', `At most ${services.config.maxStreamsPerAccount} open streams per account`, TOO_MANY_STREAMS_RETRY_S);
       }
+      // Listen before the first await: a client that leaves during the checks below
+      // gets its one 'close' event then, and a listener added later would never fire,
+      // leaving the stream (and its slot) open for good.
+      reply.raw.once('close', () => stream.close('client_closed'));
       if (!(await stream.verifyCredential())) throw new Problem('unauthorized');
+      if (reply.raw.destroyed) {
+        stream.close('client_closed');
+        reply.hijack();
+        return reply;
+      }
 
       reply.hijack();
       reply.raw.writeHead(200, sseHeaders(reply));
       reply.raw.socket?.setNoDelay(true);
-      reply.raw.on('close', () => stream.close('client_closed'));
       stream.onClose((reason) => request.log.info({ event: 'stream_closed', reason }, 'activity stream closed'));
       request.log.info({ event: 'stream_opened', resumeAfter: startAfter }, 'activity stream opened');
       stream.attach(sinkFor(reply), startAfter);
