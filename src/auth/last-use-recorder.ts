@@ -8,7 +8,14 @@ import type { ApiKeyStore, LastUse } from './api-key-store.ts';
  * rest waits for the periodic flush.
  */
 export class LastUseRecorder {
+  /** The latest use of each key: only its time and address are kept in the row. */
   private pending = new Map<string, LastUse>();
+  /**
+   * First uses of a (key, address) pair, kept apart from `pending`: a later use of the
+   * same key from another address must not overwrite one, or the new-address event
+   * (the signal of a leaked key) would never be written.
+   */
+  private firstUses: LastUse[] = [];
   private readonly seenPairs = new Set<string>();
   private promptFlush: Promise<void> | null = null;
   private flushing: Promise<void> = Promise.resolve();
@@ -26,6 +33,7 @@ export class LastUseRecorder {
     if (this.seenPairs.has(pair)) return;
     if (this.seenPairs.size >= this.maxSeenPairs) this.seenPairs.clear();
     this.seenPairs.add(pair);
+    this.firstUses.push(use);
     this.promptFlush ??= Promise.resolve().then(() => {
       this.promptFlush = null;
       return this.flush();
@@ -39,9 +47,13 @@ export class LastUseRecorder {
   }
 
   private async writePending(): Promise<void> {
-    if (this.pending.size === 0) return;
-    const batch = [...this.pending.values()];
+    if (this.pending.size === 0 && this.firstUses.length === 0) return;
+    const firstUses = this.firstUses;
+    const latest = [...this.pending.values()];
     this.pending = new Map();
+    this.firstUses = [];
+    // First uses before the latest ones, so each key's row ends on its latest use.
+    const batch = [...firstUses, ...latest];
     try {
       const events = await this.store.recordUses(batch, (use, accountId) => ({
         accountId,
@@ -55,8 +67,8 @@ export class LastUseRecorder {
       this.activity.publish(events);
     } catch (err) {
       // Put the uses back (newer ones win) so a passing database fault loses nothing.
-      for (const use of batch) if (!this.pending.has(use.keyId)) this.pending.set(use.keyId, use);
-      for (const use of batch) this.seenPairs.delete(`${use.keyId} ${use.ip}`);
+      for (const use of latest) if (!this.pending.has(use.keyId)) this.pending.set(use.keyId, use);
+      this.firstUses.unshift(...firstUses);
       this.onError(err);
     }
   }
