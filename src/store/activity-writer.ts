@@ -11,8 +11,14 @@ import type { Dialect } from './database.ts';
  */
 export async function insertEvents(trx: Transaction<Database> | Kysely<Database>, dialect: Dialect, drafts: ActivityDraft[]): Promise<ActivityEvent[]> {
   const out: ActivityEvent[] = [];
+  if (dialect === 'postgres') {
+    // All locks up front, in one global order: two batches touching the same accounts
+    // in different orders would otherwise deadlock.
+    for (const accountId of [...new Set(drafts.map((d) => d.accountId))].sort()) {
+      await sql`select pg_advisory_xact_lock(hashtext(${accountId}))`.execute(trx);
+    }
+  }
   for (const d of drafts) {
-    if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${d.accountId}))`.execute(trx);
     const row = await trx
       .insertInto('activity_events')
       .values({

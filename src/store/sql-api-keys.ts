@@ -72,7 +72,10 @@ export class SqlApiKeyStore implements ApiKeyStore {
   recordUses(uses: LastUse[], newAddressEvent: (use: LastUse, accountId: string) => ActivityDraft): Promise<ActivityEvent[]> {
     return this.db.transaction().execute(async (trx) => {
       const events: ActivityDraft[] = [];
-      for (const use of uses) {
+      // Rows locked in key order (a stable sort keeps each key's latest use last), so
+      // concurrent batches from several processes cannot deadlock on them.
+      const ordered = [...uses].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
+      for (const use of ordered) {
         const key = await trx
           .updateTable('api_keys')
           .set({ last_used_at: use.at, last_used_ip: use.ip })

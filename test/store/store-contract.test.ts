@@ -169,10 +169,13 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
         ],
         newAddress,
       );
-      expect(first.map((e) => [e.target?.id, e.ip])).toEqual([
-        [k1.id, '192.0.2.1'],
-        [k2.id, '2001:db8::1'],
-      ]);
+      // In key order, whatever the batch order (rows are locked in that order).
+      expect(first.map((e) => [e.target?.id, e.ip])).toEqual(
+        [
+          [k1.id, '192.0.2.1'],
+          [k2.id, '2001:db8::1'],
+        ].sort((x, y) => (x[0] < y[0] ? -1 : 1)),
+      );
       const second = await keys.recordUses([{ keyId: k1.id, at: FAR, ip: '192.0.2.1' }], newAddress);
       expect(second).toEqual([]);
       expect(await keys.findById(k1.id)).toMatchObject({ lastUsedAt: FAR, lastUsedIp: '192.0.2.1' });
