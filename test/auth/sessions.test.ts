@@ -144,6 +144,18 @@ describe.each(['sqlite', 'postgres'] as const)('session cookies on %s', (databas
     expect((await t.app.inject({ method: 'GET', url: '/api/me', remoteAddress, headers: s.headers })).statusCode).toBe(200);
   });
 
+  it("a proxy's Basic Authorization neither hides the session cookie nor counts toward the address block", async () => {
+    const s = await startSession(t, `basic-${database}@example.com`);
+    const remoteAddress = '127.0.0.78';
+    const basic = `Basic ${Buffer.from('staging:password').toString('base64')}`;
+    for (let i = 0; i < 12; i++) {
+      const res = await t.app.inject({ method: 'GET', url: '/api/me', remoteAddress, headers: { ...s.headers, authorization: basic } });
+      expect(res.statusCode).toBe(200);
+    }
+    const { key } = await t.account();
+    expect((await t.app.inject({ method: 'GET', url: '/api/me', remoteAddress, headers: { 'x-api-key': key } })).statusCode).toBe(200);
+  });
+
   it('session requests count toward the same per-account limit as keys', async () => {
     const s = await startSession(t, `limit-${database}@example.com`);
     t.clock.set(Math.ceil(t.clock.now() / 60_000) * 60_000);

@@ -32,11 +32,13 @@ export function readCredentials(request: FastifyRequest): Credentials {
   const header = headerValue(request.headers['x-api-key']);
   if (header !== undefined) return { apiKey: header.trim(), misplacedKey: false };
   const authorization = headerValue(request.headers.authorization);
+  // Only the Bearer scheme carries a key. A bare key (no scheme) is a failed attempt;
+  // another scheme (a proxy's Basic auth in front of the dashboard) is not ours to
+  // judge: it must neither count toward the address block nor hide the session cookie.
   if (authorization !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    // Any Authorization header is an attempt at a credential; only the Bearer scheme
-    // can carry a key, so anything else is a failed attempt.
-    return { apiKey: m ? m[1] : '', misplacedKey: false };
+    if (m) return { apiKey: m[1], misplacedKey: false };
+    if (authorization.includes(API_KEY_PREFIX) || /^Bearer\b/i.test(authorization)) return { apiKey: '', misplacedKey: false };
   }
   if (typeof fromQuery === 'string') return { apiKey: fromQuery, misplacedKey: false };
   if (fromQuery !== undefined) return { apiKey: null, misplacedKey: true };
