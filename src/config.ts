@@ -110,8 +110,17 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (devIdpSetting === 'on' && nodeEnv === 'production') {
     problems.push('BUREAU_DEV_IDP=on is refused when NODE_ENV=production: the development identity provider lets anyone sign in as anyone');
   }
+  // `auto` turns it on only for a server reached on this machine: anyone can sign in as
+  // anyone through it, so a deployment with a real public URL must ask for it by name.
+  const loopbackPublicUrl = (() => {
+    try {
+      return /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/.test(new URL(publicUrl).hostname);
+    } catch {
+      return false;
+    }
+  })();
   const devIdentityProvider =
-    nodeEnv !== 'production' && (devIdpSetting === 'on' || (devIdpSetting === 'auto' && !anyProvider));
+    nodeEnv !== 'production' && (devIdpSetting === 'on' || (devIdpSetting === 'auto' && !anyProvider && loopbackPublicUrl));
 
   const config: Config = {
     nodeEnv,
