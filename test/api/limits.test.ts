@@ -122,6 +122,8 @@ describe('failed API-key attempts', () => {
       expect(res.json().code).toBe('ip_blocked');
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.headers['retry-after']).toBe('900');
+      expect(res.headers['ratelimit-policy']).toBe('"failed-auth";q=10;w=60');
+      expect(res.headers.ratelimit).toBe('"failed-auth";r=0;t=900');
     }
     // Wrong keys from it get the same 429, not a 401 that would confirm anything.
     expect((await get(t, { key: forgeKey(), ip: blocked })).json().code).toBe('ip_blocked');

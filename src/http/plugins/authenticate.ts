@@ -87,6 +87,9 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     }
     if (result.reason === 'blocked') {
       request.log.warn({ event: 'auth_blocked', ip: request.clientAddress }, 'API key refused: address is blocked');
+      // The failed-attempt policy is the one in force here: say so, and when it lifts.
+      reply.header('ratelimit-policy', `"failed-auth";q=${services.failedAttempts.limit};w=${services.failedAttempts.windowS}`);
+      reply.header('ratelimit', `"failed-auth";r=0;t=${result.retryAfterS}`);
       return sendProblem(reply, new Problem('ip_blocked', undefined, result.retryAfterS));
     }
     request.log.warn(
