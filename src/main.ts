@@ -13,13 +13,13 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   // Logged once per outage (the database being away is already logged by requests), not every second.
   let pollFailing = false;
   const pollRevocations = () =>
-    services.revocationPoller.poll().then(
+    Promise.all([services.revocationPoller.poll(), services.activityPoller.poll()]).then(
       () => {
-        if (pollFailing) app.log.info({ event: 'revocation_poll_recovered' }, 'revocation poll works again');
+        if (pollFailing) app.log.info({ event: 'revocation_poll_recovered' }, 'polling the database for revocations and events works again');
         pollFailing = false;
       },
       (err) => {
-        if (!pollFailing) app.log.warn({ event: 'revocation_poll_failed', err: { message: (err as Error).message } }, 'revocation poll failed; retrying every second');
+        if (!pollFailing) app.log.warn({ event: 'revocation_poll_failed', err: { message: (err as Error).message } }, 'polling the database for revocations and events failed; retrying every second');
         pollFailing = true;
       },
     );

@@ -2,6 +2,7 @@ import type { AccountStore } from './accounts/accounts.ts';
 import type { ActivityLog } from './activity/activity-log.ts';
 import { BlockedAddressReporter } from './activity/blocked-addresses.ts';
 import type { ActivityPublisher } from './activity/events.ts';
+import { ActivityPoller } from './activity/activity-poller.ts';
 import { type ActivityHub, LocalActivityHub } from './activity/hub.ts';
 import { streamCredentials } from './activity/stream-credentials.ts';
 import { type StreamTicketStore, StreamTickets } from './activity/stream-tickets.ts';
@@ -57,6 +58,8 @@ export interface Services {
   lastUse: LastUseRecorder;
   /** Picks up revocations no message announced (the CLI, a lost Redis message); main.ts polls it every second. */
   revocationPoller: RevocationPoller;
+  /** Brings events written by other processes (the CLI, a lost Redis message) to local streams; polled with revocations. */
+  activityPoller: ActivityPoller;
   desktops: DesktopService;
   activityLog: ActivityLog;
   activity: ActivityPublisher;
@@ -121,7 +124,16 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
   const activityLog = new SqlActivityLog(database.db, database.dialect);
   const localHub = new LocalActivityHub(onError);
   const hub = overrides.hub ?? redis?.activityHub(localHub) ?? localHub;
-  if (activity instanceof ActivityRelay) activity.target = hub;
+  const activityPoller = new ActivityPoller(activityLog, (events) => localHub.deliver(events));
+  if (activity instanceof ActivityRelay) {
+    activity.target = {
+      publish(events) {
+        hub.publish(events);
+        // Already delivered here: the poller need not bring them again.
+        activityPoller.markDelivered(events);
+      },
+    };
+  }
   const blockedAddresses = new BlockedAddressReporter({
     log: activityLog,
     publisher: activity,
@@ -190,6 +202,7 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
     keyCache,
     lastUse,
     revocationPoller: new RevocationPoller(new SqlRecentRevocations(database.db), revocations, clock),
+    activityPoller,
     desktops: new DesktopService(new SqlDesktopStore(database.db, database.dialect), clock, activity),
     activityLog,
     activity,

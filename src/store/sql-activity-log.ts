@@ -1,15 +1,26 @@
 import type { Kysely } from 'kysely';
 import type { ActivityLog } from '../activity/activity-log.ts';
+import type { CommittedActivity } from '../activity/activity-poller.ts';
 import type { ActivityDraft, ActivityEvent } from '../activity/events.ts';
 import { eventFromRow, insertEvents } from './activity-writer.ts';
 import type { Dialect } from './database.ts';
 import type { Database } from './schema.ts';
 
-export class SqlActivityLog implements ActivityLog {
+export class SqlActivityLog implements ActivityLog, CommittedActivity {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
   ) {}
+
+  async newestId(): Promise<number> {
+    const row = await this.db.selectFrom('activity_events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    return Number(row?.id ?? 0);
+  }
+
+  async since(afterId: number, limit: number): Promise<ActivityEvent[]> {
+    const rows = await this.db.selectFrom('activity_events').selectAll().where('id', '>', afterId).orderBy('id', 'asc').limit(limit).execute();
+    return rows.map(eventFromRow);
+  }
 
   append(drafts: ActivityDraft[]): Promise<ActivityEvent[]> {
     if (drafts.length === 0) return Promise.resolve([]);
