@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../../src/config.ts';
 import { FakeClock } from '../../src/core/fake-clock.ts';
 import { DevIdentityProviderRefused, startDevIdentityProvider } from '../../src/dev-idp/dev-identity-provider.ts';
 import { type Page, TestBrowser } from '../helpers/browser.ts';
-import { failureCode, isCallback, secretsSeen, setCookieNamed } from '../helpers/sign-in.ts';
+import { expectSignInFailed, expectSignedIn, isCallback, secretsSeen, setCookieNamed } from '../helpers/sign-in.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 
 // The development identity provider, as a newcomer meets it after `npm start`: the
@@ -64,7 +64,7 @@ describe('development identity provider', () => {
     expect(css.headers['content-type']).toMatch(/^text\/css/);
 
     const callback = await b.navigate(loginForm(login).action, { method: 'POST', form: { email: 'Ada@Example.COM' }, stopAfter: isCallback });
-    expect(callback.status).toBe(303);
+    expectSignedIn(callback);
     expect(callback.headers.location).toBe('/mission-control');
     expect(setCookieNamed(callback, 'bureau_session')?.value).toMatch(/^lb_s_/);
     const me = JSON.parse((await b.request(`${PUBLIC}/api/me`)).body);
@@ -79,7 +79,7 @@ describe('development identity provider', () => {
     const second = await b.navigate(`${PUBLIC}/api/auth/dev/start`);
     expect(second.status).toBe(200);
     const callback = await b.navigate(loginForm(second).action, { method: 'POST', form: { email: 'second@example.com' }, stopAfter: isCallback });
-    expect(callback.status).toBe(303);
+    expectSignedIn(callback);
     expect(JSON.parse((await b.request(`${PUBLIC}/api/me`)).body).account.email).toBe('second@example.com');
   });
 
@@ -91,15 +91,15 @@ describe('development identity provider', () => {
     expect(again.body).toContain('id="login-error"');
     expect(again.body).not.toContain('<script>');
     const callback = await b.navigate(loginForm(again).action, { method: 'POST', form: { email: 'fixed@example.com' }, stopAfter: isCallback });
-    expect(callback.status).toBe(303);
+    expectSignedIn(callback);
   });
 
-  it('cancel ends on our error page with no cookie', async () => {
+  it('cancel sends the browser back to the sign-in page with access_denied, no cookie', async () => {
     const b = browser();
     const login = await b.navigate(`${PUBLIC}/api/auth/dev/start`);
     const cancel = /<form id="dev-cancel" method="post" action="([^"]+)">/.exec(login.body)![1];
     const page = await b.navigate(new URL(cancel, login.url).href, { method: 'POST', form: {}, stopAfter: isCallback });
-    expect(failureCode(page)).toBe('access_denied');
+    expectSignInFailed(page, 'access_denied');
     expect(setCookieNamed(page, 'bureau_session')).toBeUndefined();
   });
 
@@ -131,7 +131,10 @@ describe('development identity provider in production', () => {
     try {
       expect((await t.app.inject({ method: 'GET', url: '/api/auth/providers' })).json().providers).toEqual([]);
       const start = await t.app.inject({ method: 'GET', url: '/api/auth/dev/start' });
-      expect(start.statusCode).toBe(404);
+      // The same as any provider that is not enabled: back to the sign-in page, no flow started.
+      expect(start.statusCode).toBe(303);
+      expect(start.headers.location).toBe('/sign-in?signin_error=unknown_provider');
+      expect(start.headers['set-cookie']).toBeUndefined();
       expect(t.logs.join('\n')).not.toContain('dev_identity_provider');
     } finally {
       await t.close();

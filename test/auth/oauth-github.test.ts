@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/fake-clock.ts';
 import { TestBrowser } from '../helpers/browser.ts';
 import { type FakeGitHub, startFakeGitHub } from '../helpers/fake-github.ts';
-import { failureCode, reachCallback, secretsSeen, setCookieNamed, signInVia } from '../helpers/sign-in.ts';
+import { expectSignInFailed, expectSignedIn, reachCallback, secretsSeen, setCookieNamed, signInVia } from '../helpers/sign-in.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 
 // GitHub sign-in. github.com cannot be reached from the test machine, so the flow runs
@@ -81,7 +81,7 @@ describe('GitHub sign-in', () => {
     gh.signInAs(user);
     const b = browser();
     const callback = await signInVia(b, PUBLIC, 'github', '/keys');
-    expect(callback.status).toBe(303);
+    expectSignedIn(callback);
     expect(callback.headers.location).toBe('/keys');
     const me = JSON.parse((await b.request(`${PUBLIC}/api/me`)).body);
     expect(me.account.email).toBe(user.emails[1].email);
@@ -106,7 +106,7 @@ describe('GitHub sign-in', () => {
     const existing = await t.account(user.emails[1].email);
     gh.signInAs(user);
     const b = browser();
-    expect((await signInVia(b, PUBLIC, 'github')).status).toBe(303);
+    expectSignedIn(await signInVia(b, PUBLIC, 'github'));
     expect(JSON.parse((await b.request(`${PUBLIC}/api/me`)).body).account.id).toBe(existing.accountId);
   });
 
@@ -116,8 +116,7 @@ describe('GitHub sign-in', () => {
     const existing = await t.account(user.emails[1].email);
     gh.signInAs(user);
     const page = await signInVia(browser(), PUBLIC, 'github');
-    expect(page.status).toBe(403);
-    expect(failureCode(page)).toBe('email_not_verified');
+    expectSignInFailed(page, 'email_not_verified');
     expect(setCookieNamed(page, SESSION)).toBeUndefined();
     expect(await t.services.identities.find('github', String(user.id))).toBeUndefined();
     expect(await t.services.identities.listForAccount(existing.accountId)).toEqual([]);
@@ -125,13 +124,13 @@ describe('GitHub sign-in', () => {
 
   it('refuses a user with no email at all', async () => {
     gh.signInAs(octocat({ emails: [] }));
-    expect(failureCode(await signInVia(browser(), PUBLIC, 'github'))).toBe('email_not_verified');
+    expectSignInFailed(await signInVia(browser(), PUBLIC, 'github'), 'email_not_verified');
   });
 
-  it('a denied authorization ends on the error page', async () => {
+  it('a denied authorization sends the browser back to the sign-in page with access_denied', async () => {
     gh.denyNext();
     const page = await signInVia(browser(), PUBLIC, 'github');
-    expect(failureCode(page)).toBe('access_denied');
+    expectSignInFailed(page, 'access_denied');
     expect(setCookieNamed(page, SESSION)).toBeUndefined();
   });
 
@@ -140,19 +139,19 @@ describe('GitHub sign-in', () => {
     const b = browser();
     const url = await reachCallback(b, PUBLIC, 'github');
     const sealed = b.cookie('bureau.test', '__Host-bureau_signin')!;
-    expect((await b.request(String(url))).status).toBe(303);
+    expectSignedIn(await b.request(String(url)));
     const again = browser();
     again.setCookie('bureau.test', '__Host-bureau_signin', sealed);
-    expect(failureCode(await again.request(String(url)))).toBe('flow_replayed');
+    expectSignInFailed(await again.request(String(url)), 'flow_replayed');
     // The old code inside a fresh flow: GitHub answers bad_verification_code.
     const fresh = await again.request(`${PUBLIC}/api/auth/github/start`);
     url.searchParams.set('state', new URL(fresh.headers.location).searchParams.get('state')!);
     const page = await again.request(String(url));
-    expect(failureCode(page)).toBe('invalid_response');
+    expectSignInFailed(page, 'invalid_response');
     expect(setCookieNamed(page, SESSION)).toBeUndefined();
   });
 
-  it('GitHub unreachable: the error page says so', async () => {
+  it('GitHub unreachable: the browser is sent to the sign-in page with provider_unavailable', async () => {
     const down = await createTestApp({
       clock: new FakeClock(Date.now()),
       env: {
@@ -168,8 +167,7 @@ describe('GitHub sign-in', () => {
     try {
       gh.signInAs(octocat());
       const page = await signInVia(new TestBrowser(down.app, PUBLIC), PUBLIC, 'github');
-      expect(page.status).toBe(502);
-      expect(failureCode(page)).toBe('provider_unavailable');
+      expectSignInFailed(page, 'provider_unavailable');
     } finally {
       await down.close();
     }

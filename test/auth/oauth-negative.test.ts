@@ -4,11 +4,11 @@ import { FakeClock } from '../../src/core/fake-clock.ts';
 import { TestBrowser } from '../helpers/browser.ts';
 import { type ForgedIssuer, startForgedIssuer } from '../helpers/forged-oidc.ts';
 import { type OidcIssuer, startOidcIssuer } from '../helpers/oidc-issuer.ts';
-import { failureCode, reachCallback, secretsSeen, setCookieNamed, signInVia } from '../helpers/sign-in.ts';
+import { expectSignedIn, expectSignInFailed, reachCallback, secretsSeen, setCookieNamed, signInVia } from '../helpers/sign-in.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 
-// Everything that must NOT sign anyone in. Each case ends on our HTML error page with
-// a stable code, sets no session cookie, and clears the flow cookie.
+// Everything that must NOT sign anyone in. Each case redirects (303) to the dashboard's
+// /sign-in?signin_error=<stable code>, sets no session cookie, and clears the flow cookie.
 //   acme:   a real oidc-provider (codes are single use at the provider too)
 //   forged: a provider whose ID tokens the test shapes (wrong aud, iss, nonce, expired),
 //           each signed with the provider's published key
@@ -54,12 +54,10 @@ afterAll(async () => {
   await forged?.close();
 });
 
-/** A callback that must fail: error page with `code`, no session, flow cookie gone. */
-async function expectRefused(b: TestBrowser, url: URL | string, code: string, status = 400) {
+/** A callback that must fail: 303 to /sign-in?signin_error=<code>, no session, flow cookie gone. */
+async function expectRefused(b: TestBrowser, url: URL | string, code: string) {
   const page = await b.request(String(url));
-  expect(page.status).toBe(status);
-  expect(page.headers['content-type']).toMatch(/^text\/html/);
-  expect(failureCode(page)).toBe(code);
+  expectSignInFailed(page, code);
   expect(setCookieNamed(page, SESSION)).toBeUndefined();
   expect(b.cookie(HOST, SESSION)).toBeUndefined();
   expect(b.cookie(HOST, FLOW)).toBeUndefined();
@@ -79,7 +77,7 @@ describe('state', () => {
     await expectRefused(b, url, 'state_mismatch');
   });
 
-  it('altered state is refused, and the page echoes neither it nor the code', async () => {
+  it('altered state is refused, and the redirect echoes neither it nor the code', async () => {
     acmeUser();
     const b = browser();
     const url = await reachCallback(b, PUBLIC, 'acme');
@@ -87,8 +85,10 @@ describe('state', () => {
     const altered = `${state.slice(0, -1)}${state.endsWith('A') ? 'B' : 'A'}`;
     url.searchParams.set('state', altered);
     const page = await expectRefused(b, url, 'state_mismatch');
-    expect(page.body).not.toContain(altered);
-    expect(page.body).not.toContain(url.searchParams.get('code'));
+    for (const echoed of [page.headers.location, page.body]) {
+      expect(echoed).not.toContain(altered);
+      expect(echoed).not.toContain(url.searchParams.get('code'));
+    }
   });
 
   it('a duplicated state parameter is refused', async () => {
@@ -122,7 +122,7 @@ describe('state', () => {
     const url = await reachCallback(b, PUBLIC, 'acme');
     const sealed = b.cookie(HOST, FLOW)!;
     const ok = await b.request(String(url));
-    expect(ok.status).toBe(303);
+    expectSignedIn(ok);
     const attacker = browser();
     attacker.setCookie(HOST, FLOW, sealed);
     await expectRefused(attacker, url, 'flow_replayed');
@@ -158,16 +158,15 @@ describe('code', () => {
     acmeUser();
     const b = browser();
     const first = await reachCallback(b, PUBLIC, 'acme');
-    expect((await b.request(String(first))).status).toBe(303);
+    expectSignedIn(await b.request(String(first)));
     // A new flow (new cookie, new state), then the old code with the new state.
     const fresh = await b.request(`${PUBLIC}/api/auth/acme/start`);
     const state = new URL(fresh.headers.location).searchParams.get('state')!;
     const replay = new URL(first);
     replay.searchParams.set('state', state);
     const page = await b.request(String(replay));
-    expect(page.status).toBe(400);
-    expect(failureCode(page)).toBe('invalid_response');
-    expect(setCookieNamed(page, SESSION)).toBeUndefined();
+    expectSignInFailed(page, 'invalid_response');
+    expect(b.cookie(HOST, SESSION)).toBeDefined(); // the first sign-in's, untouched
   });
 
   it('an altered code is refused', async () => {
@@ -185,7 +184,7 @@ describe('ID token checks (signed with the provider\'s own key)', () => {
   it('a correct ID token signs in (control)', async () => {
     forged.tamper(null);
     const page = await signInVia(browser(), PUBLIC, 'forged');
-    expect(page.status).toBe(303);
+    expectSignedIn(page);
   });
 
   const cases: Array<[string, (c: Record<string, unknown>) => Record<string, unknown>, RegExp]> = [
@@ -228,7 +227,7 @@ describe('returnTo', () => {
     it(`returnTo=${JSON.stringify(evil)} lands on /`, async () => {
       acmeUser();
       const page = await signInVia(browser(), PUBLIC, 'acme', evil);
-      expect(page.status).toBe(303);
+      expectSignedIn(page);
       expect(page.headers.location).toBe('/');
     });
   }
@@ -269,7 +268,7 @@ describe('cookies on plain-http localhost (development)', () => {
     const flow = setCookieNamed(start, 'bureau_signin')!;
     expect([...flow.attrs.keys()].sort()).toEqual(['httponly', 'max-age', 'path', 'samesite', 'secure']);
     const page = await b.navigate(start.headers.location, { stopAfter: (p) => p.url.startsWith(`${LOCAL}/api/auth/acme/callback`) });
-    expect(page.status).toBe(303);
+    expectSignedIn(page);
     const cookie = setCookieNamed(page, 'bureau_session')!;
     expect(cookie.value).toMatch(/^lb_s_/);
     expect([...cookie.attrs.keys()].sort()).toEqual(['httponly', 'max-age', 'path', 'samesite', 'secure']);
@@ -279,7 +278,7 @@ describe('cookies on plain-http localhost (development)', () => {
 });
 
 describe('provider away', () => {
-  it('an OpenID provider that cannot be reached at start ends on the error page, and is tried again next time', async () => {
+  it('an OpenID provider that cannot be reached at start sends the browser to the sign-in page with the error, and is tried again next time', async () => {
     const away = await createTestApp({
       env: {
         BUREAU_PUBLIC_URL: PUBLIC,
@@ -293,8 +292,7 @@ describe('provider away', () => {
     try {
       for (let attempt = 0; attempt < 2; attempt++) {
         const page = await new TestBrowser(away.app, PUBLIC).request(`${PUBLIC}/api/auth/away/start`);
-        expect(page.status).toBe(502);
-        expect(failureCode(page)).toBe('provider_unavailable');
+        expectSignInFailed(page, 'provider_unavailable');
         expect(setCookieNamed(page, FLOW)).toBeUndefined();
       }
       const failures = away.logs.map((l) => JSON.parse(l)).filter((l) => l.event === 'sign_in_failed');

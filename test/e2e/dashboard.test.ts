@@ -369,20 +369,38 @@ describe('the dashboard in a real browser', () => {
   );
 
   it(
-    'a sign-in cancelled at the provider is explained plainly, and signing in again works',
+    'a sign-in cancelled at the provider is explained plainly on the sign-in page, and signing in again works',
     async () => {
       const page = await newPage();
       await page.goto(server.base);
       await page.locator('a.provider-dev').click();
+      // The callback's answer: a 303 to the dashboard with a fixed code, and no session cookie.
+      const callback = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/auth/dev/callback');
       await page.locator('button#cancel').click();
-      // The server's sign-in error page (src/http/sign-in-page.ts): plain words, no session.
-      await page.getByText('Sign-in was cancelled at the provider.').waitFor();
-      expect(await page.locator('main').getAttribute('data-code')).toBe('access_denied');
+      const answer = await callback;
+      expect(answer.status()).toBe(303);
+      expect(await answer.headerValue('location')).toBe('/sign-in?signin_error=access_denied');
+      const setCookies = (await answer.headersArray()).filter((h) => h.name.toLowerCase() === 'set-cookie').map((h) => h.value);
+      expect(setCookies.filter((c) => c.startsWith('bureau_session='))).toEqual([]);
+
+      // The dashboard's sign-in page says it in plain words, in an alert.
+      const alert = page.getByRole('alert').filter({ hasText: 'Sign-in was cancelled at the provider.' });
+      await alert.waitFor();
+      await page.locator('a.provider-dev').waitFor();
+      // The code is gone from the address bar, so a reload or a bookmark does not repeat it.
+      await expect.poll(() => page.url()).toBe(`${server.base}/sign-in`);
       await screenshot(page, '18-sign-in-cancelled');
       expect(await page.context().cookies()).not.toContainEqual(expect.objectContaining({ name: 'bureau_session' }));
+      await page.reload();
+      await page.locator('a.provider-dev').waitFor();
+      expect(await page.getByRole('alert').count()).toBe(0);
 
-      // Back to the dashboard, and this time all the way in.
-      await page.getByRole('link', { name: 'Back to Le Bureau' }).click();
+      // A code this dashboard does not know gets a general sentence, never the URL's text.
+      await page.goto(`${server.base}/sign-in?signin_error=made_up_code`);
+      await page.getByRole('alert').filter({ hasText: 'Sign-in did not complete. Try again.' }).waitFor();
+      expect(await page.locator('body').textContent()).not.toContain('made_up_code');
+
+      // And this time all the way in.
       await page.locator('a.provider-dev').click();
       await page.locator('input#email').fill('barbara@example.com');
       await page.locator('button#sign-in').click();

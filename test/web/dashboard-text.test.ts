@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, describeError } from '../../web/src/api.ts';
 import { describeDevice, formatRelative } from '../../web/src/format.ts';
+import { GENERIC_SIGN_IN_ERROR, SIGN_IN_ERROR_MESSAGES, signInErrorMessage } from '../../web/src/sign-in-errors.ts';
+import { SIGN_IN_SERVER_ERROR, signInFailures } from '../../src/auth/oauth/errors.ts';
 
 // The dashboard's plain-language helpers (the pages themselves run in test/e2e).
 
@@ -51,5 +53,25 @@ describe('formatRelative', () => {
     // Days, not "next week", up to a month.
     expect(formatRelative(at(7 * 86400_000), now)).toBe(rtf.format(7, 'day'));
     expect(formatRelative(at(45 * 86400_000), now)).toBe(rtf.format(2, 'month'));
+  });
+});
+
+describe('signInErrorMessage', () => {
+  it('has its own words for every code the server can send to /sign-in?signin_error=', () => {
+    const codes = [...Object.keys(signInFailures), SIGN_IN_SERVER_ERROR];
+    for (const code of codes) {
+      expect(signInErrorMessage(code), code).toBe(SIGN_IN_ERROR_MESSAGES[code]);
+      expect(signInErrorMessage(code), code).not.toBe(GENERIC_SIGN_IN_ERROR);
+      expect(signInErrorMessage(code), code).not.toContain(code);
+    }
+    expect(signInErrorMessage('access_denied')).toMatch(/^Sign-in was cancelled at the provider\./);
+    expect(new Set(codes.map(signInErrorMessage)).size).toBe(codes.length);
+  });
+
+  it('says something general for a code it does not know, never echoing it', () => {
+    for (const code of ['made_up', '<script>alert(1)</script>', '', 'toString', '__proto__', 'constructor']) {
+      expect(signInErrorMessage(code)).toBe(GENERIC_SIGN_IN_ERROR);
+    }
+    expect(signInErrorMessage(null)).toBeNull();
   });
 });

@@ -1,21 +1,27 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { SignInError } from '../../auth/oauth/errors.ts';
+import { SIGN_IN_SERVER_ERROR, type SignInErrorCode, SignInError } from '../../auth/oauth/errors.ts';
 import { OpenIdSignInProvider } from '../../auth/oauth/openid-provider.ts';
 import { SignIn } from '../../auth/oauth/sign-in.ts';
 import { startDevIdentityProvider } from '../../dev-idp/dev-identity-provider.ts';
 import type { Services } from '../../services.ts';
 import { clearFlowCookie, flowCookieName, readFlowCookie, setFlowCookie } from '../flow-cookie.ts';
 import { readSessionCookie, sessionCookieName, setSessionCookie } from '../session-cookie.ts';
-import { signInFailurePage } from '../sign-in-page.ts';
 
 const tags = ['auth'];
 const ProviderParams = Type.Object({ provider: Type.String({ description: 'Provider id: google, github, dev, or a configured OpenID provider' }) });
-const htmlPage = (description: string) => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
 const redirect = (description: string) => ({ description, type: 'null' });
 
+/**
+ * Where a failed sign-in lands: the dashboard's sign-in page, which explains the code in
+ * plain words (web/src/sign-in-errors.ts). Only a code from a fixed list goes into the
+ * URL, never anything the request or the provider sent.
+ */
+const signInErrorLocation = (code: SignInErrorCode) => `/sign-in?signin_error=${code}`;
+const failedRedirect = redirect('Sign-in failed: to `/sign-in?signin_error=<code>`, the dashboard explains it; no session cookie is set');
+
 // Query parameters are documented but read by the sign-in code itself: a duplicated or
-// odd parameter must end in the sign-in error page, not in a JSON validation error.
+// odd parameter must end on the sign-in page with an error code, not in a JSON validation error.
 const StartQuery = Type.Object({
   returnTo: Type.Optional(Type.Unknown({ description: 'Local path to land on after signing in (default /). Anything but a path on this site becomes /.' })),
 });
@@ -73,12 +79,9 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
     } else {
       request.log.error({ event: 'sign_in_failed', provider, err }, 'sign-in failed on our side');
     }
-    const code = err instanceof SignInError ? err.code : 'server_error';
-    return reply
-      .code(err instanceof SignInError ? err.status : 500)
-      .header('cache-control', 'no-store')
-      .type('text/html; charset=utf-8')
-      .send(signInFailurePage(code));
+    const code = err instanceof SignInError ? err.code : SIGN_IN_SERVER_ERROR;
+    // 303: whatever the method, the browser GETs the dashboard's sign-in page next.
+    return reply.header('cache-control', 'no-store').redirect(signInErrorLocation(code), 303);
   };
 
   app.get(
@@ -100,7 +103,7 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
         summary: 'Start signing in: redirects to the provider (state, PKCE S256, nonce) and sets the short-lived flow cookie',
         params: ProviderParams,
         querystring: StartQuery,
-        response: { 302: redirect("To the provider's authorization page"), 404: htmlPage('Unknown provider (HTML page)'), 502: htmlPage('Provider unreachable (HTML page)') },
+        response: { 302: redirect("To the provider's authorization page"), 303: failedRedirect },
       },
     },
     async (request, reply) => {
@@ -124,15 +127,12 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
       schema: {
         tags,
         summary: "The provider's redirect back: checks state against this browser's flow, redeems the code, starts a session (new id), sets the session cookie and redirects to returnTo",
-        description: 'Register exactly `${BUREAU_PUBLIC_URL}/api/auth/<provider>/callback` at the provider. Every failure (missing, altered or replayed state or code, ID token checks, unverified email) ends in an HTML error page and no cookie.',
+        description:
+          'Register exactly `${BUREAU_PUBLIC_URL}/api/auth/<provider>/callback` at the provider. Every failure (missing, altered or replayed state or code, ID token checks, unverified email, provider unreachable) clears the flow cookie, sets no session cookie and redirects (303) to `/sign-in?signin_error=<code>`, where the dashboard says what happened.',
         params: ProviderParams,
         querystring: CallbackQuery,
         response: {
-          303: redirect('Signed in: to returnTo, with the session cookie set'),
-          400: htmlPage('Sign-in failed (HTML page; the code is in main[data-code])'),
-          403: htmlPage('No verified email (HTML page)'),
-          404: htmlPage('Unknown provider (HTML page)'),
-          502: htmlPage('Provider unreachable (HTML page)'),
+          303: redirect('Signed in: to returnTo, with the session cookie set. Failed: to `/sign-in?signin_error=<code>`, no session cookie'),
         },
       },
     },

@@ -1,16 +1,23 @@
 import { useEffect, useState } from 'react';
 import { type Provider, api } from '../api.ts';
 import { ErrorNotice, Loading } from '../components.tsx';
+import { removeSignInErrorFromUrl, signInErrorInUrl, signInErrorMessage } from '../sign-in-errors.ts';
 
 /**
  * One button per enabled provider. Each is a plain link to the provider's start URL: a
  * full-page navigation, which is what the OAuth redirect dance needs. A sign-in that
- * fails ends on the server's own error page (src/http/sign-in-page.ts), which says why
- * in plain words and links back here.
+ * fails comes back here as /sign-in?signin_error=<code>: the page says why in plain
+ * words, and takes the code out of the address bar so a reload does not say it again.
  */
 export function SignInPage({ returnTo, notice }: { returnTo: string; notice: string | null }) {
   const [providers, setProviders] = useState<Provider[] | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
+  // Read while rendering (no side effect); removed from the URL once shown, below.
+  const [signInError] = useState(() => signInErrorMessage(signInErrorInUrl()));
+
+  useEffect(() => {
+    removeSignInErrorFromUrl();
+  }, []);
 
   useEffect(() => {
     api.providers().then(setProviders, setLoadError);
@@ -29,6 +36,11 @@ export function SignInPage({ returnTo, notice }: { returnTo: string; notice: str
           <span className="brand-mark" aria-hidden="true">▣</span> Le Bureau
         </h1>
         <p className="muted">Sign in to manage your desktops, API keys and sessions.</p>
+        {signInError && (
+          <p className="notice error" role="alert" data-testid="sign-in-error">
+            {signInError}
+          </p>
+        )}
         {notice && (
           <p className="notice info" role="status">
             {notice}
