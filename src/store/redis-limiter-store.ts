@@ -1,8 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
-import type { LimiterStore } from '../auth/limiter-store.ts';
-
-const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+import { FlexibleLimiterStore, UNBOUNDED_POINTS } from './flexible-limiter-store.ts';
 
 /**
  * rate-limiter-flexible's in-memory limiter, used as the Redis limiter's
@@ -12,7 +10,7 @@ const UNBOUNDED = Number.MAX_SAFE_INTEGER;
  */
 class FallbackMemory extends RateLimiterMemory {
   constructor(keyPrefix: string, private readonly onUse: () => void) {
-    super({ keyPrefix, points: UNBOUNDED, duration: 60 });
+    super({ keyPrefix, points: UNBOUNDED_POINTS, duration: 60 });
   }
   override penalty(key: string | number, points?: number, options?: { [key: string]: any }): Promise<RateLimiterRes> {
     this.onUse();
@@ -40,56 +38,25 @@ class FallbackMemory extends RateLimiterMemory {
  * before the outage are not seen until Redis returns. Counts made meanwhile stay in
  * that process's memory; they are not copied to Redis afterwards.
  */
-export class RedisLimiterStore implements LimiterStore {
-  private readonly counters = new Map<string, RateLimiterRedis>();
-  private readonly blocks: RateLimiterRedis;
-
+export class RedisLimiterStore extends FlexibleLimiterStore {
   constructor(
-    private readonly client: Redis,
+    client: Redis,
     /** Every key starts with `${prefix}:`, so deployments or test runs can share a Redis. */
-    private readonly prefix: string,
+    prefix: string,
     /** Called each time an operation was answered by the in-memory fallback. */
-    private readonly onFallback: () => void = () => {},
+    onFallback: () => void = () => {},
   ) {
-    this.blocks = this.limiter('block');
-  }
-
-  async increment(bucket: string, key: string, ttlS: number): Promise<number> {
-    const res = await this.counter(bucket).penalty(key, 1, { customDuration: ttlS });
-    return res.consumedPoints;
-  }
-
-  async count(bucket: string, key: string): Promise<number> {
-    const res = await this.counter(bucket).get(key);
-    return res?.consumedPoints ?? 0;
-  }
-
-  async readBlock(key: string): Promise<number | null> {
-    // As in the memory store, a block is one number (its end, in ms) that expires by itself.
-    const res = await this.blocks.get(key);
-    return res ? res.consumedPoints : null;
-  }
-
-  async writeBlock(key: string, untilMs: number, ttlS: number): Promise<void> {
-    await this.blocks.set(key, untilMs, ttlS);
-  }
-
-  private counter(bucket: string): RateLimiterRedis {
-    let c = this.counters.get(bucket);
-    if (!c) this.counters.set(bucket, (c = this.limiter(bucket)));
-    return c;
-  }
-
-  private limiter(name: string): RateLimiterRedis {
-    const keyPrefix = `${this.prefix}:${name}`;
-    return new RateLimiterRedis({
-      storeClient: this.client,
-      keyPrefix,
-      points: UNBOUNDED,
-      duration: 60,
-      // Not connected: go to the fallback at once instead of waiting for a timeout.
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: new FallbackMemory(keyPrefix, this.onFallback),
+    super((name) => {
+      const keyPrefix = `${prefix}:${name}`;
+      return new RateLimiterRedis({
+        storeClient: client,
+        keyPrefix,
+        points: UNBOUNDED_POINTS,
+        duration: 60,
+        // Not connected: go to the fallback at once instead of waiting for a timeout.
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: new FallbackMemory(keyPrefix, onFallback),
+      });
     });
   }
 }

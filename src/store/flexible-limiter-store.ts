@@ -1,0 +1,45 @@
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { LimiterStore } from '../auth/limiter-store.ts';
+
+/** Points are unbounded: the caller decides the limit (and the window, folded into the key). */
+export const UNBOUNDED_POINTS = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The LimiterStore over rate-limiter-flexible: one limiter per bucket, plus one for
+ * blocks. The factory decides where the numbers live (process memory, or Redis), so
+ * the embedded and scale-out stores share every line of behaviour.
+ */
+export class FlexibleLimiterStore implements LimiterStore {
+  private readonly counters = new Map<string, RateLimiterAbstract>();
+  private readonly blocks: RateLimiterAbstract;
+
+  constructor(private readonly limiterFor: (name: string) => RateLimiterAbstract) {
+    this.blocks = limiterFor('block');
+  }
+
+  async increment(bucket: string, key: string, ttlS: number): Promise<number> {
+    const res = await this.counter(bucket).penalty(key, 1, { customDuration: ttlS });
+    return res.consumedPoints;
+  }
+
+  async count(bucket: string, key: string): Promise<number> {
+    const res = await this.counter(bucket).get(key);
+    return res?.consumedPoints ?? 0;
+  }
+
+  async readBlock(key: string): Promise<number | null> {
+    // A block is one number, its end time in ms, kept as the entry's points and expiring by itself.
+    const res = await this.blocks.get(key);
+    return res ? res.consumedPoints : null;
+  }
+
+  async writeBlock(key: string, untilMs: number, ttlS: number): Promise<void> {
+    await this.blocks.set(key, untilMs, ttlS);
+  }
+
+  private counter(bucket: string): RateLimiterAbstract {
+    let c = this.counters.get(bucket);
+    if (!c) this.counters.set(bucket, (c = this.limiterFor(bucket)));
+    return c;
+  }
+}
