@@ -40,10 +40,14 @@ serveRequests({
     const keys = Number(msg.keys ?? 1);
     const desktops = Number(msg.desktops ?? 0);
     const { account } = await ensureAccount(services.accounts, services.clock, { email: `bench${++accountCounter}-${process.pid}@example.com` });
-    // Keys are hashed at the configured cost, a few at a time (the bounded pool).
-    const created = await Promise.all(
-      Array.from({ length: keys }, (_, i) => services.apiKeys.create(account.id, { name: `bench ${i}` }, operator, null)),
-    );
+    // Keys are hashed at the configured cost, as many at a time as bcrypt runs (more would be shed).
+    const created: Array<{ key: string }> = [];
+    for (let i = 0; i < keys; i += config.bcryptConcurrency) {
+      const batch = Array.from({ length: Math.min(config.bcryptConcurrency, keys - i) }, (_, j) =>
+        services.apiKeys.create(account.id, { name: `bench ${i + j}` }, operator, null),
+      );
+      created.push(...(await Promise.all(batch)));
+    }
     for (let i = 0; i < desktops; i++) await services.desktops.create(account.id, { name: `desktop ${i}` }, operator, null);
     let session: { cookie: string } | null = null;
     if (msg.session) session = await startSession(account.id);

@@ -28,7 +28,7 @@ export async function b4ColdKeys(ctx: BenchContext): Promise<ScenarioReport> {
     const runs: Array<{ rps: number; durationS: number }> = [];
     await ctx.alternate(
       async () => {
-        const b = await probe.request<Bound>('measure', { cost: config.bcryptCost, concurrency: config.bcryptConcurrency, seconds: Math.max(1, windowS * 0.6) });
+        const b = await probe.request<Bound>('measure', { cost: config.bcryptCost, concurrency: config.bcryptConcurrency, seconds: windowS });
         bounds.push(b);
         report.windows.push({ window: 'A bcrypt bound (thread pool alone)', 'per s': round(b.perSecond, 1), detail: `${b.compares} compares in ${round(b.seconds, 2)} s, ${config.bcryptConcurrency} at a time, cost ${config.bcryptCost}` });
       },

@@ -76,7 +76,9 @@ export async function b6Streams(ctx: BenchContext): Promise<ScenarioReport> {
     const idle = await server.stats();
 
     const b: number[] = [];
+    await server.statsReset();
     for (let i = 0; i < events; i++) b.push(...(await fanOut(`B ${open} streams`)));
+    const during = await server.stats();
     a.sort((x, y) => x - y);
     b.sort((x, y) => x - y);
 
@@ -84,6 +86,7 @@ export async function b6Streams(ctx: BenchContext): Promise<ScenarioReport> {
     report.figures.push({ name: `one event to all streams, p50`, value: percentile(b, 50), unit: 'ms', digits: 1 });
     report.figures.push({ name: `one event to all streams, p99`, value: percentile(b, 99), unit: 'ms', digits: 1 });
     report.figures.push({ name: 'p99 with all streams ÷ p99 with one', value: percentile(b, 99) / percentile(a, 99), unit: '×', digits: 1 });
+    report.figures.push({ name: 'longest event-loop stall while fanning out', value: during.loopDelayMaxMs, unit: 'ms', digits: 0 });
     report.figures.push({ name: 'server CPU with the streams idle', value: (idle.cpuUs / 1000 / idle.elapsedMs) * 100, unit: '% of a core', digits: 1 });
     report.notes.push(`RSS after GC: ${round(rssBefore / 2 ** 20, 1)} MiB before the streams, ${round(rssAfter / 2 ** 20, 1)} MiB with ${open} open`);
     report.notes.push(`${events} events with one stream (A), then ${events} with all of them (B); delays pooled over streams and events`);
