@@ -6,7 +6,8 @@ import { ActivityPoller } from './activity/activity-poller.ts';
 import { type ActivityHub, LocalActivityHub } from './activity/hub.ts';
 import { streamCredentials } from './activity/stream-credentials.ts';
 import { type StreamTicketStore, StreamTickets } from './activity/stream-tickets.ts';
-import { ActivityStreams, type Scheduler, type StreamTiming } from './activity/streams.ts';
+import { ActivityStreams, DEFAULT_STREAM_TIMING, type Scheduler, type StreamTiming } from './activity/streams.ts';
+import { SLOT_LEASE_HEARTBEATS } from './activity/stream-slots.ts';
 import { ApiKeyVerifier } from './auth/api-key-verifier.ts';
 import { ApiKeyService } from './auth/api-keys.ts';
 import { BoundedBcrypt } from './auth/bcrypt-hasher.ts';
@@ -26,6 +27,7 @@ import { LoggerRelay } from './core/logger.ts';
 import { DesktopService } from './desktops/desktops.ts';
 import { type DatabaseHandle, openDatabase } from './store/database.ts';
 import { MemoryLimiterStore } from './store/memory-limiter-store.ts';
+import { MemoryStreamSlots } from './store/memory-stream-slots.ts';
 import { MemoryTicketStore } from './store/memory-ticket-store.ts';
 import { migrateToLatest } from './store/migrations.ts';
 import { type RedisScaleOut, openRedisScaleOut } from './store/redis-scale-out.ts';
@@ -154,6 +156,8 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
   });
 
   const sessionStore = new SqlSessionStore(database.db, database.dialect);
+  // Leases are renewed on every stream heartbeat.
+  const slotLeaseMs = SLOT_LEASE_HEARTBEATS * (overrides.streamTiming?.heartbeatMs ?? DEFAULT_STREAM_TIMING.heartbeatMs);
   const streams = new ActivityStreams({
     log: activityLog,
     hub,
@@ -161,6 +165,7 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
     revocations,
     credentials: streamCredentials(apiKeyStore, sessionStore, clock),
     maxPerAccount: config.maxStreamsPerAccount,
+    slots: redis?.streamSlots(clock, slotLeaseMs) ?? new MemoryStreamSlots(),
     timing: overrides.streamTiming,
     scheduler: overrides.streamScheduler,
     onError,

@@ -1,10 +1,12 @@
 import type { Principal } from '../auth/principal.ts';
 import type { Revocation, RevocationBus } from '../auth/revocations.ts';
 import type { Clock } from '../core/clock.ts';
+import { newId } from '../core/random.ts';
 import type { ActivityLog } from './activity-log.ts';
 import type { ActivityEvent } from './events.ts';
 import type { ActivityHub } from './hub.ts';
 import { SSE_HEARTBEAT, sseEnd, sseEvent, sseRetry } from './sse.ts';
+import type { StreamSlots } from './stream-slots.ts';
 
 /** Where a stream writes: the HTTP layer adapts its response to this. */
 export interface StreamSink {
@@ -58,6 +60,8 @@ export type CloseReason =
   | 'credential_ended'
   | 'slow_consumer'
   | 'server_shutdown'
+  /** Never opened: the account had its maximum of streams open (no byte was sent). */
+  | 'too_many_streams'
   | 'error';
 
 export interface ActivityStreamsDeps {
@@ -66,8 +70,10 @@ export interface ActivityStreamsDeps {
   clock: Clock;
   revocations: RevocationBus;
   credentials: StreamCredentials;
-  /** Per account and per process: N processes allow up to N times this. */
+  /** Open streams per account, counted in `slots` (across processes when they are shared). */
   maxPerAccount: number;
+  /** Where the per-account limit is counted: this process's memory, or Redis for all processes. */
+  slots: StreamSlots;
   timing?: Partial<StreamTiming>;
   scheduler?: Scheduler;
   onError?: (err: unknown) => void;
@@ -99,10 +105,12 @@ export class ActivityStreams {
     deps.revocations.subscribe((r) => this.revoked(r));
   }
 
-  /** A slot for a new stream, or null when the account has its maximum open. */
-  reserve(principal: Principal): ActivityStream | null {
-    const mine = this.byAccount.get(principal.accountId);
-    if (mine && mine.size >= this.deps.maxPerAccount) return null;
+  /**
+   * A new stream, registered at once (synchronously) so that closing, revocation and
+   * shutdown reach it from the start; it may open only once `claimSlot()` granted it one
+   * of the account's slots. Its slot is released when it closes, whenever that is.
+   */
+  reserve(principal: Principal): ActivityStream {
     const stream = new ActivityStream(this, principal);
     this.all.add(stream);
     addTo(this.byAccount, principal.accountId, stream);
@@ -118,7 +126,7 @@ export class ActivityStreams {
     return stream;
   }
 
-  /** Streams (open or being opened) of one account in this process. */
+  /** Streams (open or being opened) of one account in this process; the limit is counted in `deps.slots`. */
   count(accountId: string): number {
     return this.byAccount.get(accountId)?.size ?? 0;
   }
@@ -132,9 +140,24 @@ export class ActivityStreams {
     for (const s of [...this.all]) s.close(reason);
   }
 
-  /** Sends the keep-alive comment on every open stream. */
+  /** Sends the keep-alive comment on every open stream, and renews their slots' leases. */
   heartbeat(): void {
     for (const s of [...this.all]) s.heartbeat();
+    void this.renewSlots();
+  }
+
+  /** One renewal per account with open streams (leases are a few heartbeats long). */
+  async renewSlots(): Promise<void> {
+    const held = new Map<string, string[]>();
+    for (const s of this.all) {
+      if (!s.holdsSlot) continue;
+      const ids = held.get(s.principal.accountId);
+      if (ids) ids.push(s.id);
+      else held.set(s.principal.accountId, [s.id]);
+    }
+    await Promise.all(
+      [...held].map(([accountId, ids]) => this.deps.slots.renew(accountId, ids).catch((err) => this.deps.onError?.(err))),
+    );
   }
 
   /** Closes streams whose credential expired or no longer holds. */
@@ -163,8 +186,14 @@ export class ActivityStreams {
     }
   }
 
-  /** @internal called by a stream when it closes. */
-  release(stream: ActivityStream): void {
+  /** @internal called by a stream when it closes; `slot` is its claim, if it made one. */
+  release(stream: ActivityStream, slot: Promise<boolean> | null): void {
+    // After the claim settles, so a stream closed while claiming never leaves its slot taken.
+    if (slot) {
+      void slot
+        .then((granted) => (granted ? this.deps.slots.release(stream.principal.accountId, stream.id) : undefined))
+        .catch((err) => this.deps.onError?.(err));
+    }
     this.all.delete(stream);
     removeFrom(this.byAccount, stream.principal.accountId, stream);
     removeFrom(this.byCredential, credentialKey(stream.principal), stream);
@@ -187,8 +216,12 @@ export class ActivityStreams {
  * sent if and only if its id is above the last one sent.
  */
 export class ActivityStream {
+  /** Names its slot, unique across processes. */
+  readonly id = newId('stream');
   endsAt: number | null = null;
   private state: 'reserved' | 'open' | 'closed' = 'reserved';
+  private slot: Promise<boolean> | null = null;
+  private granted = false;
   private reason: CloseReason | null = null;
   private sink: StreamSink | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -211,9 +244,39 @@ export class ActivityStream {
     return this.reason;
   }
 
+  /** Holds a granted slot and is not closed: its lease is renewed on each heartbeat. */
+  get holdsSlot(): boolean {
+    return this.granted && this.state !== 'closed';
+  }
+
+  /**
+   * Claims one of the account's slots: false (and the stream closed) when the account
+   * has its maximum open. A stream closed while claiming releases its slot once granted.
+   */
+  async claimSlot(): Promise<boolean> {
+    if (this.slot) return this.slot;
+    const { slots, maxPerAccount } = this.streams.deps;
+    this.slot = slots.acquire(this.principal.accountId, this.id, maxPerAccount);
+    let granted: boolean;
+    try {
+      granted = await this.slot;
+    } catch (err) {
+      this.close('error');
+      throw err;
+    }
+    if (!granted) {
+      this.close('too_many_streams');
+      return false;
+    }
+    this.granted = true;
+    return true;
+  }
+
   /** Re-reads the credential before any byte is sent (a ticket may outlive its key). */
   async verifyCredential(): Promise<boolean> {
     const { credentials, clock } = this.streams.deps;
+    // Closed while its slot was claimed (the client left, say): nothing to check.
+    if (this.isClosed) return false;
     let status: { endsAt: number | null } | null;
     try {
       status = await credentials.atOpen(this.principal);
@@ -232,6 +295,7 @@ export class ActivityStream {
 
   /** Starts sending: events after `startAfter` (Last-Event-ID) from the log, then live ones. */
   attach(sink: StreamSink, startAfter: number | null): void {
+    if (!this.granted && this.state !== 'closed') throw new Error('attach() before claimSlot() granted a slot');
     if (this.state !== 'reserved') {
       if (this.state === 'closed') {
         sink.write(sseEnd(this.reason ?? 'error'));
@@ -260,7 +324,7 @@ export class ActivityStream {
     this.reason = reason;
     this.unsubscribe?.();
     this.unsubscribe = null;
-    this.streams.release(this);
+    this.streams.release(this, this.slot);
     if (this.sink) {
       const abort = reason === 'slow_consumer' || reason === 'client_closed';
       if (!abort) this.sink.write(sseEnd(reason));

@@ -1,18 +1,20 @@
 import type { LocalActivityHub } from '../activity/hub.ts';
 import type { StreamTicketStore } from '../activity/stream-tickets.ts';
 import type { Config } from '../config.ts';
+import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { RedisActivityHub } from './redis-activity-hub.ts';
 import { type RedisConnection, connectRedis } from './redis-connection.ts';
 import { RedisLimiterStore } from './redis-limiter-store.ts';
 import { RedisPubSub } from './redis-pubsub.ts';
 import { RedisRevocationBus } from './redis-revocation-bus.ts';
+import { RedisStreamSlots } from './redis-stream-slots.ts';
 import { RedisTicketStore } from './redis-ticket-store.ts';
 
 /** How long start-up waits for Redis before serving on the fallback (and logging it). */
 const STARTUP_WAIT_MS = 3000;
 
-/** What REDIS_URL moves out of the process: limiter state, stream tickets and the broadcasts. */
+/** What REDIS_URL moves out of the process: limiter state, stream slots and tickets, and the broadcasts. */
 export interface RedisScaleOut {
   commands: RedisConnection;
   subscriber: RedisConnection;
@@ -23,6 +25,8 @@ export interface RedisScaleOut {
   activityHub(local: LocalActivityHub): RedisActivityHub;
   /** Stream tickets shared by every process; `fallback` holds them while Redis is away. */
   ticketStore(fallback: StreamTicketStore): RedisTicketStore;
+  /** The per-account stream limit counted across processes; leases of `leaseMs` on `clock`. */
+  streamSlots(clock: Clock, leaseMs: number): RedisStreamSlots;
   /** Sends what is still in flight, then closes both connections. */
   close(): Promise<void>;
 }
@@ -33,7 +37,7 @@ export async function openRedisScaleOut(config: Pick<Config, 'redisUrl' | 'redis
     config.redisUrl,
     'commands',
     log,
-    'rate limits and IP blocks fall back to per-process memory until it returns; revocations reach other processes through their database poll (about a second)',
+    'rate limits, IP blocks and the stream limit fall back to per-process memory until it returns; revocations reach other processes through their database poll (about a second)',
   );
   const subscriber = connectRedis(
     config.redisUrl,
@@ -59,6 +63,8 @@ export async function openRedisScaleOut(config: Pick<Config, 'redisUrl' | 'redis
     activityHub: (local) => new RedisActivityHub(local, pubsub, `${config.redisPrefix}:activity`, log),
     ticketStore: (fallback) =>
       new RedisTicketStore(commands.client, config.redisPrefix, fallback, () => commands.outage.begin('stream tickets fell back to memory')),
+    streamSlots: (clock, leaseMs) =>
+      new RedisStreamSlots(commands.client, config.redisPrefix, clock, leaseMs, () => commands.outage.begin('stream slots fell back to memory')),
     async close() {
       await pubsub.drain();
       await Promise.all([commands.close(), subscriber.close()]);

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ensureAccount } from '../../src/accounts/accounts.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type Services, createServices } from '../../src/services.ts';
+import { STREAM_PATH, type RawStream, rawGet } from '../activity/sse-clients.ts';
 import { createPostgresDatabase } from '../helpers/postgres.ts';
 import { PrivatePostgres, PrivateRedis } from '../helpers/private-services.ts';
 import { eventually, redisTestUrl, uniqueRedisPrefix } from '../helpers/redis.ts';
@@ -135,6 +136,7 @@ describe('Redis stopped and started', () => {
       BUREAU_REDIS_PREFIX: prefix,
       BUREAU_SECRET: randomBytes(32).toString('base64url'),
       BUREAU_RATE_LIMIT_PER_MINUTE: '5',
+      BUREAU_MAX_STREAMS_PER_ACCOUNT: '2',
       BUREAU_DEV_IDP: 'off',
       // The return of Redis is logged at info.
       LOG_LEVEL: 'info',
@@ -157,10 +159,22 @@ describe('Redis stopped and started', () => {
       throw new Error('three runs in a row straddled a minute boundary');
     };
 
+    const streamer = await newKey(ops);
+    const openStream = async () => {
+      const s = await rawGet(api.url, STREAM_PATH, { 'x-api-key': streamer.key });
+      cleanups.push(() => s.close());
+      return s;
+    };
+    const started = (s: RawStream) => eventually(() => s.body().startsWith('retry:'), 5000, 'the stream to start');
+
     const up = await sevenRequests();
     expect(up.statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    const openBefore = await openStream();
+    expect(openBefore.status).toBe(200);
+    await started(openBefore);
     await probe.connect();
     expect(await probe.get(`${prefix}:rl:acct:${up.accountId}:${up.window}`)).toBe('7');
+    expect(await probe.zcard(`${prefix}:streams:${streamer.accountId}`)).toBe(1);
     probe.disconnect();
 
     await redis.stop();
@@ -168,6 +182,16 @@ describe('Redis stopped and started', () => {
     // Still answering, still limiting: per process, in memory.
     expect(down.statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
     expect((await request(`${api.url}/api/me`, { headers: { 'x-api-key': 'lb_k_wrong' } })).status).toBe(401);
+    // Streams still open, and the stream limit (2) still holds, counted in this process,
+    // the stream opened before the outage included.
+    const openDuring = await openStream();
+    expect(openDuring.status).toBe(200);
+    await started(openDuring);
+    const third = await openStream();
+    await third.ended;
+    expect(third.status).toBe(429);
+    expect(JSON.parse(third.body()).code).toBe('too_many_streams');
+    expect(openBefore.isEnded()).toBe(false);
     await eventually(() => api.logEvents('redis_unavailable').length >= 1, 5000, 'the outage to be logged');
 
     await redis.start();

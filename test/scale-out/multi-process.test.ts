@@ -234,6 +234,41 @@ describe('three processes on one PostgreSQL and one Redis', () => {
       await eventually(() => onC.isEnded(), 5000, 'the stream on C to close');
     });
 
+    it('allow one account 10 concurrent streams between them: of 12 opened at once through the three, 2 get 429, and closing one frees a slot on another process', async () => {
+      const { accountId, key } = await newKey();
+      const headers = { 'x-api-key': key };
+      // Each process verifies the key once first (bcrypt), so the burst races for slots only.
+      for (const s of servers) expect((await me(s, headers)).status).toBe(200);
+      const opened = await Promise.all(Array.from({ length: 12 }, (_, i) => open(servers[i % 3], headers).then((s) => ({ s, on: i % 3 }))));
+      const admitted = opened.filter(({ s }) => s.status === 200);
+      const refused = opened.filter(({ s }) => s.status === 429);
+      // Counted per process, all 12 would open (4 on each).
+      expect(admitted).toHaveLength(10);
+      expect(refused).toHaveLength(2);
+      for (const { s } of refused) {
+        await s.ended;
+        expect(JSON.parse(s.body()).code).toBe('too_many_streams');
+        expect(Number(s.headers['retry-after'])).toBeGreaterThan(0);
+      }
+      for (const { s } of admitted) await eventually(() => s.body().startsWith('retry:'), 5000, 'the stream to start');
+
+      const slots = new Redis(env.REDIS_URL);
+      try {
+        const held = () => slots.zcard(`${env.BUREAU_REDIS_PREFIX}:streams:${accountId}`);
+        expect(await held()).toBe(10);
+        const closing = admitted[0];
+        const elsewhere = servers[(closing.on + 1) % 3];
+        expect((await open(elsewhere, headers)).status).toBe(429);
+        closing.s.close();
+        await eventually(async () => (await held()) === 9, 5000, 'the closed stream to free its slot');
+        const reopened = await open(elsewhere, headers);
+        expect(reopened.status).toBe(200);
+        expect((await open(servers[closing.on], headers)).status).toBe(429);
+      } finally {
+        slots.disconnect();
+      }
+    });
+
     it('takes a stream ticket issued by one process on another, once', async () => {
       const { key } = await newKey();
       const issued = await request(`${servers[0].url}/api/mission-control/stream-tickets`, { method: 'POST', headers: { 'x-api-key': key } });

@@ -167,14 +167,15 @@ export async function missionControlRoutes(app: FastifyInstance, { services }: {
       const principal = request.principal!;
       const startAfter = lastEventIdOf(request);
       const stream = streams.reserve(principal);
-      if (!stream) {
-        request.log.info({ event: 'stream_refused', reason: 'too_many_streams' }, 'too many open streams for the account');
-        throw new Problem('too_many_streams', `At most ${services.config.maxStreamsPerAccount} open streams per account`, TOO_MANY_STREAMS_RETRY_S);
-      }
-      // Listen before the first await: a client that leaves during the checks below
+      // Listen before the first await: a client that leaves during the steps below
       // gets its one 'close' event then, and a listener added later would never fire,
       // leaving the stream (and its slot) open for good.
       reply.raw.once('close', () => stream.close('client_closed'));
+      // The slot is counted across processes when they share Redis (one round trip).
+      if (!(await stream.claimSlot())) {
+        request.log.info({ event: 'stream_refused', reason: 'too_many_streams' }, 'too many open streams for the account');
+        throw new Problem('too_many_streams', `At most ${services.config.maxStreamsPerAccount} open streams per account`, TOO_MANY_STREAMS_RETRY_S);
+      }
       if (!(await stream.verifyCredential())) throw new Problem('unauthorized');
       if (reply.raw.destroyed) {
         stream.close('client_closed');
