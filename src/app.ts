@@ -1,11 +1,11 @@
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { addMethodNotAllowedRoutes, clientErrorReply, frameworkErrorReply, registerErrorHandling } from './http/plugins/errors.ts';
 import { registerAuthentication } from './http/plugins/authenticate.ts';
 import { loggerOptions } from './http/logging.ts';
+import { registerSecurityHeaders } from './http/security-headers.ts';
 import './http/request-context.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
 import { authRoutes } from './http/routes/auth.ts';
@@ -48,7 +48,7 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   app.removeContentTypeParser('text/plain');
 
   registerErrorHandling(app);
-  await app.register(helmet, {
+  registerSecurityHeaders(app, {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
