@@ -110,7 +110,9 @@ export class SessionService {
     if (now - s.lastSeenAt >= TOUCH_INTERVAL_MS) {
       s.lastSeenAt = now;
       s.idleExpiresAt = now + this.deps.idleS * 1000;
-      store.touch(s.credentialId, s.lastSeenAt, s.idleExpiresAt).catch(this.deps.onError);
+      // Awaited (it happens at most hourly per session): a write still in flight when
+      // the cache entry lapses would let the next read see the old idle expiry.
+      await store.touch(s.credentialId, s.lastSeenAt, s.idleExpiresAt).catch(this.deps.onError);
     }
     return { sessionId: s.credentialId, accountId: s.accountId, expiresAt: Math.min(s.idleExpiresAt, s.absoluteExpiresAt) };
   }
