@@ -36,7 +36,7 @@ if (values.help) {
   --pairs N         A B pairs per comparison (default ${FULL.pairs})
   --window S        seconds per measured window (default ${FULL.windowS}, quick ${QUICK.windowS})
   --log-level L     the server's LOG_LEVEL (default ${FULL.logLevel})
-  --cpu-prof DIR    run our servers under --cpu-prof, profiles into DIR (summarise: node bin/bench.js --summarise-profile FILE)
+  --cpu-prof DIR    run our servers under --cpu-prof, profiles into DIR (then: node --import tsx bench/profile-summary.ts FILE --last 5)
   --out FILE        where the report goes (default BENCHMARKS.md)
   --json FILE       also write the raw reports as JSON`);
   process.exit(0);

@@ -40,8 +40,8 @@ export const QUICK: BenchOptions = {
   quick: true,
   windowS: 1,
   warmupS: 0.5,
-  coldKeys: 24,
-  streams: 200,
+  coldKeys: 12,
+  streams: 100,
 };
 
 /** One measured window: what the load saw, and what the server spent. */

@@ -83,6 +83,9 @@ export async function b5Flood(ctx: BenchContext): Promise<ScenarioReport> {
     report.figures.push({ name: 'control: /healthz p99 under the same flood ÷ without', value: p99d / p99c, unit: '×', digits: 2 });
     report.notes.push(`valid-key p99: ${round(p99a, 2)} ms alone, ${round(p99b, 2)} ms under flood; p50 ${round(percentile(pooled(probes.a), 50), 2)} ms and ${round(percentile(pooled(probes.b), 50), 2)} ms`);
     report.notes.push(`control /healthz p99: ${round(p99c, 2)} ms alone, ${round(p99d, 2)} ms under flood`);
+    report.notes.push(
+      `the same flood stretches the p99 of /healthz, which checks no credential and does no I/O, ${round(p99d / p99c, 2)}×, against ${round(p99b / p99a, 2)}× for the valid key: with the flood client saturating the other core, every request waits behind the flood's requests in the one event loop, whatever it is`,
+    );
     report.notes.push(`measuring client: ${probeRate} req/s, 4 connections, from 127.0.0.1; flood: ${floodConnections} connections from ${floodAddresses} addresses, each one fresh per window`);
     report.notes.push(`event-loop delay (perf_hooks, 10 ms resolution) max without flood: ${round(Math.max(...stalls.a), 1)} ms`);
     return report;

@@ -53,6 +53,10 @@ async function warmCredential(
     report.figures.push({ name: 'server CPU per request: /healthz, empty authenticated, /api/me', value: null, unit: '', text: `${Math.round(cpuPerRequestUs(a))} / ${Math.round(cpuPerRequestUs(c))} / ${Math.round(cpuPerRequestUs(b))} µs` });
     report.windows = a.flatMap((w, i) => [windowRow(w), windowRow(b[i]), windowRow(c[i])]);
     report.notes.push(`/api/me ÷ /healthz per pair: ${pairs.map((r) => round(r, 3)).join(', ')}`);
+    const [cpuA, cpuB, cpuC] = [cpuPerRequestUs(a), cpuPerRequestUs(b), cpuPerRequestUs(c)];
+    report.notes.push(
+      `server CPU per request: authenticating (${kind}) and limiting adds ${Math.round(cpuC - cpuA)} µs to /healthz's ${Math.round(cpuA)} µs, and /api/me's handler ${Math.round(cpuB - cpuC)} µs more; at ${target}× of /healthz's rate a request could add about ${Math.round(cpuA * (1 / target - 1))} µs in all, if the server were the only limit`,
+    );
     return report;
   } finally {
     await server.stop();
