@@ -28,7 +28,7 @@ const { child: load } = await Child.start('load generator', new URL('./load-work
 try {
   const { keys } = await server.account({ keys: 1, desktops: 20 });
   const headers = path === '/healthz' || path.startsWith('/bench/none') ? {} : { 'x-api-key': keys[0] };
-  const job = { url: server.url(path), connections: 10, duration: 1, headers };
+  const job = { url: server.url(path), connections: 10, duration: 1, headers, ...(process.env.RATE ? { overallRate: Number(process.env.RATE) } : {}) };
   await load.request<LoadResult>('run', { job });
   await server.statsReset();
   const result = await load.request<LoadResult>('run', { job: { ...job, duration: seconds } });

@@ -49,7 +49,7 @@ export interface Services {
   clock: Clock;
   database: DatabaseHandle;
   serverSecret: Buffer;
-  accounts: AccountStore;
+  accounts: CachedAccountStore;
   apiKeys: ApiKeyService;
   verifier: ApiKeyVerifier;
   sessions: SessionService;
@@ -122,7 +122,11 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
     if (r.kind === 'api_key') keyCache.evict(r.id);
   });
   const lastUse = new LastUseRecorder(apiKeyStore, activity, onError);
-  const failedAttempts = new FailedAttemptGuard(limiterStore, clock, config.failedAuthLimit, config.failedAuthWindowS, config.blockS);
+  const failedAttempts = new FailedAttemptGuard(limiterStore, clock, config.failedAuthLimit, config.failedAuthWindowS, config.blockS, {
+    shared: redis !== null,
+    announce: redis?.blocks.announce,
+  });
+  redis?.blocks.listen((address, untilMs) => failedAttempts.learn(address, untilMs));
   const activityLog = new SqlActivityLog(database.db, database.dialect);
   const localHub = new LocalActivityHub(onError);
   const hub = overrides.hub ?? redis?.activityHub(localHub) ?? localHub;
@@ -146,7 +150,6 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
   });
   const verifier = new ApiKeyVerifier({
     clock,
-    serverSecret,
     store: apiKeyStore,
     bcrypt,
     cache: keyCache,

@@ -28,9 +28,16 @@ export class CachedAccountStore implements AccountStore {
     return this.inner.findByEmail(email);
   }
 
-  async findById(id: string): Promise<Account | undefined> {
+  /** The account when it is kept and fresh, without a promise (the hot path of GET /api/me); otherwise undefined. */
+  findKept(id: string): Account | undefined {
     const kept = this.byId.get(id);
-    if (kept && kept.until > this.clock.now()) return kept.account;
+    return kept && kept.until > this.clock.now() ? kept.account : undefined;
+  }
+
+  async findById(id: string): Promise<Account | undefined> {
+    const fresh = this.findKept(id);
+    if (fresh) return fresh;
+    const kept = this.byId.get(id);
     const account = await this.inner.findById(id);
     if (!account || this.ttlMs <= 0) {
       this.byId.delete(id);

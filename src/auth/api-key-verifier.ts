@@ -1,5 +1,5 @@
+import { CacheDigest } from '../core/cache-digest.ts';
 import type { Clock } from '../core/clock.ts';
-import { hmacDigest } from '../core/hmac.ts';
 import { parseApiKey } from './api-key-format.ts';
 import type { ApiKeyStore } from './api-key-store.ts';
 import type { BoundedBcrypt } from './bcrypt-hasher.ts';
@@ -23,7 +23,6 @@ export interface FailedKeyAttempt {
 
 export interface VerifierDeps {
   clock: Clock;
-  serverSecret: Buffer;
   store: ApiKeyStore;
   bcrypt: BoundedBcrypt;
   cache: VerifiedKeyCache;
@@ -39,17 +38,35 @@ export interface VerifierDeps {
  * bounded async bcrypt compare. Every failure is the same `invalid` to the caller.
  */
 export class ApiKeyVerifier {
+  private readonly digest = new CacheDigest();
+
   constructor(private readonly deps: VerifierDeps) {}
 
+  /**
+   * The warm path, synchronous: a key verified recently, from an address the guard's
+   * view knows to be open. undefined when any step needs more (verify() then does
+   * all of it). The shape and checksum are not checked again: a presented string
+   * whose digest is in the cache is exactly one that passed them, and bcrypt.
+   */
+  verifyNow(presented: string, clientAddress: string, limiterAddress: string): KeyVerification | undefined {
+    const { guard, cache, lastUse, clock } = this.deps;
+    const block = guard.checkNow(limiterAddress);
+    if (!block || block.blocked) return undefined;
+    const hit = cache.get(this.digest.of(presented));
+    if (!hit) return undefined;
+    lastUse.record({ keyId: hit.credentialId, at: clock.now(), ip: clientAddress });
+    return { ok: true, keyId: hit.credentialId, accountId: hit.accountId };
+  }
+
   async verify(presented: string, clientAddress: string, limiterAddress: string): Promise<KeyVerification> {
-    const { clock, serverSecret, store, bcrypt, cache, guard, lastUse } = this.deps;
-    const block = await guard.check(limiterAddress);
+    const { clock, store, bcrypt, cache, guard, lastUse } = this.deps;
+    const block = guard.checkNow(limiterAddress) ?? (await guard.check(limiterAddress));
     if (block.blocked) return { ok: false, reason: 'blocked', retryAfterS: block.retryAfterS };
 
     const parsed = parseApiKey(presented);
     if (!parsed) return this.fail(limiterAddress, clientAddress, null, null);
 
-    const digest = hmacDigest(serverSecret, presented);
+    const digest = this.digest.of(presented);
     const hit = cache.get(digest);
     if (hit) {
       lastUse.record({ keyId: hit.credentialId, at: clock.now(), ip: clientAddress });
@@ -58,6 +75,12 @@ export class ApiKeyVerifier {
 
     // Under a flood the compare queue is full: shed now, before the row lookup.
     bcrypt.checkCapacity();
+    if (guard.shared) {
+      // The view may be up to a second behind a block another process wrote and could
+      // not announce: before a guess gets a row lookup and a bcrypt compare, ask the store.
+      const stored = await guard.check(limiterAddress);
+      if (stored.blocked) return { ok: false, reason: 'blocked', retryAfterS: stored.retryAfterS };
+    }
     const row = await store.findByPublicId(parsed.publicId);
     const now = clock.now();
     if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) {

@@ -5,8 +5,8 @@
  * expire later" and time never has to be faked inside it.
  */
 export interface LimiterStore {
-  /** Adds one to `key` in `bucket` and returns the new count; the key expires after ttlS. */
-  increment(bucket: string, key: string, ttlS: number): Promise<number>;
+  /** Adds `by` (default 1) to `key` in `bucket` atomically and returns the new count; the key expires after ttlS. */
+  increment(bucket: string, key: string, ttlS: number, by?: number): Promise<number>;
   /** The current count of `key` in `bucket` (0 when absent). */
   count(bucket: string, key: string): Promise<number>;
   /** A block's end (ms since epoch), or null. */

@@ -1,4 +1,5 @@
 import type { Actor, ActivityPublisher } from '../activity/events.ts';
+import { CacheDigest } from '../core/cache-digest.ts';
 import type { Clock } from '../core/clock.ts';
 import { hmacDigest } from '../core/hmac.ts';
 import { Problem } from '../core/problems.ts';
@@ -52,8 +53,15 @@ export interface SessionServiceDeps {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+const principalOf = (s: CachedSession): SessionPrincipal => ({
+  sessionId: s.credentialId,
+  accountId: s.accountId,
+  expiresAt: Math.min(s.idleExpiresAt, s.absoluteExpiresAt),
+});
+
 export class SessionService {
   private readonly cache: VerifiedCache<CachedSession>;
+  private readonly digest = new CacheDigest();
 
   constructor(private readonly deps: SessionServiceDeps) {
     this.cache = new VerifiedCache<CachedSession>(deps.clock, deps.cacheTtlMs);
@@ -93,17 +101,31 @@ export class SessionService {
     return { token, session };
   }
 
+  /**
+   * The warm path, synchronous: a session kept in this process's cache that needs no
+   * write (its sliding expiry was written within the hour). undefined when anything
+   * else is needed, failures included: authenticate() then decides.
+   */
+  authenticateNow(token: string): SessionPrincipal | undefined {
+    if (!TOKEN_SHAPE.test(token)) return undefined;
+    const s = this.cache.get(this.digest.of(token));
+    if (!s) return undefined;
+    const now = this.deps.clock.now();
+    if (now >= s.idleExpiresAt || now >= s.absoluteExpiresAt || now - s.lastSeenAt >= TOUCH_INTERVAL_MS) return undefined;
+    return principalOf(s);
+  }
+
   /** The session a cookie token stands for, or null (unknown, ended, idle or past its absolute lifetime). */
   async authenticate(token: string): Promise<SessionPrincipal | null> {
     if (!TOKEN_SHAPE.test(token)) return null;
     const { clock, store, serverSecret } = this.deps;
-    const digest = hmacDigest(serverSecret, token);
-    let s = this.cache.get(digest);
+    const cacheKey = this.digest.of(token);
+    let s = this.cache.get(cacheKey);
     if (!s) {
-      const row = await store.findByTokenHash(digest);
+      const row = await store.findByTokenHash(hmacDigest(serverSecret, token));
       if (!row || row.endedAt !== null) return null;
       s = { credentialId: row.id, accountId: row.accountId, lastSeenAt: row.lastSeenAt, idleExpiresAt: row.idleExpiresAt, absoluteExpiresAt: row.absoluteExpiresAt };
-      this.cache.set(digest, s, row.absoluteExpiresAt);
+      this.cache.set(cacheKey, s, row.absoluteExpiresAt);
     }
     const now = clock.now();
     if (now >= s.idleExpiresAt || now >= s.absoluteExpiresAt) return null;
@@ -114,7 +136,7 @@ export class SessionService {
       // the cache entry lapses would let the next read see the old idle expiry.
       await store.touch(s.credentialId, s.lastSeenAt, s.idleExpiresAt).catch(this.deps.onError);
     }
-    return { sessionId: s.credentialId, accountId: s.accountId, expiresAt: Math.min(s.idleExpiresAt, s.absoluteExpiresAt) };
+    return principalOf(s);
   }
 
   async list(accountId: string, currentSessionId: string | null): Promise<SessionView[]> {

@@ -11,8 +11,8 @@ interface Slot<V> {
 }
 
 /**
- * Credentials that were verified recently, keyed by an HMAC of the presented secret
- * so the cache never holds a usable credential. A short TTL bounds how long a
+ * Credentials that were verified recently, keyed by a keyed digest of the presented
+ * secret (CacheDigest) so the cache never holds a usable credential. A short TTL bounds how long a
  * revocation that was not delivered (scale-out) could be missed; evict() is the
  * fast path, and its tombstones stop a verification that raced the revocation
  * from caching the credential again.

@@ -17,8 +17,8 @@ export class FlexibleLimiterStore implements LimiterStore {
     this.blocks = limiterFor('block');
   }
 
-  async increment(bucket: string, key: string, ttlS: number): Promise<number> {
-    const res = await this.counter(bucket).penalty(key, 1, { customDuration: ttlS });
+  async increment(bucket: string, key: string, ttlS: number, by = 1): Promise<number> {
+    const res = await this.counter(bucket).penalty(key, by, { customDuration: ttlS });
     return res.consumedPoints;
   }
 

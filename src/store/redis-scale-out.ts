@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { RedisActivityHub } from './redis-activity-hub.ts';
+import { type BlockAnnouncements, redisBlockAnnouncements } from './redis-block-announcements.ts';
 import { type RedisConnection, connectRedis } from './redis-connection.ts';
 import { RedisLimiterStore } from './redis-limiter-store.ts';
 import { RedisPubSub } from './redis-pubsub.ts';
@@ -21,6 +22,8 @@ export interface RedisScaleOut {
   pubsub: RedisPubSub;
   limiterStore: RedisLimiterStore;
   revocations: RedisRevocationBus;
+  /** Address blocks from API-key authentication, told to every process as they are written. */
+  blocks: BlockAnnouncements;
   /** This process's hub, with events broadcast to and received from the other processes. */
   activityHub(local: LocalActivityHub): RedisActivityHub;
   /** Stream tickets shared by every process; `fallback` holds them while Redis is away. */
@@ -60,6 +63,7 @@ export async function openRedisScaleOut(config: Pick<Config, 'redisUrl' | 'redis
     pubsub,
     limiterStore,
     revocations,
+    blocks: redisBlockAnnouncements(pubsub, `${config.redisPrefix}:blocks`, log),
     activityHub: (local) => new RedisActivityHub(local, pubsub, `${config.redisPrefix}:activity`, log),
     ticketStore: (fallback) =>
       new RedisTicketStore(commands.client, config.redisPrefix, fallback, () => commands.outage.begin('stream tickets fell back to memory')),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FailedAttemptGuard } from '../../src/auth/failed-attempts.ts';
+import { BLOCK_VIEW_MS, FailedAttemptGuard } from '../../src/auth/failed-attempts.ts';
 import { FakeClock } from '../../src/core/fake-clock.ts';
 import { MemoryLimiterStore } from '../../src/store/memory-limiter-store.ts';
 
@@ -49,5 +49,62 @@ describe('FailedAttemptGuard', () => {
     await fail(g, '192.0.2.4', 9);
     clock.advance(120_000);
     expect(await fail(g, '192.0.2.4', 9)).toEqual(Array(9).fill(false));
+  });
+
+  describe('view (the synchronous answer every key-authenticated request asks for)', () => {
+    it('knows nothing of an address it never read; after a read it answers alone for BLOCK_VIEW_MS', async () => {
+      const { g, clock } = guard();
+      expect(g.checkNow('192.0.2.5')).toBeUndefined();
+      expect((await g.check('192.0.2.5')).blocked).toBe(false);
+      expect(g.checkNow('192.0.2.5')).toEqual({ blocked: false, retryAfterS: 0 });
+      clock.advance(BLOCK_VIEW_MS - 1);
+      expect(g.checkNow('192.0.2.5')?.blocked).toBe(false);
+      clock.advance(1);
+      expect(g.checkNow('192.0.2.5')).toBeUndefined();
+    });
+
+    it('sees its own block at once, and keeps a block to its end without reading again', async () => {
+      const { g, clock } = guard();
+      await g.check('192.0.2.6');
+      await fail(g, '192.0.2.6', 10);
+      expect(g.checkNow('192.0.2.6')).toEqual({ blocked: true, retryAfterS: 900 });
+      clock.advance(600_000);
+      expect(g.checkNow('192.0.2.6')).toEqual({ blocked: true, retryAfterS: 300 });
+      clock.advance(300_000);
+      expect(g.checkNow('192.0.2.6')).toBeUndefined();
+      expect((await g.check('192.0.2.6')).blocked).toBe(false);
+    });
+
+    it('two processes on one store: a block written by one is in the other view once announced, or once its view is read again', async () => {
+      const clock = new FakeClock();
+      const store = new MemoryLimiterStore();
+      const announced: Array<[string, number]> = [];
+      const writer = new FailedAttemptGuard(store, clock, 10, 60, 900, { shared: true, announce: (a, u) => announced.push([a, u]) });
+      const told = new FailedAttemptGuard(store, clock, 10, 60, 900, { shared: true });
+      const missed = new FailedAttemptGuard(store, clock, 10, 60, 900, { shared: true });
+      for (const other of [told, missed]) expect((await other.check('192.0.2.7')).blocked).toBe(false);
+
+      await fail(writer, '192.0.2.7', 10);
+      expect(announced).toEqual([['192.0.2.7', clock.now() + 900_000]]);
+      told.learn(...announced[0]);
+      expect(told.checkNow('192.0.2.7')).toEqual({ blocked: true, retryAfterS: 900 });
+      // The announcement did not reach this one: its view is behind until it reads again.
+      expect(missed.checkNow('192.0.2.7')?.blocked).toBe(false);
+      expect(await missed.check('192.0.2.7')).toEqual({ blocked: true, retryAfterS: 900 });
+      expect(missed.checkNow('192.0.2.7')?.blocked).toBe(true);
+      // An older announcement never shortens a block.
+      told.learn('192.0.2.7', clock.now() + 1000);
+      expect(told.checkNow('192.0.2.7')).toEqual({ blocked: true, retryAfterS: 900 });
+    });
+
+    it('stays bounded: past its size it starts again, and each address is read from the store once more', async () => {
+      const clock = new FakeClock();
+      const g = new FailedAttemptGuard(new MemoryLimiterStore(), clock, 10, 60, 900, { maxViewEntries: 3 });
+      for (const a of ['192.0.2.10', '192.0.2.11', '192.0.2.12']) await g.check(a);
+      expect(g.checkNow('192.0.2.10')).toBeDefined();
+      await g.check('192.0.2.13');
+      expect(g.checkNow('192.0.2.10')).toBeUndefined();
+      expect(g.checkNow('192.0.2.13')).toBeDefined();
+    });
   });
 });

@@ -33,6 +33,8 @@ let dropDatabase: () => Promise<void>;
 /** What the processes broadcast on the revocation channel, as another subscriber sees it. */
 let listener: Redis;
 const broadcasts: { kind: string; id: string }[] = [];
+/** Address blocks the processes announced, as another subscriber sees them. */
+const blockAnnouncements: { address: string; untilMs: number }[] = [];
 
 const tempDir = () => {
   const d = mkdtempSync(join(tmpdir(), 'bureau-scale-'));
@@ -47,7 +49,7 @@ beforeAll(async () => {
     DATABASE_URL: db.url,
     REDIS_URL: redisTestUrl(),
     BUREAU_REDIS_PREFIX: uniqueRedisPrefix('multi'),
-    // Shared by every process: it keys the cache digests and the session token hashes.
+    // Shared by every process: it keys the session token hashes.
     BUREAU_SECRET: randomBytes(32).toString('base64url'),
     BUREAU_PUBLIC_URL: PUBLIC_URL,
     // Long, so only the Redis broadcast can explain a revocation seen within a second.
@@ -59,8 +61,10 @@ beforeAll(async () => {
   servers = await Promise.all(['A', 'B', 'C'].map((name) => ServerProcess.start(name, { ...env, BUREAU_DATA_DIR: tempDir() })));
   services = await createServices(loadConfig({ ...env, BUREAU_DATA_DIR: tempDir() }));
   listener = new Redis(env.REDIS_URL);
-  listener.on('message', (_channel: string, message: string) => broadcasts.push(JSON.parse(message).p));
-  await listener.subscribe(`${env.BUREAU_REDIS_PREFIX}:revocations`);
+  listener.on('message', (channel: string, message: string) =>
+    (channel.endsWith(':blocks') ? blockAnnouncements : broadcasts).push(JSON.parse(message).p),
+  );
+  await listener.subscribe(`${env.BUREAU_REDIS_PREFIX}:revocations`, `${env.BUREAU_REDIS_PREFIX}:blocks`);
 }, 90_000);
 
 afterAll(async () => {
@@ -143,6 +147,19 @@ describe('three processes on one PostgreSQL and one Redis', () => {
       // Other addresses are not affected.
       expect((await me(s, { 'x-api-key': key }, '127.0.0.3')).status).toBe(200);
     }
+  });
+
+  it('refuse a key every process has verified and cached, from an address blocked on one of them, within a second', async () => {
+    const { key } = await newKey();
+    const attacker = '127.0.0.4';
+    // Each process verifies the key (bcrypt), caches it, and reads the address as open.
+    for (const s of servers) expect((await me(s, { 'x-api-key': key }, attacker)).status).toBe(200);
+    for (let i = 0; i < 10; i++) expect((await me(servers[0], { 'x-api-key': `lb_k_guess${i}` }, attacker)).status).toBe(401);
+    await eventually(() => blockAnnouncements.some((b) => b.address === attacker), 1000, 'the block to be announced');
+    for (const s of servers) {
+      await eventually(async () => (await me(s, { 'x-api-key': key }, attacker)).status === 429, 1000, `${s.name} to refuse the blocked address`);
+    }
+    expect((await me(servers[2], { 'x-api-key': key }, '127.0.0.5')).status).toBe(200);
   });
 
   it('refuse a key on every process within a second of its revocation on one', async () => {

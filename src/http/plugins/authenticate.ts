@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_KEY_PREFIX } from '../../auth/api-key-format.ts';
 import type { LimitDecision } from '../../auth/request-limits.ts';
+import type { SessionPrincipal } from '../../auth/sessions.ts';
 import { limiterAddress } from '../../core/client-address.ts';
 import { Problem } from '../../core/problems.ts';
 import type { Services } from '../../services.ts';
@@ -63,14 +64,27 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
   const cookieName = sessionCookieName(services.config);
   const publicOrigin = new URL(services.config.publicUrl).origin;
 
-  const limit = async (request: FastifyRequest, reply: FastifyReply, subject: string): Promise<boolean> => {
-    if (request.routeOptions.config.rateLimit === false) return true;
-    const decision = await services.requestLimiter.consume(subject);
+  /** Sets the RateLimit headers; false (and a 429 sent) when the limit refuses. */
+  const applyLimit = (request: FastifyRequest, reply: FastifyReply, subject: string, decision: LimitDecision): boolean => {
     setRateLimitHeaders(reply, decision);
     if (decision.allowed) return true;
     request.log.info({ event: 'rate_limited', subject: subject.startsWith('ip:') ? subject : 'account' }, 'rate limit reached');
     sendProblem(reply, new Problem('rate_limited', undefined, decision.resetS));
     return false;
+  };
+
+  const limit = async (request: FastifyRequest, reply: FastifyReply, subject: string): Promise<boolean> => {
+    if (request.routeOptions.config.rateLimit === false) return true;
+    return applyLimit(request, reply, subject, await services.requestLimiter.consume(subject));
+  };
+
+  /** The limit, decided synchronously when this process can (see RequestLimiter); a promise otherwise. */
+  const limitNowOrLater = (request: FastifyRequest, reply: FastifyReply, subject: string): Promise<unknown> | undefined => {
+    if (request.routeOptions.config.rateLimit === false) return undefined;
+    const decision = services.requestLimiter.consumeNow(subject);
+    if (!decision) return limit(request, reply, subject);
+    applyLimit(request, reply, subject, decision);
+    return undefined;
   };
 
   const refuse = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -82,7 +96,7 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     const result = await services.verifier.verify(apiKey, request.clientAddress, request.limiterAddress);
     if (result.ok) {
       request.principal = { method: 'api_key', accountId: result.accountId, keyId: result.keyId };
-      if (!(await limit(request, reply, `acct:${result.accountId}`))) return reply;
+      await limit(request, reply, `acct:${result.accountId}`);
       return;
     }
     if (result.reason === 'blocked') {
@@ -108,44 +122,73 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
       request.log.info({ event: 'auth_failed', reason: 'invalid_session', ip: request.clientAddress }, 'session refused');
       return refuse(request, reply);
     }
+    return admitSession(request, reply, session);
+  };
+
+  const admitSession = (request: FastifyRequest, reply: FastifyReply, session: SessionPrincipal): Promise<unknown> | undefined => {
     request.principal = { method: 'session', accountId: session.accountId, sessionId: session.sessionId, expiresAt: session.expiresAt };
     if (isUnsafeMethod(request.method) && !isSameOriginRequest(request, publicOrigin)) {
       request.log.warn({ event: 'csrf_refused', method: request.method, ip: request.clientAddress }, 'cross-site request refused');
-      return sendProblem(reply, new Problem('cross_site_request'));
+      sendProblem(reply, new Problem('cross_site_request'));
+      return undefined;
     }
-    if (!(await limit(request, reply, `acct:${session.accountId}`))) return reply;
+    return limitNowOrLater(request, reply, `acct:${session.accountId}`);
   };
 
-  app.addHook('onRequest', async (request, reply) => {
+  const authenticateTicket = async (request: FastifyRequest, reply: FastifyReply, ticket: string) => {
+    const principal = await services.streamTickets.redeem(ticket);
+    if (!principal) {
+      request.log.info({ event: 'auth_failed', reason: 'invalid_ticket', ip: request.clientAddress }, 'stream ticket refused');
+      return refuse(request, reply);
+    }
+    request.principal = principal;
+    await limit(request, reply, `acct:${principal.accountId}`);
+  };
+
+  /**
+   * Most requests are decided without a promise (bench B1, B2): a warm key or session
+   * and a rate-limit place this process already holds. Anything else (a first use, a
+   * failure, a block, a new batch of places) takes the asynchronous path. Returns
+   * undefined when done, else the promise of the rest.
+   */
+  const authenticate = (request: FastifyRequest, reply: FastifyReply): Promise<unknown> | undefined => {
     request.clientAddress = request.ip;
     request.limiterAddress = limiterAddress(request.ip);
     const mode = request.routeOptions.config.auth ?? 'required';
     // An unknown route is 404 for everyone (limited per address), not 401.
-    if (mode === 'none' || request.is404) {
-      if (!(await limit(request, reply, `ip:${request.limiterAddress}`))) return reply;
-      return;
-    }
+    if (mode === 'none' || request.is404) return limitNowOrLater(request, reply, `ip:${request.limiterAddress}`);
 
     const creds = readCredentials(request);
     if (creds.misplacedKey) {
       request.log.warn({ event: 'auth_failed', reason: 'api_key_in_url' }, 'API key refused in the query string');
       return refuse(request, reply);
     }
-    if (creds.apiKey !== null) return authenticateApiKey(request, reply, creds.apiKey);
+    if (creds.apiKey !== null) {
+      const warm = services.verifier.verifyNow(creds.apiKey, request.clientAddress, request.limiterAddress);
+      if (!warm?.ok) return authenticateApiKey(request, reply, creds.apiKey);
+      request.principal = { method: 'api_key', accountId: warm.accountId, keyId: warm.keyId };
+      return limitNowOrLater(request, reply, `acct:${warm.accountId}`);
+    }
     // A single-use stream ticket (mission control) stands in for a key in the URL.
     const ticket = readStreamTicket(request);
-    if (ticket !== null) {
-      const principal = await services.streamTickets.redeem(ticket);
-      if (!principal) {
-        request.log.info({ event: 'auth_failed', reason: 'invalid_ticket', ip: request.clientAddress }, 'stream ticket refused');
-        return refuse(request, reply);
-      }
-      request.principal = principal;
-      if (!(await limit(request, reply, `acct:${principal.accountId}`))) return reply;
-      return;
-    }
+    if (ticket !== null) return authenticateTicket(request, reply, ticket);
     const token = readSessionCookie(request, cookieName);
-    if (token !== undefined) return authenticateSession(request, reply, token);
-    return refuse(request, reply);
+    if (token === undefined) return refuse(request, reply);
+    const session = services.sessions.authenticateNow(token);
+    if (!session) return authenticateSession(request, reply, token);
+    return admitSession(request, reply, session);
+  };
+
+  // Callback style, so that a request decided synchronously costs no promise.
+  app.addHook('onRequest', (request, reply, done) => {
+    let pending: Promise<unknown> | undefined;
+    try {
+      pending = authenticate(request, reply);
+    } catch (err) {
+      return done(err as Error);
+    }
+    // A reply sent meanwhile (401, 429) ends the request: Fastify checks reply.sent after done().
+    if (pending === undefined) done();
+    else pending.then(() => done(), done);
   });
 }
