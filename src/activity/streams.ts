@@ -7,6 +7,7 @@ import type { ActivityEvent } from './events.ts';
 import type { ActivityHub } from './hub.ts';
 import { SSE_HEARTBEAT, sseEnd, sseEvent, sseRetry } from './sse.ts';
 import type { StreamSlots } from './stream-slots.ts';
+import { SharedReads } from './shared-reads.ts';
 
 /** Where a stream writes: the HTTP layer adapts its response to this. */
 export interface StreamSink {
@@ -98,8 +99,11 @@ export class ActivityStreams {
   private readonly scheduler: Scheduler;
   private stopTimers: (() => void) | null = null;
   private checking = false;
+  /** @internal The next page of an account's log after an id, shared by the streams waiting there. */
+  readonly pages: SharedReads<ActivityEvent[]>;
 
   constructor(readonly deps: ActivityStreamsDeps) {
+    this.pages = new SharedReads((accountId, afterId) => deps.log.after(accountId, afterId, PAGE));
     this.timing = { ...DEFAULT_STREAM_TIMING, ...deps.timing };
     this.scheduler = deps.scheduler ?? timerScheduler;
     deps.revocations.subscribe((r) => this.revoked(r));
@@ -226,6 +230,8 @@ export class ActivityStream {
   private sink: StreamSink | null = null;
   private unsubscribe: (() => void) | null = null;
   private lastSentId = 0;
+  /** The newest event id the hub announced: a read that ends short of it started too early. */
+  private announcedId = 0;
   private ready = false;
   private pumping = false;
   private dirty = false;
@@ -351,7 +357,8 @@ export class ActivityStream {
   }
 
   private news(events: ActivityEvent[]): void {
-    if (this.ready && !events.some((e) => e.id > this.lastSentId)) return;
+    for (const e of events) if (e.id > this.announcedId) this.announcedId = e.id;
+    if (this.ready && this.announcedId <= this.lastSentId) return;
     this.dirty = true;
     if (this.ready) void this.pump();
   }
@@ -362,13 +369,23 @@ export class ActivityStream {
     try {
       do {
         this.dirty = false;
+        let rereadOnce = true;
         for (;;) {
-          const batch = await this.streams.deps.log.after(this.principal.accountId, this.lastSentId, PAGE);
+          const batch = await this.streams.pages.after(this.principal.accountId, this.lastSentId);
+          if (this.state !== 'open') return;
           for (const e of batch) {
             if (!this.write(sseEvent(e))) return;
             this.lastSentId = e.id;
           }
-          if (batch.length < PAGE) break;
+          if (batch.length < PAGE) {
+            // A shared read joined before the announced event was committed ends short of
+            // it: the next read starts after this one settled, so once is enough.
+            if (this.lastSentId < this.announcedId && rereadOnce) {
+              rereadOnce = false;
+              continue;
+            }
+            break;
+          }
           // A long replay waits for the client between pages instead of piling up in memory.
           await this.sink!.drained();
           if (this.state !== 'open') return;

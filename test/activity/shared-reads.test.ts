@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ActivityLog } from '../../src/activity/activity-log.ts';
+import { LocalActivityHub } from '../../src/activity/hub.ts';
+import { SharedReads } from '../../src/activity/shared-reads.ts';
+import { type StreamSink, ActivityStreams } from '../../src/activity/streams.ts';
+import { LocalRevocationBus } from '../../src/auth/revocations.ts';
+import { MemoryStreamSlots } from '../../src/store/memory-stream-slots.ts';
+import { type TestApp, createTestApp } from '../helpers/test-app.ts';
+
+/** A promise and its resolver, to hold a read where a test wants it. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+describe('SharedReads', () => {
+  it('shares one in-flight read among callers at the same position; after it settles the next caller reads anew', async () => {
+    const calls: string[] = [];
+    const held = gate();
+    const reads = new SharedReads(async (account: string, after: number) => {
+      calls.push(`${account}@${after}`);
+      await held.opened;
+      return [after + 1];
+    });
+    const joined = Array.from({ length: 5 }, () => reads.after('acc', 7));
+    const elsewhere = reads.after('acc', 8);
+    const otherAccount = reads.after('other', 7);
+    held.open();
+    expect(await Promise.all(joined)).toEqual(Array(5).fill([8]));
+    expect(await elsewhere).toEqual([9]);
+    expect(await otherAccount).toEqual([8]);
+    expect(calls).toEqual(['acc@7', 'acc@8', 'other@7']);
+    await reads.after('acc', 7);
+    expect(calls).toEqual(['acc@7', 'acc@8', 'other@7', 'acc@7']);
+  });
+
+  it('hands a result out a slice per turn of the event loop, and a failure to every caller', async () => {
+    const held = gate();
+    const reads = new SharedReads(async () => {
+      await held.opened;
+      return 'page';
+    }, 2);
+    const order: string[] = [];
+    const waiters = Array.from({ length: 5 }, (_, i) => reads.after('acc', 0).then(() => order.push(`waiter ${i}`)));
+    // Other work waiting for the event loop gets its turn between two slices.
+    setImmediate(() => order.push('other work'));
+    held.open();
+    await Promise.all(waiters);
+    expect(order).toEqual(['waiter 0', 'waiter 1', 'other work', 'waiter 2', 'waiter 3', 'waiter 4']);
+
+    const failing = new SharedReads(async () => {
+      throw new Error('database away');
+    });
+    const results = await Promise.allSettled([failing.after('acc', 0), failing.after('acc', 0)]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+});
+
+describe('streams sharing reads', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('a stream that joins a read begun before the event it was told of still gets that event', async () => {
+    const { accountId } = await t.account();
+    const log = t.services.activityLog;
+    const append = (name: string) =>
+      log.append([{ accountId, type: 'desktop.created', at: t.clock.now(), actor: { type: 'operator', id: null }, target: { type: 'desktop', id: name } }]);
+    const [first] = await append('first');
+
+    // Reads run their query at once but answer only when the test opens the gate.
+    let held = gate();
+    const gatedLog: ActivityLog = {
+      page: (a, o) => log.page(a, o),
+      append: (d) => log.append(d),
+      after: async (a, after, limit) => {
+        const rows = await log.after(a, after, limit);
+        await held.opened;
+        return rows;
+      },
+    };
+    const hub = new LocalActivityHub();
+    const streams = new ActivityStreams({
+      log: gatedLog,
+      hub,
+      clock: t.clock,
+      revocations: new LocalRevocationBus(),
+      credentials: { atOpen: async () => ({ endsAt: null }), stillActive: () => true },
+      maxPerAccount: 10,
+      slots: new MemoryStreamSlots(),
+    });
+    const open = async (startAfter: number) => {
+      const written: string[] = [];
+      const sink: StreamSink = { write: (c) => (written.push(c), true), end: () => {}, drained: async () => {} };
+      const stream = streams.reserve({ method: 'api_key', accountId, keyId: 'key_test' });
+      expect(await stream.claimSlot()).toBe(true);
+      stream.attach(sink, startAfter);
+      return { stream, ids: () => written.flatMap((c) => /^id: (\d+)/.exec(c)?.[1] ?? []).map(Number) };
+    };
+
+    // The idle stream has sent everything up to `first`.
+    held.open();
+    const idle = await open(first.id);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(idle.ids()).toEqual([]);
+
+    // A stream resuming from the same position starts a read that finds nothing yet...
+    held = gate();
+    const resuming = await open(first.id);
+    await new Promise((r) => setTimeout(r, 10));
+    // ...then an event is committed and announced: the idle stream joins that read.
+    const [second] = await append('second');
+    hub.publish([second]);
+    held.open();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(idle.ids()).toEqual([second.id]);
+    expect(resuming.ids()).toEqual([second.id]);
+    streams.closeAll();
+  });
+});
+
