@@ -68,7 +68,8 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
     hsts: config.publicUrl.startsWith('https:') ? { maxAge: 31536000, includeSubDomains: true } : false,
     crossOriginResourcePolicy: { policy: 'same-origin' },
   });
-  await app.register(cookie);
+  // Cookies are parsed when a route reads one (request-cookies.ts), not on every request.
+  await app.register(cookie, { hook: false });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
+import { requestCookie } from './request-cookies.ts';
 
 /**
  * The sign-in flow cookie: the sealed flow (state, PKCE verifier, nonce, returnTo)
@@ -13,7 +14,7 @@ export function flowCookieName(config: Pick<Config, 'publicUrl'>): string {
 }
 
 export function readFlowCookie(request: FastifyRequest, name: string): string | undefined {
-  return request.cookies?.[name];
+  return requestCookie(request, name);
 }
 
 export function setFlowCookie(reply: FastifyReply, name: string, sealed: string, maxAgeS: number): void {

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
+import { requestCookie } from './request-cookies.ts';
 
 /**
  * The session cookie: httpOnly, Secure, SameSite=Lax, Path=/, no Domain (host-only).
@@ -14,7 +15,7 @@ export function sessionCookieName(config: Pick<Config, 'publicUrl'>): string {
 }
 
 export function readSessionCookie(request: FastifyRequest, name: string): string | undefined {
-  return request.cookies?.[name];
+  return requestCookie(request, name);
 }
 
 export function setSessionCookie(reply: FastifyReply, name: string, token: string, maxAgeS: number): void {
