@@ -2,8 +2,8 @@
  * Profiles our server under load on one endpoint only (no baseline mixed in):
  *   node --import tsx bench/profile-endpoint.ts /api/me [seconds] [outdir]
  * then: node --import tsx bench/profile-summary.ts outdir/<file>.cpuprofile
- * The credential is a warm API key; /healthz and other auth-less paths are sent
- * without one.
+ * The credential is a warm API key (a session cookie with SESSION=1, a rate cap with
+ * RATE=n req/s); /healthz and other auth-less paths are sent without one.
  */
 import { mkdirSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -26,8 +26,11 @@ const server = await BureauServer.start({
 });
 const { child: load } = await Child.start('load generator', new URL('./load-worker.ts', import.meta.url));
 try {
-  const { keys } = await server.account({ keys: 1, desktops: 20 });
-  const headers = path === '/healthz' || path.startsWith('/bench/none') ? {} : { 'x-api-key': keys[0] };
+  // SESSION=1: the credential is a warm session cookie instead of a key.
+  const session = process.env.SESSION === '1';
+  const { keys, session: cookie } = await server.account({ keys: 1, desktops: 20, session });
+  const credential = session ? { cookie: cookie!.cookie } : { 'x-api-key': keys[0] };
+  const headers = path === '/healthz' || path.startsWith('/bench/none') ? {} : credential;
   const job = { url: server.url(path), connections: 10, duration: 1, headers, ...(process.env.RATE ? { overallRate: Number(process.env.RATE) } : {}) };
   await load.request<LoadResult>('run', { job });
   await server.statsReset();

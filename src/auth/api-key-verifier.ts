@@ -1,6 +1,6 @@
 import { CacheDigest } from '../core/cache-digest.ts';
 import type { Clock } from '../core/clock.ts';
-import { parseApiKey } from './api-key-format.ts';
+import { API_KEY_LENGTH, parseApiKey } from './api-key-format.ts';
 import type { ApiKeyStore } from './api-key-store.ts';
 import type { BoundedBcrypt } from './bcrypt-hasher.ts';
 import type { FailedAttemptGuard } from './failed-attempts.ts';
@@ -50,6 +50,7 @@ export class ApiKeyVerifier {
    */
   verifyNow(presented: string, clientAddress: string, limiterAddress: string): KeyVerification | undefined {
     const { guard, cache, lastUse, clock } = this.deps;
+    if (presented.length !== API_KEY_LENGTH) return undefined;
     const block = guard.checkNow(limiterAddress);
     if (!block || block.blocked) return undefined;
     const hit = cache.get(this.digest.of(presented));

@@ -16,7 +16,9 @@ export class LastUseRecorder {
    * (the signal of a leaked key) would never be written.
    */
   private firstUses: LastUse[] = [];
-  private readonly seenPairs = new Set<string>();
+  /** Addresses seen per key (a map of sets, so the hot path builds no pair string); `seenCount` bounds it. */
+  private readonly seenPairs = new Map<string, Set<string>>();
+  private seenCount = 0;
   private promptFlush: Promise<void> | null = null;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -29,10 +31,16 @@ export class LastUseRecorder {
 
   record(use: LastUse): void {
     this.pending.set(use.keyId, use);
-    const pair = `${use.keyId} ${use.ip}`;
-    if (this.seenPairs.has(pair)) return;
-    if (this.seenPairs.size >= this.maxSeenPairs) this.seenPairs.clear();
-    this.seenPairs.add(pair);
+    let addresses = this.seenPairs.get(use.keyId);
+    if (addresses?.has(use.ip)) return;
+    if (this.seenCount >= this.maxSeenPairs) {
+      this.seenPairs.clear();
+      this.seenCount = 0;
+      addresses = undefined;
+    }
+    if (!addresses) this.seenPairs.set(use.keyId, (addresses = new Set()));
+    addresses.add(use.ip);
+    this.seenCount++;
     this.firstUses.push(use);
     this.promptFlush ??= Promise.resolve().then(() => {
       this.promptFlush = null;

@@ -8,6 +8,11 @@ declare module 'fastify' {
     clientAddress: string;
     /** The address limiters count: IPv4 as is, IPv6 grouped by /64. */
     limiterAddress: string;
+    /**
+     * The route's config, read once per request by the authenticate hook:
+     * `request.routeOptions` builds a new object on every read.
+     */
+    routeSettings: FastifyContextConfig;
   }
   interface FastifyContextConfig {
     /** 'required' (default) or 'none' (health, OpenAPI, sign-in pages). */

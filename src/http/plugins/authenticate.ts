@@ -29,7 +29,7 @@ export function readCredentials(request: FastifyRequest): Credentials {
   // A key in the URL is refused off the SSE routes even when a header key comes with
   // it: URLs end up in logs, histories and Referer headers, so the request must fail
   // for the sender to notice.
-  if (fromQuery !== undefined && !request.routeOptions.config.apiKeyInQuery) return { apiKey: null, misplacedKey: true };
+  if (fromQuery !== undefined && !request.routeSettings.apiKeyInQuery) return { apiKey: null, misplacedKey: true };
   const header = headerValue(request.headers['x-api-key']);
   if (header !== undefined) return { apiKey: header.trim(), misplacedKey: false };
   const authorization = headerValue(request.headers.authorization);
@@ -61,6 +61,7 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
   app.decorateRequest('principal', null);
   app.decorateRequest('clientAddress', '');
   app.decorateRequest('limiterAddress', '');
+  app.decorateRequest('routeSettings', null as never);
   const cookieName = sessionCookieName(services.config);
   const publicOrigin = new URL(services.config.publicUrl).origin;
 
@@ -74,13 +75,13 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
   };
 
   const limit = async (request: FastifyRequest, reply: FastifyReply, subject: string): Promise<boolean> => {
-    if (request.routeOptions.config.rateLimit === false) return true;
+    if (request.routeSettings.rateLimit === false) return true;
     return applyLimit(request, reply, subject, await services.requestLimiter.consume(subject));
   };
 
   /** The limit, decided synchronously when this process can (see RequestLimiter); a promise otherwise. */
   const limitNowOrLater = (request: FastifyRequest, reply: FastifyReply, subject: string): Promise<unknown> | undefined => {
-    if (request.routeOptions.config.rateLimit === false) return undefined;
+    if (request.routeSettings.rateLimit === false) return undefined;
     const decision = services.requestLimiter.consumeNow(subject);
     if (!decision) return limit(request, reply, subject);
     applyLimit(request, reply, subject, decision);
@@ -154,7 +155,8 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
   const authenticate = (request: FastifyRequest, reply: FastifyReply): Promise<unknown> | undefined => {
     request.clientAddress = request.ip;
     request.limiterAddress = limiterAddress(request.ip);
-    const mode = request.routeOptions.config.auth ?? 'required';
+    request.routeSettings = request.routeOptions.config;
+    const mode = request.routeSettings.auth ?? 'required';
     // An unknown route is 404 for everyone (limited per address), not 401.
     if (mode === 'none' || request.is404) return limitNowOrLater(request, reply, `ip:${request.limiterAddress}`);
 
