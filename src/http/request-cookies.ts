@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { rawHeader } from './raw-header.ts';
 
 /**
  * One cookie of the request, the Cookie header parsed on first use. @fastify/cookie
@@ -8,7 +9,7 @@ import type { FastifyRequest } from 'fastify';
 export function requestCookie(request: FastifyRequest, name: string): string | undefined {
   let cookies = request.cookies as FastifyRequest['cookies'] | null;
   if (cookies === null) {
-    const header = request.headers.cookie;
+    const header = rawHeader(request, 'cookie', '; ');
     request.cookies = cookies = header ? request.server.parseCookie(header) : {};
   }
   return cookies[name];

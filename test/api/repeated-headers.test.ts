@@ -1,0 +1,60 @@
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionCookieName } from '../../src/http/session-cookie.ts';
+import { listen } from '../activity/sse-clients.ts';
+import { startSession } from '../helpers/sessions.ts';
+import { type TestApp, createTestApp } from '../helpers/test-app.ts';
+
+/**
+ * Credentials are read from the parser's raw header list (not Node's headers object),
+ * so repeated header lines must mean what they mean to Node: repeated X-API-Key lines
+ * joined (never a valid key), the first Authorization kept, Cookie lines joined.
+ * Over real HTTP, because only a real request can carry a header line twice.
+ */
+describe('credentials in repeated header lines', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    base = await listen(t);
+  });
+  afterAll(() => t.close());
+
+  const me = (headers: http.OutgoingHttpHeaders) =>
+    new Promise<{ status: number; body: { code?: string; authentication?: { method: string } } }>((resolve, reject) => {
+      const req = http.get(`${base}/api/me`, { headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(body) }));
+      });
+      req.on('error', reject);
+    });
+
+  it('refuses a key sent on two X-API-Key lines, even the same key twice, and counts it as a failed attempt', async () => {
+    const { key } = await t.account();
+    expect((await me({ 'x-api-key': key })).status).toBe(200);
+    const twice = await me({ 'x-api-key': [key, key] });
+    expect(twice.status).toBe(401);
+    expect(twice.body.code).toBe('unauthorized');
+    const failures = t.logs.map((l) => JSON.parse(l)).filter((l) => l.event === 'auth_failed' && l.reason === 'invalid_api_key');
+    expect(failures).toHaveLength(1);
+    expect(failures[0].keyId).toBeNull();
+    t.clock.advance(5 * 60_000);
+  });
+
+  it('takes the first of two Authorization lines, as Node does', async () => {
+    const { key } = await t.account();
+    expect((await me({ authorization: [`Bearer ${key}`, 'Bearer lb_k_nothing'] })).status).toBe(200);
+    expect((await me({ authorization: ['Bearer lb_k_nothing', `Bearer ${key}`] })).status).toBe(401);
+    t.clock.advance(5 * 60_000);
+  });
+
+  it('reads a session cookie from the second of two Cookie lines', async () => {
+    const s = await startSession(t, 'repeated-cookie@example.com');
+    const name = sessionCookieName(t.services.config);
+    const res = await me({ cookie: ['theme=dark', `${name}=${s.token}`] });
+    expect(res.status).toBe(200);
+    expect(res.body.authentication?.method).toBe('session');
+  });
+});
