@@ -1,5 +1,4 @@
 import type { FastifyRequest } from 'fastify';
-import { rawHeader } from './raw-header.ts';
 
 /**
  * One cookie of the request, the Cookie header parsed on first use. @fastify/cookie
@@ -9,7 +8,7 @@ import { rawHeader } from './raw-header.ts';
 export function requestCookie(request: FastifyRequest, name: string): string | undefined {
   let cookies = request.cookies as FastifyRequest['cookies'] | null;
   if (cookies === null) {
-    const header = rawHeader(request, 'cookie', '; ');
+    const header = request.headers.cookie;
     request.cookies = cookies = header ? request.server.parseCookie(header) : {};
   }
   return cookies[name];

@@ -6,10 +6,10 @@ import { startSession } from '../helpers/sessions.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 
 /**
- * Credentials are read from the parser's raw header list (not Node's headers object),
- * so repeated header lines must mean what they mean to Node: repeated X-API-Key lines
- * joined (never a valid key), the first Authorization kept, Cookie lines joined.
- * Over real HTTP, because only a real request can carry a header line twice.
+ * Repeated header lines carrying credentials: repeated X-API-Key lines are joined
+ * (never a valid key, and a failed attempt), the first Authorization is kept, Cookie
+ * lines are joined. Over real HTTP, because only a real request can carry a header
+ * line twice.
  */
 describe('credentials in repeated header lines', () => {
   let t: TestApp;
@@ -20,7 +20,8 @@ describe('credentials in repeated header lines', () => {
   });
   afterAll(() => t.close());
 
-  const me = (headers: http.OutgoingHttpHeaders) =>
+  // An array sends one header line per value.
+  const me = (headers: Record<string, string | string[]>) =>
     new Promise<{ status: number; body: { code?: string; authentication?: { method: string } } }>((resolve, reject) => {
       const req = http.get(`${base}/api/me`, { headers }, (res) => {
         let body = '';

@@ -8,7 +8,6 @@ import type { Services } from '../../services.ts';
 import { sendProblem } from '../problem-reply.ts';
 import { isSameOriginRequest, isUnsafeMethod } from '../same-origin.ts';
 import { readSessionCookie, sessionCookieName } from '../session-cookie.ts';
-import { rawHeader } from '../raw-header.ts';
 import { readStreamTicket } from '../stream-ticket.ts';
 
 /** One 401 for every failure, whatever step failed, so a failure tells nothing. */
@@ -20,6 +19,10 @@ export interface Credentials {
   misplacedKey: boolean;
 }
 
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
 export function readCredentials(request: FastifyRequest): Credentials {
   const query = request.query as Record<string, unknown> | undefined;
   const fromQuery = query?.apiKey;
@@ -27,9 +30,9 @@ export function readCredentials(request: FastifyRequest): Credentials {
   // it: URLs end up in logs, histories and Referer headers, so the request must fail
   // for the sender to notice.
   if (fromQuery !== undefined && !request.routeSettings.apiKeyInQuery) return { apiKey: null, misplacedKey: true };
-  const header = rawHeader(request, 'x-api-key');
+  const header = headerValue(request.headers['x-api-key']);
   if (header !== undefined) return { apiKey: header.trim(), misplacedKey: false };
-  const authorization = rawHeader(request, 'authorization', null);
+  const authorization = headerValue(request.headers.authorization);
   // Only the Bearer scheme carries a key. A bare key (no scheme) is a failed attempt;
   // another scheme (a proxy's Basic auth in front of the dashboard) is not ours to
   // judge: it must neither count toward the address block nor hide the session cookie.
