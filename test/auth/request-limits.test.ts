@@ -16,23 +16,29 @@ class CountingStore extends MemoryLimiterStore {
 const allowed = (ds: Array<{ allowed: boolean }>) => ds.filter((d) => d.allowed).length;
 
 describe('RequestLimiter: places reserved in batches', () => {
-  it('reserves an eighth of what is left (at most MAX_BATCH), then decides without the store until the batch is spent', async () => {
+  it('starts each window with one place and doubles with what it handed out, up to a thirty-second of what is left or MAX_BATCH', async () => {
     const store = new CountingStore();
     const clock = new FakeClock();
     const limiter = new RequestLimiter(store, clock, 120);
     expect(limiter.consumeNow('acct:a')).toBeUndefined();
-    const first = await limiter.consume('acct:a');
-    expect(first).toMatchObject({ allowed: true, remaining: 119 });
-    expect(store.increments).toEqual([15]);
-    // The other 14 places of the batch: decided synchronously, in order.
-    for (let i = 2; i <= 15; i++) expect(limiter.consumeNow('acct:a')).toMatchObject({ allowed: true, remaining: 120 - i });
-    expect(limiter.consumeNow('acct:a')).toBeUndefined();
-    await limiter.consume('acct:a');
-    expect(store.increments).toEqual([15, 13]);
+    const decisions = [];
+    for (let i = 0; i < 30; i++) decisions.push(limiter.consumeNow('acct:a') ?? (await limiter.consume('acct:a')));
+    expect(decisions.map((d) => d.remaining)).toEqual(Array.from({ length: 30 }, (_, i) => 119 - i));
+    // 1, 1, 2: doubling; then a thirty-second of what is left (116 / 32 = 3, ... 92 / 32 = 2).
+    expect(store.increments.slice(0, 4)).toEqual([1, 1, 2, 3]);
+    let reserved = 0;
+    for (const size of store.increments) {
+      expect(size).toBeLessThanOrEqual(Math.max(1, Math.floor((120 - reserved) / 32)));
+      reserved += size;
+    }
 
-    const bigStore = new CountingStore();
-    await new RequestLimiter(bigStore, clock, 1_000_000_000).consume('acct:b');
-    expect(bigStore.increments).toEqual([MAX_BATCH]);
+    // Between reservations, decisions are synchronous.
+    const quiet = new CountingStore();
+    const busy = new RequestLimiter(quiet, clock, 1_000_000_000);
+    for (let i = 0; i < 1000; i++) busy.consumeNow('acct:b') ?? (await busy.consume('acct:b'));
+    expect(quiet.increments.slice(0, 8)).toEqual([1, 1, 2, 4, 8, 16, 32, 64]);
+    expect(Math.max(...quiet.increments)).toBe(MAX_BATCH);
+    expect(quiet.increments.length).toBeLessThan(20);
   });
 
   it('once the window is full, refuses without asking the store; the next window starts afresh', async () => {
@@ -53,13 +59,13 @@ describe('RequestLimiter: places reserved in batches', () => {
     expect(await limiter.consume('acct:a')).toMatchObject({ allowed: true, remaining: 4 });
   });
 
-  it('asks the store once for concurrent requests that find no batch, and they share it', async () => {
+  it('makes one reservation at a time for concurrent requests, which share it', async () => {
     const store = new CountingStore();
-    const limiter = new RequestLimiter(store, new FakeClock(), 800);
+    const limiter = new RequestLimiter(store, new FakeClock(), 100_000);
     const decisions = await Promise.all(Array.from({ length: 100 }, () => limiter.consume('acct:a')));
     expect(allowed(decisions)).toBe(100);
-    // 100 at once: one reservation of 100, not 100 reservations.
-    expect(store.increments).toEqual([100]);
+    // 100 at once: eight reservations, doubling, not 100.
+    expect(store.increments).toEqual([1, 1, 2, 4, 8, 16, 32, 64]);
     expect(new Set(decisions.map((d) => d.remaining)).size).toBe(100);
   });
 
@@ -71,13 +77,31 @@ describe('RequestLimiter: places reserved in batches', () => {
     expect(allowed(decisions)).toBe(120);
   });
 
-  it('a process that reserved places and went quiet makes the others refuse early, never late', async () => {
+  it('a process that went quiet makes the others refuse early by at most what it had handed out, never late', async () => {
     const store: LimiterStore = new MemoryLimiterStore();
     const clock = new FakeClock();
-    const [quiet, busy] = [new RequestLimiter(store, clock, 120), new RequestLimiter(store, clock, 120)];
-    await quiet.consume('acct:a'); // reserves 15 places, uses one
+    const [quiet, busy] = [new RequestLimiter(store, clock, 1000), new RequestLimiter(store, clock, 1000)];
+    // Five requests: batches of 1, 1, 2, then 4 of which it uses 1.
+    for (let i = 0; i < 5; i++) await quiet.consume('acct:a');
     const rest = [];
-    for (let i = 0; i < 130; i++) rest.push(await busy.consume('acct:a'));
-    expect(allowed(rest)).toBe(105);
+    for (let i = 0; i < 1100; i++) rest.push(await busy.consume('acct:a'));
+    expect(allowed(rest)).toBe(992);
+  });
+
+  it('sixteen processes taking turns admit every request up to the limit, and none after', async () => {
+    const store: LimiterStore = new MemoryLimiterStore();
+    const clock = new FakeClock();
+    const processes = Array.from({ length: 16 }, () => new RequestLimiter(store, clock, 120));
+    const decisions = [];
+    for (let i = 0; i < 200; i++) decisions.push(await processes[i % 16].consume('acct:a'));
+    expect(decisions.map((d) => d.allowed)).toEqual(Array.from({ length: 200 }, (_, i) => i < 120));
+  });
+
+  it('a flood of addresses never costs accounts their reserved places', async () => {
+    const store = new CountingStore();
+    const limiter = new RequestLimiter(store, new FakeClock(), 1_000_000, 10);
+    for (let i = 0; i < 3; i++) await limiter.consume('acct:a'); // batches of 1, 1, 2: one place left
+    for (let i = 0; i < 50; i++) await limiter.consume(`ip:192.0.2.${i}`);
+    expect(limiter.consumeNow('acct:a')).toMatchObject({ allowed: true });
   });
 });
