@@ -66,8 +66,6 @@ export class FailedAttemptGuard {
 
   /** A block another process wrote (scale-out announcement). */
   learn(address: string, untilMs: number): void {
-    const seen = this.view.get(address);
-    if (seen?.untilMs != null && seen.untilMs >= untilMs) return;
     this.remember(address, untilMs);
   }
 
@@ -92,8 +90,13 @@ export class FailedAttemptGuard {
   }
 
   private remember(address: string, untilMs: number | null): void {
+    const now = this.clock.now();
+    const seen = this.view.get(address);
+    // A block seen runs to its end: a read that started before it was written (or the
+    // fallback store during a Redis outage) must not lift it, nor an older announcement shorten it.
+    if (seen?.untilMs != null && seen.untilMs > now && (untilMs === null || untilMs < seen.untilMs)) untilMs = seen.untilMs;
     // Bounded: a flood of addresses only costs each one store read more.
-    if (!this.view.has(address) && this.view.size >= (this.options.maxViewEntries ?? 100_000)) this.view.clear();
-    this.view.set(address, { untilMs, freshUntil: this.clock.now() + BLOCK_VIEW_MS });
+    if (!seen && this.view.size >= (this.options.maxViewEntries ?? 100_000)) this.view.clear();
+    this.view.set(address, { untilMs, freshUntil: now + BLOCK_VIEW_MS });
   }
 }

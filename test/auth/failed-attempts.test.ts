@@ -97,6 +97,15 @@ describe('FailedAttemptGuard', () => {
       expect(told.checkNow('192.0.2.7')).toEqual({ blocked: true, retryAfterS: 900 });
     });
 
+    it('never lifts a block it saw early: a store that does not know it (a read begun before, a fallback) leaves it running', async () => {
+      const { g, clock } = guard();
+      g.learn('192.0.2.8', clock.now() + 900_000);
+      expect(await g.check('192.0.2.8')).toEqual({ blocked: true, retryAfterS: 900 });
+      clock.advance(BLOCK_VIEW_MS * 5);
+      expect(await g.check('192.0.2.8')).toEqual({ blocked: true, retryAfterS: 895 });
+      expect(g.checkNow('192.0.2.8')?.blocked).toBe(true);
+    });
+
     it('stays bounded: past its size it starts again, and each address is read from the store once more', async () => {
       const clock = new FakeClock();
       const g = new FailedAttemptGuard(new MemoryLimiterStore(), clock, 10, 60, 900, { maxViewEntries: 3 });

@@ -191,6 +191,7 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     }
     // A reply sent meanwhile (401, 429) ends the request: Fastify checks reply.sent after done().
     if (pending === undefined) done();
-    else pending.then(() => done(), done);
+    // An empty rejection must still fail the request, never let it through unauthenticated.
+    else pending.then(() => done(), (err: unknown) => done((err as Error) ?? new Error('authentication failed')));
   });
 }
