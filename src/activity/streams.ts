@@ -230,8 +230,8 @@ export class ActivityStream {
   private sink: StreamSink | null = null;
   private unsubscribe: (() => void) | null = null;
   private lastSentId = 0;
-  /** The newest event id the hub announced: a read that ends short of it started too early. */
-  private announcedId = 0;
+  /** Taken at the latest news (and at subscribing): only a log read started since may answer (SharedReads). */
+  private readMark = 0;
   private ready = false;
   private pumping = false;
   private dirty = false;
@@ -312,6 +312,7 @@ export class ActivityStream {
     this.sink = sink;
     this.state = 'open';
     this.write(sseRetry(this.streams.timing.retryMs));
+    this.readMark = this.streams.pages.mark();
     this.unsubscribe = this.streams.deps.hub.subscribe(this.principal.accountId, (events) => this.news(events));
     void this.start(startAfter);
   }
@@ -357,8 +358,8 @@ export class ActivityStream {
   }
 
   private news(events: ActivityEvent[]): void {
-    for (const e of events) if (e.id > this.announcedId) this.announcedId = e.id;
-    if (this.ready && this.announcedId <= this.lastSentId) return;
+    if (this.ready && !events.some((e) => e.id > this.lastSentId)) return;
+    this.readMark = this.streams.pages.mark();
     this.dirty = true;
     if (this.ready) void this.pump();
   }
@@ -369,23 +370,14 @@ export class ActivityStream {
     try {
       do {
         this.dirty = false;
-        let rereadOnce = true;
         for (;;) {
-          const batch = await this.streams.pages.after(this.principal.accountId, this.lastSentId);
+          const batch = await this.streams.pages.after(this.principal.accountId, this.lastSentId, this.readMark);
           if (this.state !== 'open') return;
           for (const e of batch) {
             if (!this.write(sseEvent(e))) return;
             this.lastSentId = e.id;
           }
-          if (batch.length < PAGE) {
-            // A shared read joined before the announced event was committed ends short of
-            // it: the next read starts after this one settled, so once is enough.
-            if (this.lastSentId < this.announcedId && rereadOnce) {
-              rereadOnce = false;
-              continue;
-            }
-            break;
-          }
+          if (batch.length < PAGE) break;
           // A long replay waits for the client between pages instead of piling up in memory.
           await this.sink!.drained();
           if (this.state !== 'open') return;
