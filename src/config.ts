@@ -24,6 +24,8 @@ export interface Config {
   failedAuthLimit: number;
   failedAuthWindowS: number;
   blockS: number;
+  /** How long a refused request (401, 429, 503) waits before its answer; 0 answers at once. */
+  refusalDelayMs: number;
   bcryptCost: number;
   bcryptConcurrency: number;
   bcryptQueue: number;
@@ -139,6 +141,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     failedAuthLimit: int('BUREAU_FAILED_AUTH_LIMIT', 10, 1),
     failedAuthWindowS: int('BUREAU_FAILED_AUTH_WINDOW_S', 60, 1),
     blockS: int('BUREAU_BLOCK_S', 900, 1),
+    refusalDelayMs: int('BUREAU_REFUSAL_DELAY_MS', 200, 0, 10_000),
     // Never below 10: the spec promises bcrypt, and a lower cost makes offline guessing cheap.
     bcryptCost: int('BUREAU_BCRYPT_COST', 10, 10, 15),
     bcryptConcurrency: int('BUREAU_BCRYPT_CONCURRENCY', 4, 1, 64),

@@ -41,6 +41,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     BUREAU_DATA_DIR: dir,
     LOG_LEVEL: 'info',
     BUREAU_DEV_IDP: 'off',
+    // Refusals answered at once, so tests of failures run at full speed; test/api/refusal-delay.test.ts tests the delay.
+    BUREAU_REFUSAL_DELAY_MS: '0',
     ...options.env,
   });
   const clock = options.clock ?? new FakeClock();

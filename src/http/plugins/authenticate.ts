@@ -12,6 +12,8 @@ import { readStreamTicket } from '../stream-ticket.ts';
 
 /** One 401 for every failure, whatever step failed, so a failure tells nothing. */
 const UNAUTHORIZED = new Problem('unauthorized');
+/** Refusals answered after BUREAU_REFUSAL_DELAY_MS. */
+const SLOWED = new Set([401, 429, 503]);
 
 export interface Credentials {
   apiKey: string | null;
@@ -64,13 +66,35 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
   app.decorateRequest('routeSettings', null as never);
   const cookieName = sessionCookieName(services.config);
   const publicOrigin = new URL(services.config.publicUrl).origin;
+  const delayMs = services.config.refusalDelayMs;
+  /** Requests this hook answered itself: it never lets them go on (it does not call done()). */
+  const answered = new WeakSet<FastifyReply>();
+
+  /**
+   * Ends the request with a problem. A refusal (401, 429, 503) is answered after
+   * BUREAU_REFUSAL_DELAY_MS, with nothing running meanwhile: a client that keeps
+   * sending refused requests, a key-guessing flood above all, gets one answer per
+   * delay on each connection instead of as many as the event loop can turn out, and
+   * the loop stays free for everyone else (bench B5).
+   */
+  const answer = (request: FastifyRequest, reply: FastifyReply, problem: Problem): void => {
+    answered.add(reply);
+    if (delayMs === 0 || !SLOWED.has(problem.status)) {
+      sendProblem(reply, problem);
+      return;
+    }
+    setTimeout(() => {
+      // The client may have gone meanwhile: nothing to answer then.
+      if (!request.raw.destroyed) sendProblem(reply, problem);
+    }, delayMs);
+  };
 
   /** Sets the RateLimit headers; false (and a 429 sent) when the limit refuses. */
   const applyLimit = (request: FastifyRequest, reply: FastifyReply, subject: string, decision: LimitDecision): boolean => {
     setRateLimitHeaders(reply, decision);
     if (decision.allowed) return true;
     request.log.info({ event: 'rate_limited', subject: subject.startsWith('ip:') ? subject : 'account' }, 'rate limit reached');
-    sendProblem(reply, new Problem('rate_limited', undefined, decision.resetS));
+    answer(request, reply, new Problem('rate_limited', undefined, decision.resetS));
     return false;
   };
 
@@ -89,8 +113,7 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
   };
 
   const refuse = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (await limit(request, reply, `ip:${request.limiterAddress}`)) sendProblem(reply, UNAUTHORIZED);
-    return reply;
+    if (await limit(request, reply, `ip:${request.limiterAddress}`)) answer(request, reply, UNAUTHORIZED);
   };
 
   const authenticateApiKey = async (request: FastifyRequest, reply: FastifyReply, apiKey: string) => {
@@ -105,7 +128,7 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
       // The failed-attempt policy is the one in force here: say so, and when it lifts.
       reply.header('ratelimit-policy', `"failed-auth";q=${services.failedAttempts.limit};w=${services.failedAttempts.windowS}`);
       reply.header('ratelimit', `"failed-auth";r=0;t=${result.retryAfterS}`);
-      return sendProblem(reply, new Problem('ip_blocked', undefined, result.retryAfterS));
+      return answer(request, reply, new Problem('ip_blocked', undefined, result.retryAfterS));
     }
     request.log.warn(
       { event: 'auth_failed', reason: 'invalid_api_key', keyId: result.publicId ? `${API_KEY_PREFIX}${result.publicId}` : null, ip: request.clientAddress },
@@ -130,7 +153,7 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     request.principal = { method: 'session', accountId: session.accountId, sessionId: session.sessionId, expiresAt: session.expiresAt };
     if (isUnsafeMethod(request.method) && !isSameOriginRequest(request, publicOrigin)) {
       request.log.warn({ event: 'csrf_refused', method: request.method, ip: request.clientAddress }, 'cross-site request refused');
-      sendProblem(reply, new Problem('cross_site_request'));
+      answer(request, reply, new Problem('cross_site_request'));
       return undefined;
     }
     return limitNowOrLater(request, reply, `acct:${session.accountId}`);
@@ -189,9 +212,16 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     } catch (err) {
       return done(err as Error);
     }
-    // A reply sent meanwhile (401, 429) ends the request: Fastify checks reply.sent after done().
-    if (pending === undefined) done();
-    // An empty rejection must still fail the request, never let it through unauthenticated.
-    else pending.then(() => done(), (err: unknown) => done((err as Error) ?? new Error('authentication failed')));
+    // A request this hook answered (401, 403, 429) goes no further: done() is not called.
+    const finish = () => {
+      if (!answered.has(reply)) done();
+    };
+    if (pending === undefined) return finish();
+    pending.then(finish, (err: unknown) => {
+      // Shed before bcrypt (503 overloaded): a refusal like the others.
+      if (err instanceof Problem && err.code === 'overloaded') answer(request, reply, err);
+      // An empty rejection must still fail the request, never let it through unauthenticated.
+      else done((err as Error) ?? new Error('authentication failed'));
+    });
   });
 }
