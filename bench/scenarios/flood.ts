@@ -87,7 +87,12 @@ export async function b5Flood(ctx: BenchContext): Promise<ScenarioReport> {
     report.notes.push(`valid-key p99: ${round(p99a, 2)} ms alone, ${round(p99b, 2)} ms under flood; p50 ${round(percentile(pooled(probes.a), 50), 2)} ms and ${round(percentile(pooled(probes.b), 50), 2)} ms`);
     report.notes.push(`control /healthz p99: ${round(p99c, 2)} ms alone, ${round(p99d, 2)} ms under flood`);
     report.notes.push(
-      `the same flood stretches the p99 of /healthz, which checks no credential and does no I/O, ${round(p99d / p99c, 2)}×, against ${round(p99b / p99a, 2)}× for the valid key: with the flood client saturating the other core, every request waits behind the flood's requests in the one event loop, whatever it is`,
+      `the same flood stretches the p99 of /healthz, which checks no credential and does no I/O, ${round(p99d / p99c, 2)}×, against ${round(p99b / p99a, 2)}× for the valid key`,
+    );
+    const answered = floods.reduce((n, f) => n + f.requests, 0);
+    const shed = floods.reduce((n, f) => n + (f.statusCodes['503'] ?? 0), 0);
+    report.notes.push(
+      `the flood got ${Math.round(floodRps)} answers a second from ${floodConnections} connections: each refusal is answered after BUREAU_REFUSAL_DELAY_MS (200 ms, the default, which the bench keeps), so a connection gets at most 5 a second; ${round((100 * shed) / Math.max(1, answered), 0)}% of them were 503 overloaded (the bcrypt queue full of its guesses), and the bcrypt threads busy with those guesses share the machine's cores with the event loop`,
     );
     report.notes.push(`measuring client: ${probeRate} req/s, 4 connections, from 127.0.0.1; flood: ${floodConnections} connections from ${floodAddresses} addresses, each one fresh per window`);
     report.notes.push(`event-loop delay (perf_hooks, 10 ms resolution) max without flood: ${round(Math.max(...stalls.a), 1)} ms`);
