@@ -1,4 +1,3 @@
-import type { AccountStore } from './accounts/accounts.ts';
 import type { ActivityLog } from './activity/activity-log.ts';
 import { BlockedAddressReporter } from './activity/blocked-addresses.ts';
 import type { ActivityPublisher } from './activity/events.ts';
