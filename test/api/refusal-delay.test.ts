@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../activity/sse-clients.ts';
+import { request } from '../helpers/server-process.ts';
 import { startSession } from '../helpers/sessions.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 
@@ -20,18 +21,11 @@ describe('refusals answered after BUREAU_REFUSAL_DELAY_MS', () => {
   });
   afterAll(() => t.close());
 
-  const get = (path: string, headers: Record<string, string>, method = 'GET') =>
-    new Promise<{ status: number; at: number; code?: string }>((resolve, reject) => {
-      const agent = new http.Agent({ keepAlive: false });
-      const req = http.request(`${base}${path}`, { method, headers, agent }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, at: performance.now(), code: body ? JSON.parse(body).code : undefined }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  /** One request on its own connection; `at` is when its answer had arrived. */
+  const get = async (path: string, headers: Record<string, string>, method = 'GET') => {
+    const res = await request(`${base}${path}`, { method, headers, agent: new http.Agent({ keepAlive: false }) });
+    return { status: res.status, code: res.body?.code as string | undefined, at: performance.now() };
+  };
 
   it('answers a refused key after the delay, while a valid request sent after it is answered at once', async () => {
     const { key } = await t.account();

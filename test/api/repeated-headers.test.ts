@@ -1,8 +1,8 @@
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionCookieName } from '../../src/http/session-cookie.ts';
 import { listen } from '../activity/sse-clients.ts';
 import { startSession } from '../helpers/sessions.ts';
+import { request } from '../helpers/server-process.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 
 /**
@@ -21,16 +21,7 @@ describe('credentials in repeated header lines', () => {
   afterAll(() => t.close());
 
   // An array sends one header line per value.
-  const me = (headers: Record<string, string | string[]>) =>
-    new Promise<{ status: number; body: { code?: string; authentication?: { method: string } } }>((resolve, reject) => {
-      const req = http.get(`${base}/api/me`, { headers }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(body) }));
-      });
-      req.on('error', reject);
-    });
+  const me = (headers: Record<string, string | string[]>) => request(`${base}/api/me`, { headers });
 
   it('refuses a key sent on two X-API-Key lines, even the same key twice, and counts it as a failed attempt', async () => {
     const { key } = await t.account();

@@ -19,7 +19,7 @@ export interface HttpResult {
  */
 export function request(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: unknown; localAddress?: string; agent?: http.Agent } = {},
+  options: { method?: string; headers?: Record<string, string | string[]>; body?: unknown; localAddress?: string; agent?: http.Agent } = {},
 ): Promise<HttpResult> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
