@@ -46,9 +46,18 @@ export function Dialog({ title, onClose, children, className }: { title: string;
     const closed = () => {
       if (!dialog.open) onCloseRef.current();
     };
+    // Escape: tell React at once. Chromium closes the dialog on Escape but fires 'close'
+    // only at the next animation frame; an Enter on the opener within that frame found
+    // the old dialog still mounted (so no showModal()), then the late 'close' unmounted it.
+    const cancel = (e: Event) => {
+      e.preventDefault();
+      onCloseRef.current();
+    };
     dialog.addEventListener('close', closed);
+    dialog.addEventListener('cancel', cancel);
     return () => {
       dialog.removeEventListener('close', closed);
+      dialog.removeEventListener('cancel', cancel);
       if (dialog.open) dialog.close();
       if (opener?.isConnected) opener.focus();
     };
