@@ -213,11 +213,14 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
       return done(err as Error);
     }
     // A request this hook answered (401, 403, 429) goes no further: done() is not called.
-    const finish = () => {
+    // (No named closure per request here: tsx keeps function names, at a defineProperty each.)
+    if (pending === undefined) {
       if (!answered.has(reply)) done();
-    };
-    if (pending === undefined) return finish();
-    pending.then(finish, (err: unknown) => {
+      return;
+    }
+    pending.then(() => {
+      if (!answered.has(reply)) done();
+    }, (err: unknown) => {
       // Shed before bcrypt (503 overloaded): a refusal like the others.
       if (err instanceof Problem && err.code === 'overloaded') answer(request, reply, err);
       // An empty rejection must still fail the request, never let it through unauthenticated.
