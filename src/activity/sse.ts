@@ -1,19 +1,18 @@
 import type { ActivityEvent } from './events.ts';
 import { viewActivity } from './view.ts';
 
+/** Streams reading the same page share its event objects: each is framed once, not once per stream. */
+const framed = new WeakMap<ActivityEvent, string>();
+
 /**
  * Server-Sent Events framing (WHATWG HTML, "server-sent events"). JSON.stringify
  * never emits a raw newline, so one `data:` line always holds the whole payload.
  */
-/** Streams reading the same page share its event objects: each is framed once, not once per stream. */
-const framed = new WeakMap<ActivityEvent, string>();
-
 export function sseEvent(e: ActivityEvent): string {
   let text = framed.get(e);
   if (text === undefined) framed.set(e, (text = `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(viewActivity(e))}\n\n`));
   return text;
 }
-
 
 /** How long a client waits before reconnecting after the connection drops. */
 export function sseRetry(ms: number): string {

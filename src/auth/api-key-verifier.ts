@@ -12,6 +12,8 @@ export type KeyVerification =
   | { ok: false; reason: 'blocked'; retryAfterS: number }
   | { ok: false; reason: 'invalid'; publicId: string | null; accountId: string | null; blockedNow: boolean };
 
+export type VerifiedUse = Extract<KeyVerification, { ok: true }>;
+
 /** A failed attempt, for whoever tells account owners about guessing (ip.blocked events). */
 export interface FailedKeyAttempt {
   limiterAddress: string;
@@ -48,15 +50,11 @@ export class ApiKeyVerifier {
    * all of it). The shape and checksum are not checked again: a presented string
    * whose digest is in the cache is exactly one that passed them, and bcrypt.
    */
-  verifyNow(presented: string, clientAddress: string, limiterAddress: string): KeyVerification | undefined {
-    const { guard, cache, lastUse, clock } = this.deps;
+  verifyNow(presented: string, clientAddress: string, limiterAddress: string): VerifiedUse | undefined {
     if (presented.length !== API_KEY_LENGTH) return undefined;
-    const block = guard.checkNow(limiterAddress);
+    const block = this.deps.guard.checkNow(limiterAddress);
     if (!block || block.blocked) return undefined;
-    const hit = cache.get(this.digest.of(presented));
-    if (!hit) return undefined;
-    lastUse.record({ keyId: hit.credentialId, at: clock.now(), ip: clientAddress });
-    return { ok: true, keyId: hit.credentialId, accountId: hit.accountId };
+    return this.cachedUse(this.digest.of(presented), clientAddress);
   }
 
   async verify(presented: string, clientAddress: string, limiterAddress: string): Promise<KeyVerification> {
@@ -68,11 +66,8 @@ export class ApiKeyVerifier {
     if (!parsed) return this.fail(limiterAddress, clientAddress, null, null);
 
     const digest = this.digest.of(presented);
-    const hit = cache.get(digest);
-    if (hit) {
-      lastUse.record({ keyId: hit.credentialId, at: clock.now(), ip: clientAddress });
-      return { ok: true, keyId: hit.credentialId, accountId: hit.accountId };
-    }
+    const cached = this.cachedUse(digest, clientAddress);
+    if (cached) return cached;
 
     // Under a flood the compare queue is full: shed now, before the row lookup.
     bcrypt.checkCapacity();
@@ -95,6 +90,14 @@ export class ApiKeyVerifier {
     cache.set(digest, { credentialId: row.id, accountId: row.accountId }, row.expiresAt);
     lastUse.record({ keyId: row.id, at: now, ip: clientAddress });
     return { ok: true, keyId: row.id, accountId: row.accountId };
+  }
+
+  /** A use of a key in the verified cache: recorded, and its account. */
+  private cachedUse(digest: string, clientAddress: string): VerifiedUse | undefined {
+    const hit = this.deps.cache.get(digest);
+    if (!hit) return undefined;
+    this.deps.lastUse.record({ keyId: hit.credentialId, at: this.deps.clock.now(), ip: clientAddress });
+    return { ok: true, keyId: hit.credentialId, accountId: hit.accountId };
   }
 
   private async fail(address: string, clientAddress: string, publicId: string | null, accountId: string | null): Promise<KeyVerification> {

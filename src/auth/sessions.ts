@@ -54,6 +54,9 @@ export interface SessionServiceDeps {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Idle too long, or past its absolute lifetime. */
+const expired = (s: CachedSession, now: number): boolean => now >= s.idleExpiresAt || now >= s.absoluteExpiresAt;
+
 const principalOf = (s: CachedSession): SessionPrincipal => ({
   sessionId: s.credentialId,
   accountId: s.accountId,
@@ -113,7 +116,7 @@ export class SessionService {
     const s = this.cache.get(this.digest.of(token));
     if (!s) return undefined;
     const now = this.deps.clock.now();
-    if (now >= s.idleExpiresAt || now >= s.absoluteExpiresAt || now - s.lastSeenAt >= TOUCH_INTERVAL_MS) return undefined;
+    if (expired(s, now) || now - s.lastSeenAt >= TOUCH_INTERVAL_MS) return undefined;
     return principalOf(s);
   }
 
@@ -130,7 +133,7 @@ export class SessionService {
       this.cache.set(cacheKey, s, row.absoluteExpiresAt);
     }
     const now = clock.now();
-    if (now >= s.idleExpiresAt || now >= s.absoluteExpiresAt) return null;
+    if (expired(s, now)) return null;
     if (now - s.lastSeenAt >= TOUCH_INTERVAL_MS) {
       s.lastSeenAt = now;
       s.idleExpiresAt = now + this.deps.idleS * 1000;

@@ -190,7 +190,7 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     }
     if (creds.apiKey !== null) {
       const warm = services.verifier.verifyNow(creds.apiKey, request.clientAddress, request.limiterAddress);
-      if (!warm?.ok) return authenticateApiKey(request, reply, creds.apiKey);
+      if (!warm) return authenticateApiKey(request, reply, creds.apiKey);
       request.principal = { method: 'api_key', accountId: warm.accountId, keyId: warm.keyId };
       return limitNowOrLater(request, reply, `acct:${warm.accountId}`);
     }
