@@ -120,15 +120,16 @@ describe('streams sharing reads', () => {
       return { ids: () => written.flatMap((c) => /^id: (\d+)/.exec(c)?.[1] ?? []).map(Number) };
     };
     const settle = () => new Promise((r) => setTimeout(r, 20));
-    return { append, state, hub, streams, open, settle };
-  }
-
-  it('a stream told of news never takes a read begun before it: resuming streams at other positions, one batch of news', async () => {
-    const { append, state, hub, streams, open, settle } = await setup();
+    // An idle stream that has sent everything up to `first`.
     const first = await append('first');
     state.held.open();
     const idle = await open(first.id);
     await settle();
+    return { append, state, hub, streams, open, settle, first, idle };
+  }
+
+  it('a stream told of news never takes a read begun before it: resuming streams at other positions, one batch of news', async () => {
+    const { append, state, hub, streams, open, settle, first, idle } = await setup();
 
     // Saved without news yet; two streams resume, at `first` and at `second`: their reads
     // run now and wait at the gate.
@@ -150,11 +151,7 @@ describe('streams sharing reads', () => {
   });
 
   it('a stream told of news never takes a read begun before it: a stream resuming at the same position', async () => {
-    const { append, state, hub, streams, open, settle } = await setup();
-    const first = await append('first');
-    state.held.open();
-    const idle = await open(first.id);
-    await settle();
+    const { append, state, hub, streams, open, settle, first, idle } = await setup();
     expect(idle.ids()).toEqual([]);
 
     // A stream resuming from the same position starts a read that finds nothing yet...
