@@ -1,4 +1,5 @@
 import { CacheDigest } from '../core/cache-digest.ts';
+import type { DigestMemo } from '../core/digest-memo.ts';
 import type { Clock } from '../core/clock.ts';
 import { API_KEY_LENGTH, parseApiKey } from './api-key-format.ts';
 import type { ApiKeyStore } from './api-key-store.ts';
@@ -49,15 +50,17 @@ export class ApiKeyVerifier {
    * view knows to be open. undefined when any step needs more (verify() then does
    * all of it). The shape and checksum are not checked again: a presented string
    * whose digest is in the cache is exactly one that passed them, and bcrypt.
+   * `memo` is the connection's (DigestMemo): the digest without a hash when the
+   * connection sent this key last.
    */
-  verifyNow(presented: string, clientAddress: string, limiterAddress: string): VerifiedUse | undefined {
+  verifyNow(presented: string, clientAddress: string, limiterAddress: string, memo?: DigestMemo): VerifiedUse | undefined {
     if (presented.length !== API_KEY_LENGTH) return undefined;
     const block = this.deps.guard.checkNow(limiterAddress);
     if (!block || block.blocked) return undefined;
-    return this.cachedUse(this.digest.of(presented), clientAddress);
+    return this.cachedUse(this.digest.of(presented, memo), clientAddress);
   }
 
-  async verify(presented: string, clientAddress: string, limiterAddress: string): Promise<KeyVerification> {
+  async verify(presented: string, clientAddress: string, limiterAddress: string, memo?: DigestMemo): Promise<KeyVerification> {
     const { clock, store, bcrypt, cache, guard, lastUse } = this.deps;
     const block = guard.checkNow(limiterAddress) ?? (await guard.check(limiterAddress));
     if (block.blocked) return { ok: false, reason: 'blocked', retryAfterS: block.retryAfterS };
@@ -65,7 +68,7 @@ export class ApiKeyVerifier {
     const parsed = parseApiKey(presented);
     if (!parsed) return this.fail(limiterAddress, clientAddress, null, null);
 
-    const digest = this.digest.of(presented);
+    const digest = this.digest.of(presented, memo);
     const cached = this.cachedUse(digest, clientAddress);
     if (cached) return cached;
 

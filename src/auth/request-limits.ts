@@ -58,7 +58,7 @@ interface Batch {
  * window is full further refusals are decided here without asking the store.
  */
 export class RequestLimiter {
-  private readonly windowS = 60;
+  readonly windowS = 60;
   /** Accounts and addresses apart, so that a flood of addresses never costs accounts their batches. */
   private readonly accountBatches = new Map<string, Batch>();
   private readonly addressBatches = new Map<string, Batch>();

@@ -1,5 +1,6 @@
 import type { Actor, ActivityPublisher } from '../activity/events.ts';
 import { CacheDigest } from '../core/cache-digest.ts';
+import type { DigestMemo } from '../core/digest-memo.ts';
 import type { Clock } from '../core/clock.ts';
 import { hmacDigest } from '../core/hmac.ts';
 import { Problem } from '../core/problems.ts';
@@ -111,9 +112,9 @@ export class SessionService {
    * else is needed, failures included: authenticate() then decides. The shape is not
    * tested again: a token whose digest is cached is exactly one that passed it.
    */
-  authenticateNow(token: string): SessionPrincipal | undefined {
+  authenticateNow(token: string, memo?: DigestMemo): SessionPrincipal | undefined {
     if (token.length !== TOKEN_LENGTH) return undefined;
-    const s = this.cache.get(this.digest.of(token));
+    const s = this.cache.get(this.digest.of(token, memo));
     if (!s) return undefined;
     const now = this.deps.clock.now();
     if (expired(s, now) || now - s.lastSeenAt >= TOUCH_INTERVAL_MS) return undefined;
@@ -121,10 +122,10 @@ export class SessionService {
   }
 
   /** The session a cookie token stands for, or null (unknown, ended, idle or past its absolute lifetime). */
-  async authenticate(token: string): Promise<SessionPrincipal | null> {
+  async authenticate(token: string, memo?: DigestMemo): Promise<SessionPrincipal | null> {
     if (!TOKEN_SHAPE.test(token)) return null;
     const { clock, store, serverSecret } = this.deps;
-    const cacheKey = this.digest.of(token);
+    const cacheKey = this.digest.of(token, memo);
     let s = this.cache.get(cacheKey);
     if (!s) {
       const row = await store.findByTokenHash(hmacDigest(serverSecret, token));

@@ -1,4 +1,5 @@
 import { hash, randomBytes } from 'node:crypto';
+import { type DigestMemo, equalInConstantTime } from './digest-memo.ts';
 
 /**
  * Keys for the in-process caches of secrets (verified API keys, sessions): SHA-256
@@ -13,7 +14,19 @@ import { hash, randomBytes } from 'node:crypto';
 export class CacheDigest {
   private readonly prefix = randomBytes(32).toString('base64url');
 
-  of(secret: string): string {
+  /** The digest of `secret`; with the connection's memo, the hash is skipped when the connection sent the same secret last. */
+  of(secret: string, memo?: DigestMemo): string {
+    if (memo === undefined) return this.hash(secret);
+    memo.used = true;
+    if (memo.owner === this && equalInConstantTime(memo.secret, secret)) return memo.digest;
+    const digest = this.hash(secret);
+    memo.owner = this;
+    memo.secret = secret;
+    memo.digest = digest;
+    return digest;
+  }
+
+  private hash(secret: string): string {
     return hash('sha256', this.prefix + secret, 'base64url');
   }
 }

@@ -3,8 +3,10 @@ import { API_KEY_PREFIX } from '../../auth/api-key-format.ts';
 import type { LimitDecision } from '../../auth/request-limits.ts';
 import type { SessionPrincipal } from '../../auth/sessions.ts';
 import { limiterAddress } from '../../core/client-address.ts';
+import type { DigestMemo } from '../../core/digest-memo.ts';
 import { Problem } from '../../core/problems.ts';
 import type { Services } from '../../services.ts';
+import { ConnectionMemos, MEMO_SWEEP_MS } from '../connection-memos.ts';
 import { sendProblem } from '../problem-reply.ts';
 import { isSameOriginRequest, isUnsafeMethod } from '../same-origin.ts';
 import { readSessionCookie, sessionCookieName } from '../session-cookie.ts';
@@ -48,12 +50,6 @@ export function readCredentials(request: FastifyRequest): Credentials {
   return { apiKey: null, misplacedKey: false };
 }
 
-export function setRateLimitHeaders(reply: FastifyReply, d: LimitDecision): void {
-  // draft-ietf-httpapi-ratelimit-headers: a named policy, then what is left of it.
-  reply.header('ratelimit-policy', `"general";q=${d.limit};w=${d.windowS}`);
-  reply.header('ratelimit', `"general";r=${d.remaining};t=${d.resetS}`);
-}
-
 /**
  * Resolves the request's credential into `request.principal` (an API key in a
  * header, else the session cookie), then applies the general rate limit (per
@@ -69,6 +65,19 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
   const delayMs = services.config.refusalDelayMs;
   /** Requests this hook answered itself: it never lets them go on (it does not call done()). */
   const answered = new WeakSet<FastifyReply>();
+  /** The last credential each connection sent, and its digest (DigestMemo). */
+  const memos = new ConnectionMemos();
+  const sweeper = setInterval(() => memos.sweep(), MEMO_SWEEP_MS);
+  sweeper.unref();
+  app.addHook('onClose', (_app, done) => {
+    clearInterval(sweeper);
+    memos.clear();
+    done();
+  });
+  const memoOf = (request: FastifyRequest): DigestMemo | undefined => {
+    const socket = request.raw.socket;
+    return socket ? memos.of(socket) : undefined;
+  };
 
   /**
    * Ends the request with a problem. A refusal (401, 429, 503) is answered after
@@ -89,9 +98,13 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     }, delayMs);
   };
 
+  // draft-ietf-httpapi-ratelimit-headers: a named policy, then what is left of it.
+  // The policy is the same on every response: its value is made once.
+  const generalPolicy = `"general";q=${services.requestLimiter.limit};w=${services.requestLimiter.windowS}`;
   /** Sets the RateLimit headers; false (and a 429 sent) when the limit refuses. */
   const applyLimit = (request: FastifyRequest, reply: FastifyReply, subject: string, decision: LimitDecision): boolean => {
-    setRateLimitHeaders(reply, decision);
+    reply.header('ratelimit-policy', generalPolicy);
+    reply.header('ratelimit', `"general";r=${decision.remaining};t=${decision.resetS}`);
     if (decision.allowed) return true;
     request.log.info({ event: 'rate_limited', subject: subject.startsWith('ip:') ? subject : 'account' }, 'rate limit reached');
     answer(request, reply, new Problem('rate_limited', undefined, decision.resetS));
@@ -116,8 +129,8 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     if (await limit(request, reply, `ip:${request.limiterAddress}`)) answer(request, reply, UNAUTHORIZED);
   };
 
-  const authenticateApiKey = async (request: FastifyRequest, reply: FastifyReply, apiKey: string) => {
-    const result = await services.verifier.verify(apiKey, request.clientAddress, request.limiterAddress);
+  const authenticateApiKey = async (request: FastifyRequest, reply: FastifyReply, apiKey: string, memo: DigestMemo | undefined) => {
+    const result = await services.verifier.verify(apiKey, request.clientAddress, request.limiterAddress, memo);
     if (result.ok) {
       request.principal = { method: 'api_key', accountId: result.accountId, keyId: result.keyId };
       await limit(request, reply, `acct:${result.accountId}`);
@@ -140,8 +153,8 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     return refuse(request, reply);
   };
 
-  const authenticateSession = async (request: FastifyRequest, reply: FastifyReply, token: string) => {
-    const session = await services.sessions.authenticate(token);
+  const authenticateSession = async (request: FastifyRequest, reply: FastifyReply, token: string, memo: DigestMemo | undefined) => {
+    const session = await services.sessions.authenticate(token, memo);
     if (!session) {
       request.log.info({ event: 'auth_failed', reason: 'invalid_session', ip: request.clientAddress }, 'session refused');
       return refuse(request, reply);
@@ -189,8 +202,9 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
       return refuse(request, reply);
     }
     if (creds.apiKey !== null) {
-      const warm = services.verifier.verifyNow(creds.apiKey, request.clientAddress, request.limiterAddress);
-      if (!warm) return authenticateApiKey(request, reply, creds.apiKey);
+      const memo = memoOf(request);
+      const warm = services.verifier.verifyNow(creds.apiKey, request.clientAddress, request.limiterAddress, memo);
+      if (!warm) return authenticateApiKey(request, reply, creds.apiKey, memo);
       request.principal = { method: 'api_key', accountId: warm.accountId, keyId: warm.keyId };
       return limitNowOrLater(request, reply, `acct:${warm.accountId}`);
     }
@@ -199,8 +213,9 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     if (ticket !== null) return authenticateTicket(request, reply, ticket);
     const token = readSessionCookie(request, cookieName);
     if (token === undefined) return refuse(request, reply);
-    const session = services.sessions.authenticateNow(token);
-    if (!session) return authenticateSession(request, reply, token);
+    const memo = memoOf(request);
+    const session = services.sessions.authenticateNow(token, memo);
+    if (!session) return authenticateSession(request, reply, token, memo);
     return admitSession(request, reply, session);
   };
 
