@@ -11,6 +11,10 @@ import { Worker } from 'node:worker_threads';
  * (bench B5). Here each thread lowers its own priority (nice 19; Linux applies
  * setpriority to one thread when given its thread id), so whenever the event loop
  * has work the scheduler runs it first, and bcrypt still gets every idle cycle.
+ * Where util-linux's chrt is found, each also moves itself to SCHED_IDLE: a nice-19
+ * thread may still finish its time slice (a few ms) before a woken event loop gets
+ * the core, an idle-class one is preempted at once. Node has no call for that, hence
+ * one short chrt process per thread at start.
  * Elsewhere the threads run at normal priority (the same as before, minus libuv's pool).
  */
 const WORKER_SOURCE = `
@@ -18,6 +22,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 try {
   const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
   require('node:os').setPriority(tid, 19);
+  require('node:child_process').execFileSync('chrt', ['--idle', '--pid', '0', String(tid)], { stdio: 'ignore', timeout: 2000 });
 } catch {}
 const bcrypt = require(workerData.bcrypt);
 parentPort.on('message', ({ op, a, b }) => {
