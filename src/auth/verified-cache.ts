@@ -28,14 +28,21 @@ export class VerifiedCache<V extends CachedCredential> {
     private readonly maxEntries = 100_000,
   ) {}
 
+  /** The entry while it is fresh (within its TTL and the credential's expiry). */
   get(digest: string): V | undefined {
     const slot = this.slots.get(digest);
-    if (!slot) return undefined;
-    if (this.clock.now() >= slot.cachedUntil) {
-      this.remove(digest, slot.value.credentialId);
-      return undefined;
-    }
+    if (slot === undefined || this.clock.now() >= slot.cachedUntil) return undefined;
     return slot.value;
+  }
+
+  /**
+   * The entry fresh or not: a lapsed one is kept until evicted or pushed out by the
+   * bound, because it still says that this exact secret passed the slow check once.
+   * A caller that re-reads the credential's row can renew it (set) without redoing that
+   * check; a revocation evicts it, so nothing revoked through evict() is found here.
+   */
+  lapsed(digest: string): V | undefined {
+    return this.slots.get(digest)?.value;
   }
 
   /** Caches until the TTL, or until `validUntil` (the credential's own expiry) if sooner. */

@@ -5,9 +5,11 @@ export interface VerifiedKey {
   /** The key's row id. */
   credentialId: string;
   accountId: string;
+  /** The bcrypt hash the key was checked against: a lapsed entry is renewed only while the row still holds it. */
+  secretHash: string;
 }
 
-/** Keys that passed bcrypt recently (see VerifiedCache); an entry never outlives the key's expiry. */
+/** Keys that passed bcrypt recently (see VerifiedCache); an entry is never fresh past the key's expiry. */
 export class VerifiedKeyCache extends VerifiedCache<VerifiedKey> {
   constructor(clock: Clock, ttlMs: number, maxEntries?: number) {
     super(clock, ttlMs, maxEntries);
