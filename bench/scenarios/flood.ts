@@ -92,7 +92,7 @@ export async function b5Flood(ctx: BenchContext): Promise<ScenarioReport> {
     const answered = floods.reduce((n, f) => n + f.requests, 0);
     const shed = floods.reduce((n, f) => n + (f.statusCodes['503'] ?? 0), 0);
     report.notes.push(
-      `the flood got ${Math.round(floodRps)} answers a second from ${floodConnections} connections: each refusal is answered after BUREAU_REFUSAL_DELAY_MS (200 ms, the default, which the bench keeps), so a connection gets at most 5 a second; ${round((100 * shed) / Math.max(1, answered), 0)}% of them were 503 overloaded (the bcrypt queue full of its guesses), and the bcrypt threads busy with those guesses share the machine's cores with the event loop`,
+      `the flood got ${Math.round(floodRps)} answers a second from ${floodConnections} connections: each refusal is answered after BUREAU_REFUSAL_DELAY_MS (200 ms, the default, which the bench keeps, stretched by up to half at random), so a connection gets at most 5 a second; ${round((100 * shed) / Math.max(1, answered), 0)}% of them were 503 overloaded (the bcrypt queue full of its guesses), and the bcrypt threads busy with those guesses share the machine's cores with the event loop`,
     );
     report.notes.push(`measuring client: ${probeRate} req/s, 4 connections, from 127.0.0.1; flood: ${floodConnections} connections from ${floodAddresses} addresses, each one fresh per window`);
     report.notes.push(`event-loop delay (perf_hooks, 10 ms resolution) max without flood: ${round(Math.max(...stalls.a), 1)} ms`);

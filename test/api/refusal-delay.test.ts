@@ -41,6 +41,19 @@ describe('refusals answered after BUREAU_REFUSAL_DELAY_MS', () => {
     t.clock.advance(5 * 60_000);
   });
 
+  it('stretches the delay by up to half at random, so refusals made together are not answered together', async () => {
+    const start = performance.now();
+    const refusals = await Promise.all(Array.from({ length: 8 }, (_, i) => get('/api/me', { 'x-api-key': `lb_k_spread${i}` })));
+    expect(refusals.every((r) => r.status === 401)).toBe(true);
+    const waited = refusals.map((r) => r.at - start);
+    expect(Math.min(...waited)).toBeGreaterThanOrEqual(DELAY_MS - 5);
+    // Eight draws from [300, 450) ms (fewer than the 10 failures that block an address):
+    // all within 10 ms of each other has a chance below 1e-7.
+    expect(Math.max(...waited) - Math.min(...waited)).toBeGreaterThan(10);
+    expect(Math.max(...waited)).toBeLessThan(DELAY_MS * 1.5 + 200);
+    t.clock.advance(5 * 60_000);
+  });
+
   it('delays 429 (blocked address) too, but not 403 (a cross-site request) nor anything admitted', async () => {
     for (let i = 0; i < 10; i++) await get('/api/me', { 'x-api-key': `lb_k_guess${i}` });
     const start = performance.now();
@@ -63,7 +76,8 @@ describe('refusals answered after BUREAU_REFUSAL_DELAY_MS', () => {
     req.end();
     await new Promise((r) => setTimeout(r, 50));
     req.destroy();
-    await new Promise((r) => setTimeout(r, DELAY_MS + 100));
+    // The delay is stretched by up to half at random: wait past the longest.
+    await new Promise((r) => setTimeout(r, DELAY_MS * 1.5 + 100));
     const lines = t.logs.map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.level >= 50)).toEqual([]);
     // The server still answers.

@@ -84,7 +84,10 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
    * BUREAU_REFUSAL_DELAY_MS, with nothing running meanwhile: a client that keeps
    * sending refused requests, a key-guessing flood above all, gets one answer per
    * delay on each connection instead of as many as the event loop can turn out, and
-   * the loop stays free for everyone else (bench B5).
+   * the loop stays free for everyone else (bench B5). The delay is stretched by up to
+   * half at random: refusals made together (a flood's connections move in step) would
+   * otherwise be answered in one burst of timers, and the flood's next requests arrive
+   * in one burst too, holding up the requests of everyone else for milliseconds.
    */
   const answer = (request: FastifyRequest, reply: FastifyReply, problem: Problem): void => {
     answered.add(reply);
@@ -95,7 +98,7 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     setTimeout(() => {
       // The client may have gone meanwhile: nothing to answer then.
       if (!request.raw.destroyed) sendProblem(reply, problem);
-    }, delayMs);
+    }, delayMs + Math.random() * (delayMs / 2));
   };
 
   // draft-ietf-httpapi-ratelimit-headers: a named policy, then what is left of it.
