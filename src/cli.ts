@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ensureAccount, normalizeEmail } from './accounts/accounts.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { blockedAddressOf } from './core/client-address.ts';
 import { Problem } from './core/problems.ts';
 import { type Services, createServices } from './services.ts';
 import { migrateToLatest } from './store/migrations.ts';
@@ -18,6 +19,8 @@ Commands:
   sessions list --email E                       list an account's active sessions (JSON lines)
   sessions revoke ID                            end one session (sign it out)
   sessions revoke --email E --all               end every session of an account
+  blocks list                                   addresses blocked from API-key authentication (JSON lines)
+  blocks lift ADDRESS                           lift an address's block on every process (within a second)
 
 Configuration comes from the environment (see README): DATABASE_URL, BUREAU_DATA_DIR, ...`;
 
@@ -136,6 +139,29 @@ async function run(argv: string[]): Promise<void> {
           return;
         }
         throw new UsageError('expected: bureau sessions list|revoke');
+      });
+    case 'blocks':
+      return withServices(async (s) => {
+        if (sub === 'list') {
+          options(rest, {});
+          for (const b of await s.addressBlocks.active(s.clock.now())) {
+            console.log(JSON.stringify({ address: b.address, blockedAt: new Date(b.blockedAt).toISOString(), until: new Date(b.untilMs).toISOString() }));
+          }
+          return;
+        }
+        if (sub === 'lift') {
+          const { positionals } = options(rest, {});
+          if (positionals.length !== 1) throw new UsageError('expected: bureau blocks lift ADDRESS');
+          const address = blockedAddressOf(positionals[0]);
+          if (!address) throw new UsageError(`"${positionals[0]}" is not an IP address`);
+          const recorded = await s.addressBlocks.lift(address, s.clock.now());
+          // The store too: with REDIS_URL this is the shared one, lifted for every process at once;
+          // the embedded server lifts its own when its poll reads the record (within a second).
+          await s.failedAttempts.lift(address);
+          console.error(recorded ? `lifted the block of ${address}` : `no running block was recorded for ${address}; its failure count is cleared`);
+          return;
+        }
+        throw new UsageError('expected: bureau blocks list|lift');
       });
     case undefined:
     case 'help':

@@ -13,7 +13,7 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   // Logged once per outage (the database being away is already logged by requests), not every second.
   let pollFailing = false;
   const pollRevocations = () =>
-    Promise.all([services.revocationPoller.poll(), services.activityPoller.poll()]).then(
+    Promise.all([services.revocationPoller.poll(), services.activityPoller.poll(), services.blockLiftPoller.poll()]).then(
       () => {
         if (pollFailing) app.log.info({ event: 'revocation_poll_recovered' }, 'polling the database for revocations and events works again');
         pollFailing = false;

@@ -40,6 +40,9 @@ import { SqlIdentityStore } from './store/sql-identities.ts';
 import { SqlSessionStore } from './store/sql-sessions.ts';
 import { SqlRecentRevocations } from './store/sql-recent-revocations.ts';
 import { RevocationPoller } from './auth/revocation-poller.ts';
+import { BlockLiftPoller } from './auth/block-lift-poller.ts';
+import type { AddressBlockLog } from './auth/address-blocks.ts';
+import { SqlAddressBlocks } from './store/sql-address-blocks.ts';
 import { SqlUsedFlowStore } from './store/sql-used-flows.ts';
 
 /** Everything the HTTP layer and the CLI use, built from one Config. */
@@ -59,6 +62,9 @@ export interface Services {
   lastUse: LastUseRecorder;
   /** Picks up revocations no message announced (the CLI, a lost Redis message); main.ts polls it every second. */
   revocationPoller: RevocationPoller;
+  /** Applies blocks lifted by an operator or another process; polled with revocations. */
+  blockLiftPoller: BlockLiftPoller;
+  addressBlocks: AddressBlockLog;
   /** Brings events written by other processes (the CLI, a lost Redis message) to local streams; polled with revocations. */
   activityPoller: ActivityPoller;
   desktops: DesktopService;
@@ -139,8 +145,11 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
       },
     };
   }
+  const addressBlocks = new SqlAddressBlocks(database.db, database.dialect);
   const blockedAddresses = new BlockedAddressReporter({
     log: activityLog,
+    blocks: addressBlocks,
+    claimOnce: async (key, ttlS) => (await limiterStore.increment('claim', key, ttlS)) === 1,
     publisher: activity,
     clock,
     windowS: config.failedAuthWindowS,
@@ -155,6 +164,7 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
     guard: failedAttempts,
     lastUse,
     onFailure: (attempt) => blockedAddresses.failed(attempt),
+    onBlockedValidKey: (use) => blockedAddresses.refusedValidKey(use),
   });
 
   const sessionStore = new SqlSessionStore(database.db, database.dialect);
@@ -209,6 +219,8 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
     keyCache,
     lastUse,
     revocationPoller: new RevocationPoller(new SqlRecentRevocations(database.db), revocations, clock),
+    blockLiftPoller: new BlockLiftPoller(addressBlocks, failedAttempts, clock),
+    addressBlocks,
     activityPoller,
     desktops: new DesktopService(new SqlDesktopStore(database.db, database.dialect), clock, activity),
     activityLog,

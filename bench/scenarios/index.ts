@@ -1,5 +1,6 @@
 import type { BenchContext, ScenarioReport } from '../lib/context.ts';
 import { b4ColdKeys } from './cold-keys.ts';
+import { t1RefusalTiming } from './refusal-timing.ts';
 import { b5Flood } from './flood.ts';
 import { peerBetterAuth } from './peer.ts';
 import { b7Redis } from './redis.ts';
@@ -20,6 +21,7 @@ export const SCENARIOS: Scenario[] = [
   { id: 'B5', title: 'B5 flood', run: b5Flood },
   { id: 'B6', title: 'B6 activity streams', run: b6Streams },
   { id: 'B7', title: 'B7 shared state (Redis)', run: b7Redis },
+  { id: 'T1', title: 'T1 wrong-key timing', run: t1RefusalTiming },
   { id: 'Peer', title: 'Peer: Better Auth', run: peerBetterAuth },
 ];
 
@@ -31,6 +33,7 @@ export const METHOD = `
 - **B4** creates the keys, then restarts the server before each run so nothing is cached: each of the N keys is used once, 32 at a time. The bound (A) is a separate process doing bcrypt compares at the server's cost with as many in flight as the server allows, while the server idles.
 - **B5** floods \`GET /api/me\` with well-formed keys (the real public id of the measured key, random secrets, correct checksums) from 50 loopback addresses (127.0.N.2-51, fresh per window, so each window includes the bcrypt work that gets the addresses blocked), as fast as one autocannon process sends with 100 connections (each sends its next request when the last is answered; the server answers refusals after BUREAU_REFUSAL_DELAY_MS, 200 ms by default, which the bench keeps). The measuring client sends the valid key at a steady 200 requests per second over 4 keep-alive connections from 127.0.0.1 and keeps every latency (µs resolution).
 - **B6** holds the streams open over raw sockets in one client process; the fan-out time runs from sending \`POST /api/desktops\` to that event's bytes arriving on each stream (one monotonic clock).
+- **T1** sends 50 wrong keys for a live key's id and 50 for ids that do not exist, alternated, one at a time over fresh connections, from loopback addresses that each see 5 of them (under the block's 10), and compares the medians of the time to each answer, refusal delay included.
 - **Peer** runs Better Auth (bench/peers/better-auth, installed with \`npm ci --prefix\` on first use) in its own process on the same Fastify and better-sqlite3.
 - **Profiling.** \`npm run bench -- --only B1 --cpu-prof DIR\` runs our servers under \`--cpu-prof\`; \`node --import tsx bench/profile-endpoint.ts /api/me\` profiles one endpoint alone and \`node --import tsx bench/profile-summary.ts FILE --last 4\` lists self time by package and function.
 `;

@@ -9,6 +9,7 @@ export type ActivityType =
   | 'api_key.created'
   | 'api_key.revoked'
   | 'api_key.new_address'
+  | 'api_key.refused_blocked_address'
   | 'session.started'
   | 'session.ended'
   | 'ip.blocked';

@@ -1,15 +1,21 @@
 import { CacheDigest } from '../core/cache-digest.ts';
+import { Problem } from '../core/problems.ts';
 import type { DigestMemo } from '../core/digest-memo.ts';
 import type { Clock } from '../core/clock.ts';
 import { API_KEY_LENGTH, parseApiKey } from './api-key-format.ts';
-import type { ApiKeyStore } from './api-key-store.ts';
+import type { ApiKeyRecord, ApiKeyStore } from './api-key-store.ts';
 import type { BoundedBcrypt } from './bcrypt-hasher.ts';
-import type { FailedAttemptGuard } from './failed-attempts.ts';
+import type { BlockState, FailedAttemptGuard } from './failed-attempts.ts';
 import type { LastUseRecorder } from './last-use-recorder.ts';
 import type { VerifiedKeyCache } from './verified-key-cache.ts';
 
+/** Shed before any work: a burst from one address held every place for longer than the guard waits. */
+const OVERLOADED = new Problem('overloaded', undefined, 1);
+
+const isActive = (row: ApiKeyRecord, now: number) => row.revokedAt === null && (row.expiresAt === null || row.expiresAt > now);
+
 export type KeyVerification =
-  | { ok: true; keyId: string; accountId: string }
+  | { ok: true; keyId: string; accountId: string; publicId: string }
   | { ok: false; reason: 'blocked'; retryAfterS: number }
   | { ok: false; reason: 'invalid'; publicId: string | null; accountId: string | null; blockedNow: boolean };
 
@@ -22,6 +28,17 @@ export interface FailedKeyAttempt {
   publicId: string | null;
   accountId: string | null;
   blockedNow: boolean;
+  /** The block's end when this attempt made it. */
+  untilMs: number;
+}
+
+/** A valid key refused because its address is blocked. */
+export interface BlockedValidKey {
+  keyId: string;
+  accountId: string;
+  clientAddress: string;
+  limiterAddress: string;
+  untilMs: number;
 }
 
 export interface VerifierDeps {
@@ -33,6 +50,8 @@ export interface VerifierDeps {
   lastUse: LastUseRecorder;
   /** Told of every failed attempt; must be cheap and must not throw. */
   onFailure?: (attempt: FailedKeyAttempt) => void;
+  /** Told each time a known-valid key is refused for its address's block; must be cheap and must not throw. */
+  onBlockedValidKey?: (use: BlockedValidKey) => void;
 }
 
 /**
@@ -42,6 +61,8 @@ export interface VerifierDeps {
  */
 export class ApiKeyVerifier {
   private readonly digest = new CacheDigest();
+  /** Evaluations in flight, by address and the presented key's digest. */
+  private readonly evaluations = new Map<string, Promise<KeyVerification>>();
 
   constructor(private readonly deps: VerifierDeps) {}
 
@@ -61,12 +82,12 @@ export class ApiKeyVerifier {
   }
 
   async verify(presented: string, clientAddress: string, limiterAddress: string, memo?: DigestMemo): Promise<KeyVerification> {
-    const { clock, store, bcrypt, cache, guard, lastUse } = this.deps;
+    const { clock, store, cache, guard } = this.deps;
     const block = guard.checkNow(limiterAddress) ?? (await guard.check(limiterAddress));
-    if (block.blocked) return { ok: false, reason: 'blocked', retryAfterS: block.retryAfterS };
+    if (block.blocked) return this.refuseBlocked(presented, clientAddress, limiterAddress, block, memo);
 
     const parsed = parseApiKey(presented);
-    if (!parsed) return this.fail(limiterAddress, clientAddress, null, null);
+    if (!parsed) return this.fail(limiterAddress, clientAddress, null, null, await guard.recordFailure(limiterAddress));
 
     const digest = this.digest.of(presented, memo);
     const cached = this.cachedUse(digest, clientAddress);
@@ -77,28 +98,68 @@ export class ApiKeyVerifier {
     // entry lapses during a flood of wrong keys is never queued (or shed) behind the
     // flood's compares (bench B5).
     const lapsed = cache.lapsed(digest);
-    // Under a flood the compare queue is full: shed now, before the row lookup.
-    if (!lapsed) bcrypt.checkCapacity();
-    if (guard.shared) {
-      // The view may be up to a second behind a block another process wrote and could
-      // not announce: before a guess gets a row lookup and a bcrypt compare, ask the store.
-      const stored = await guard.check(limiterAddress);
-      if (stored.blocked) return { ok: false, reason: 'blocked', retryAfterS: stored.retryAfterS };
+    if (lapsed) {
+      const row = await store.findByPublicId(parsed.publicId);
+      if (row && isActive(row, clock.now()) && lapsed.credentialId === row.id && lapsed.secretHash === row.secretHash) return this.admit(digest, row, clientAddress);
     }
-    const row = await store.findByPublicId(parsed.publicId);
-    const now = clock.now();
-    if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) {
-      return this.fail(limiterAddress, clientAddress, parsed.publicId, row?.accountId ?? null);
+    // Requests that present the same key from the same address at the same time (a
+    // client opening many connections with a new key) share one evaluation: one place,
+    // one compare.
+    const flight = `${limiterAddress} ${digest}`;
+    const running = this.evaluations.get(flight);
+    if (running) return running;
+    const evaluation = this.evaluate(presented, parsed.publicId, digest, clientAddress, limiterAddress, memo).finally(() => this.evaluations.delete(flight));
+    this.evaluations.set(flight, evaluation);
+    return evaluation;
+  }
+
+  /** The expensive check: a reserved place in the address's failure count, the row, one bcrypt compare. */
+  private async evaluate(presented: string, publicId: string, digest: string, clientAddress: string, limiterAddress: string, memo?: DigestMemo): Promise<KeyVerification> {
+    const { clock, store, bcrypt, guard } = this.deps;
+    // Under a flood the compare queue is full: shed now, before any other work.
+    bcrypt.checkCapacity();
+    // The attempt's place in the address's failure count is taken before the row read
+    // and bcrypt, so concurrent guesses cannot all be evaluated before the block applies.
+    const reserved = await guard.reserve(limiterAddress);
+    if ('blocked' in reserved) return this.refuseBlocked(presented, clientAddress, limiterAddress, reserved.blocked, memo);
+    if ('busy' in reserved) throw OVERLOADED;
+    let matched = false;
+    let row: ApiKeyRecord | undefined;
+    try {
+      row = await store.findByPublicId(publicId);
+      // Exactly one bcrypt compare whatever the row: a missing, revoked or expired id costs
+      // the time a live one does, so a wrong key's answer does not tell which ids are live.
+      matched = row && isActive(row, clock.now()) ? await bcrypt.compare(presented, row.secretHash) : await bcrypt.compareWithNothing(presented);
+    } catch (err) {
+      // Not evaluated after all (the database or the queue failed): the place is given back.
+      await guard.succeeded(reserved.granted);
+      throw err;
     }
-    const renewed = lapsed !== undefined && lapsed.credentialId === row.id && lapsed.secretHash === row.secretHash;
-    if (!renewed && !(await bcrypt.compare(presented, row.secretHash))) {
-      return this.fail(limiterAddress, clientAddress, parsed.publicId, row.accountId);
-    }
+    if (!matched || !row) return this.fail(limiterAddress, clientAddress, publicId, row?.accountId ?? null, await guard.failed(reserved.granted));
+    void guard.succeeded(reserved.granted).catch(() => {});
+    return this.admit(digest, row, clientAddress);
+  }
+
+  /** Caches a key that passed, records its use. */
+  private admit(digest: string, row: ApiKeyRecord, clientAddress: string): VerifiedUse {
     // The cache refuses a key revoked while bcrypt ran (it keeps tombstones), so a
     // revocation that raced this compare cannot be undone by it.
-    cache.set(digest, { credentialId: row.id, accountId: row.accountId, secretHash: row.secretHash }, row.expiresAt);
-    lastUse.record({ keyId: row.id, at: now, ip: clientAddress });
-    return { ok: true, keyId: row.id, accountId: row.accountId };
+    this.deps.cache.set(digest, { credentialId: row.id, accountId: row.accountId, publicId: row.publicId, secretHash: row.secretHash }, row.expiresAt);
+    this.deps.lastUse.record({ keyId: row.id, at: this.deps.clock.now(), ip: clientAddress });
+    return { ok: true, keyId: row.id, accountId: row.accountId, publicId: row.publicId };
+  }
+
+  /**
+   * A refusal for a blocked address. A key this process knows to be valid (it passed
+   * bcrypt and is cached, fresh or lapsed) is told to its owner: a block caused by
+   * someone else's typos on a shared address must not silently cut an integration off.
+   */
+  private refuseBlocked(presented: string, clientAddress: string, limiterAddress: string, block: BlockState, memo?: DigestMemo): KeyVerification {
+    if (this.deps.onBlockedValidKey && presented.length === API_KEY_LENGTH) {
+      const known = this.deps.cache.lapsed(this.digest.of(presented, memo));
+      if (known) this.deps.onBlockedValidKey({ keyId: known.credentialId, accountId: known.accountId, clientAddress, limiterAddress, untilMs: block.untilMs });
+    }
+    return { ok: false, reason: 'blocked', retryAfterS: block.retryAfterS };
   }
 
   /** A use of a key in the verified cache: recorded, and its account. */
@@ -106,12 +167,11 @@ export class ApiKeyVerifier {
     const hit = this.deps.cache.get(digest);
     if (!hit) return undefined;
     this.deps.lastUse.record({ keyId: hit.credentialId, at: this.deps.clock.now(), ip: clientAddress });
-    return { ok: true, keyId: hit.credentialId, accountId: hit.accountId };
+    return { ok: true, keyId: hit.credentialId, accountId: hit.accountId, publicId: hit.publicId };
   }
 
-  private async fail(address: string, clientAddress: string, publicId: string | null, accountId: string | null): Promise<KeyVerification> {
-    const state = await this.deps.guard.recordFailure(address);
-    this.deps.onFailure?.({ limiterAddress: address, clientAddress, publicId, accountId, blockedNow: state.blocked });
+  private fail(address: string, clientAddress: string, publicId: string | null, accountId: string | null, state: BlockState): KeyVerification {
+    this.deps.onFailure?.({ limiterAddress: address, clientAddress, publicId, accountId, blockedNow: state.blocked, untilMs: state.untilMs });
     return { ok: false, reason: 'invalid', publicId, accountId, blockedNow: state.blocked };
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Problem } from '../core/problems.ts';
 import { BcryptThreads } from './bcrypt-threads.ts';
 
@@ -12,6 +13,9 @@ const OVERLOADED = new Problem('overloaded', undefined, 1);
 
 export class BoundedBcrypt {
   private running = 0;
+  private decoy: Promise<string> | undefined;
+  /** Compares started since this process began (metrics, tests). */
+  compares = 0;
   private readonly waiting: Array<() => void> = [];
   private readonly threads: BcryptThreads;
 
@@ -28,7 +32,22 @@ export class BoundedBcrypt {
   }
 
   compare(secret: string, hash: string): Promise<boolean> {
+    this.compares++;
     return this.withSlot(() => this.threads.compare(secret, hash));
+  }
+
+  /**
+   * The same work as compare() against a hash no key matches, for a key whose row is
+   * missing or inactive: a wrong key then costs the same time whether its id is live
+   * or not, so timing does not tell which ids exist. Always false.
+   */
+  async compareWithNothing(secret: string): Promise<false> {
+    this.decoy ??= this.hash(randomBytes(32).toString('base64url')).catch((err: unknown) => {
+      this.decoy = undefined;
+      throw err;
+    });
+    await this.compare(secret, await this.decoy);
+    return false;
   }
 
   /** Stops the threads (they never hold the process open while idle, so this is optional). */

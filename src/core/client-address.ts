@@ -43,3 +43,13 @@ export function invalidCidrs(list: string[]): string[] {
     }
   });
 }
+
+/**
+ * The limiter address an operator means by `input`: an address (IPv6 grouped by /64,
+ * as blocks are) or an IPv6 /64 as listed by `bureau blocks list`; null for anything else.
+ */
+export function blockedAddressOf(input: string): string | null {
+  const bare = input.trim().replace(/\/64$/, '');
+  if (!ipaddr.isValid(bare)) return null;
+  return limiterAddress(ipaddr.parse(bare).toString());
+}

@@ -22,6 +22,15 @@ export class FlexibleLimiterStore implements LimiterStore {
     return res.consumedPoints;
   }
 
+  async decrement(bucket: string, key: string): Promise<void> {
+    await this.counter(bucket).reward(key, 1);
+  }
+
+  async forget(bucket: string, keys: string[]): Promise<void> {
+    const counter = this.counter(bucket);
+    await Promise.all(keys.map((k) => counter.delete(k)));
+  }
+
   async count(bucket: string, key: string): Promise<number> {
     const res = await this.counter(bucket).get(key);
     return res?.consumedPoints ?? 0;
@@ -35,6 +44,10 @@ export class FlexibleLimiterStore implements LimiterStore {
 
   async writeBlock(key: string, untilMs: number, ttlS: number): Promise<void> {
     await this.blocks.set(key, untilMs, ttlS);
+  }
+
+  async deleteBlock(key: string): Promise<void> {
+    await this.blocks.delete(key);
   }
 
   private counter(bucket: string): RateLimiterAbstract {

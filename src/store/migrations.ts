@@ -115,6 +115,20 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('sessions_ended_at').on('sessions').column('ended_at').execute();
       },
     },
+    '005_address_blocks': {
+      async up(db: Kysely<any>) {
+        // One row per address: its latest block. Rewritten when a new block starts.
+        await db.schema
+          .createTable('address_blocks')
+          .addColumn('address', 'text', (c) => c.primaryKey())
+          .addColumn('blocked_at', 'bigint', (c) => c.notNull())
+          .addColumn('until_at', 'bigint', (c) => c.notNull())
+          .addColumn('lifted_at', 'bigint')
+          .execute();
+        // Every process reads "lifted since T" once a second.
+        await db.schema.createIndex('address_blocks_lifted_at').on('address_blocks').column('lifted_at').execute();
+      },
+    },
   };
 }
 

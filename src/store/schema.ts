@@ -13,6 +13,7 @@ export interface Database {
   identities: IdentityRow;
   sessions: SessionRow;
   used_sign_in_flows: UsedSignInFlowRow;
+  address_blocks: AddressBlockRow;
 }
 
 export interface AccountRow {
@@ -91,4 +92,12 @@ export interface SessionRow {
 export interface UsedSignInFlowRow {
   id: string;
   expires_at: number;
+}
+
+/** Address blocks from API-key authentication, for operators (list, lift) and to record each block once. */
+export interface AddressBlockRow {
+  address: string;
+  blocked_at: number;
+  until_at: number;
+  lifted_at: number | null;
 }

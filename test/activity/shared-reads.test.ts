@@ -114,7 +114,7 @@ describe('streams sharing reads', () => {
     const open = async (startAfter: number) => {
       const written: string[] = [];
       const sink: StreamSink = { write: (c) => (written.push(c), true), end: () => {}, drained: async () => {} };
-      const stream = streams.reserve({ method: 'api_key', accountId, keyId: 'key_test' });
+      const stream = streams.reserve({ method: 'api_key', accountId, keyId: 'key_test', publicId: 'test' });
       expect(await stream.claimSlot()).toBe(true);
       stream.attach(sink, startAfter);
       return { ids: () => written.flatMap((c) => /^id: (\d+)/.exec(c)?.[1] ?? []).map(Number) };

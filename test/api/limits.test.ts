@@ -37,11 +37,11 @@ async function failFrom(t: TestApp, n: number, ip: string, xff?: (i: number) => 
 }
 
 describe('general rate limit', () => {
-  it('admits exactly 120 of 125 requests from one account in a minute, with RateLimit headers', async () => {
+  it('admits exactly 120 of 125 requests with one key in a minute, with RateLimit headers naming the key on a 429', async () => {
     const t = await app();
     const { key } = await t.account();
     const answers = [];
-    // Alternating addresses: the limit is per account, not per address.
+    // Alternating addresses: the limit is per credential, not per address.
     for (let i = 0; i < 125; i++) answers.push(await get(t, { key, ip: i % 2 ? '203.0.113.1' : '203.0.113.2' }));
     const ok = answers.filter((r) => r.statusCode === 200);
     const limited = answers.filter((r) => r.statusCode === 429);
@@ -56,8 +56,11 @@ describe('general rate limit', () => {
       expect(r.json().code).toBe('rate_limited');
       expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(r.headers['retry-after']).toBe('60');
-      expect(r.headers['ratelimit-policy']).toBe('"general";q=120;w=60');
+      const visibleId = key.slice(0, 'lb_k_'.length + 12);
+      // The partition key (pk) is the draft's way to say whose budget this is.
+      expect(r.headers['ratelimit-policy']).toBe(`"general";q=120;w=60;pk=:${Buffer.from(visibleId).toString('base64')}:`);
       expect(r.headers.ratelimit).toBe('"general";r=0;t=60');
+      expect(r.json()).toMatchObject({ budget: visibleId, resetAt: new Date(t.clock.now() + 60_000).toISOString() });
     }
 
     // Another account is untouched.
@@ -75,7 +78,7 @@ describe('general rate limit', () => {
     expect(fresh.headers.ratelimit).toBe('"general";r=119;t=60');
   });
 
-  it('counts Bearer and x-api-key requests of one account together', async () => {
+  it('counts Bearer and x-api-key requests of one key together', async () => {
     const t = await app({ BUREAU_RATE_LIMIT_PER_MINUTE: '10' });
     const { key } = await t.account();
     for (let i = 0; i < 10; i++) expect((await get(t, { key, bearer: i % 2 === 0 })).statusCode).toBe(200);

@@ -44,8 +44,8 @@ async function server(name: string, env: Record<string, string>): Promise<Server
 
 async function newKey(s: Services) {
   const { account } = await ensureAccount(s.accounts, s.clock, { email: `fault-${randomBytes(4).toString('hex')}@example.com` });
-  const { key } = await s.apiKeys.create(account.id, { name: 'fault' }, { type: 'operator', id: null }, null);
-  return { accountId: account.id, key };
+  const { key, apiKey } = await s.apiKeys.create(account.id, { name: 'fault' }, { type: 'operator', id: null }, null);
+  return { accountId: account.id, keyId: apiKey.id, key };
 }
 
 function expectUnavailableProblem(r: HttpResult) {
@@ -150,11 +150,11 @@ describe('Redis stopped and started', () => {
     /** 7 requests of a fresh account: the limit of 5 must admit 5 and refuse 2, in one fixed minute. */
     const sevenRequests = async () => {
       for (let attempt = 0; attempt < 3; attempt++) {
-        const { accountId, key } = await newKey(ops);
+        const { keyId, key } = await newKey(ops);
         const start = Date.now();
         const statuses: number[] = [];
         for (let i = 0; i < 7; i++) statuses.push((await request(`${api.url}/api/me`, { headers: { 'x-api-key': key } })).status);
-        if (Math.floor(start / 60_000) === Math.floor(Date.now() / 60_000)) return { accountId, statuses, window: Math.floor(start / 60_000) };
+        if (Math.floor(start / 60_000) === Math.floor(Date.now() / 60_000)) return { keyId, statuses, window: Math.floor(start / 60_000) };
       }
       throw new Error('three runs in a row straddled a minute boundary');
     };
@@ -175,7 +175,7 @@ describe('Redis stopped and started', () => {
     await probe.connect();
     // Counted in Redis: the five admitted places. Once the window is full, the process
     // refuses the rest without asking Redis (see RequestLimiter).
-    expect(await probe.get(`${prefix}:rl:acct:${up.accountId}:${up.window}`)).toBe('5');
+    expect(await probe.get(`${prefix}:rl:key:${up.keyId}:${up.window}`)).toBe('5');
     expect(await probe.zcard(`${prefix}:streams:${streamer.accountId}`)).toBe(1);
     probe.disconnect();
 
@@ -201,7 +201,7 @@ describe('Redis stopped and started', () => {
     const back = await sevenRequests();
     expect(back.statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
     await probe.connect();
-    expect(await probe.get(`${prefix}:rl:acct:${back.accountId}:${back.window}`)).toBe('5');
+    expect(await probe.get(`${prefix}:rl:key:${back.keyId}:${back.window}`)).toBe('5');
 
     expect(api.alive).toBe(true);
     // Once per outage and connection, not once per request or per reconnect attempt.

@@ -98,8 +98,8 @@ describe.each(kinds)('limiter store contract: $name', (kind) => {
     const guards = [new FailedAttemptGuard(a, clock, 10, 60, 900), new FailedAttemptGuard(b, clock, 10, 60, 900)];
     for (let i = 0; i < 9; i++) expect((await guards[i % 2].recordFailure('203.0.113.9')).blocked).toBe(false);
     expect((await guards[0].check('203.0.113.9')).blocked).toBe(false);
-    expect(await guards[1].recordFailure('203.0.113.9')).toEqual({ blocked: true, retryAfterS: 900 });
-    expect(await guards[0].check('203.0.113.9')).toEqual({ blocked: true, retryAfterS: 900 });
+    expect(await guards[1].recordFailure('203.0.113.9')).toMatchObject({ blocked: true, retryAfterS: 900 });
+    expect(await guards[0].check('203.0.113.9')).toMatchObject({ blocked: true, retryAfterS: 900 });
     expect((await guards[1].check('203.0.113.10')).blocked).toBe(false);
     clock.advance(900_000);
     expect((await guards[0].check('203.0.113.9')).blocked).toBe(false);

@@ -66,10 +66,16 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly retryAfterS: number | null = null,
+    /** On a 429: whose budget ran out (a key's visible id, "this session" or "this address"). */
+    readonly budget: string | null = null,
   ) {
     super(message);
     this.name = 'ApiError';
+    this.retryAt = retryAfterS === null ? null : Date.now() + retryAfterS * 1000;
   }
+
+  /** When a retry may succeed (ms since the epoch), for a countdown. */
+  readonly retryAt: number | null;
 }
 
 let unauthorizedHandler: () => void = () => {};
@@ -102,20 +108,28 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   if (res.status === 204) return undefined as T;
   const payload: unknown = await res.json().catch(() => null);
   if (res.ok) return payload as T;
-  const problem = (payload ?? {}) as { code?: string; title?: string; detail?: string };
-  const error = new ApiError(res.status, problem.code ?? 'http_error', problem.detail ?? problem.title ?? `Request failed (${res.status})`, parseRetryAfter(res.headers.get('retry-after')));
+  const problem = (payload ?? {}) as { code?: string; title?: string; detail?: string; budget?: string };
+  const error = new ApiError(
+    res.status,
+    problem.code ?? 'http_error',
+    problem.detail ?? problem.title ?? `Request failed (${res.status})`,
+    parseRetryAfter(res.headers.get('retry-after')),
+    typeof problem.budget === 'string' ? problem.budget : null,
+  );
   if (res.status === 401) unauthorizedHandler();
   throw error;
 }
 
-/** What to tell a person about a failure, in plain words. */
-export function describeError(err: unknown): string {
+/** What to tell a person about a failure, in plain words; `now` moves a 429's countdown. */
+export function describeError(err: unknown, now = Date.now()): string {
   if (!(err instanceof ApiError)) return 'Something went wrong. Try again.';
   if (err.status === 429 || err.status === 503) {
-    const what = err.status === 429 ? 'Too many requests.' : 'Le Bureau is busy.';
-    if (err.retryAfterS === null) return `${what} Wait a moment and try again.`;
-    const at = new Date(Date.now() + err.retryAfterS * 1000).toLocaleTimeString();
-    return `${what} Try again in ${err.retryAfterS} second${err.retryAfterS === 1 ? '' : 's'} (at ${at}).`;
+    let what = err.status === 429 ? 'Too many requests.' : 'Le Bureau is busy.';
+    if (err.status === 429 && err.budget) what = `Too many requests: the budget of ${err.budget} is used up.`;
+    if (err.retryAt === null) return `${what} Wait a moment and try again.`;
+    const left = Math.max(0, Math.ceil((err.retryAt - now) / 1000));
+    if (left === 0) return `${what} You can try again now.`;
+    return `${what} Try again in ${left} second${left === 1 ? '' : 's'} (at ${new Date(err.retryAt).toLocaleTimeString()}).`;
   }
   if (err.status === 401) return 'Your session has ended. Sign in again.';
   if (err.status === 403 && err.code === 'cross_site_request') return 'The request was refused because it did not come from this page. Reload and try again.';

@@ -1,5 +1,5 @@
 import { type ReactNode, useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import { describeError } from './api.ts';
+import { ApiError, describeError } from './api.ts';
 import { formatDate, formatRelative } from './format.ts';
 
 /* One clock for every relative time on the page, ticking twice a minute. */
@@ -108,12 +108,24 @@ export function ConfirmDialog(props: {
 }
 
 export function ErrorNotice({ error }: { error: unknown }) {
+  const now = useSecondsWhile(error instanceof ApiError && error.retryAt !== null && error.retryAt > Date.now());
   if (!error) return null;
   return (
     <p className="notice error" role="alert">
-      {typeof error === 'string' ? error : describeError(error)}
+      {typeof error === 'string' ? error : describeError(error, now)}
     </p>
   );
+}
+
+/** The time, renewed every second while `active` (a 429's countdown). */
+function useSecondsWhile(active: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [active]);
+  return now;
 }
 
 export function Loading({ what }: { what: string }) {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { API_KEY_PREFIX } from '../../auth/api-key-format.ts';
+import { API_KEY_PREFIX, visibleKeyId } from '../../auth/api-key-format.ts';
+import type { Principal } from '../../auth/principal.ts';
 import type { LimitDecision } from '../../auth/request-limits.ts';
 import type { SessionPrincipal } from '../../auth/sessions.ts';
 import { limiterAddress } from '../../core/client-address.ts';
@@ -25,6 +26,18 @@ export interface Credentials {
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The general limit's subject: each key and each session has its own budget; a request without one, its address. */
+function budgetOf(principal: Principal): string {
+  return principal.method === 'api_key' ? `key:${principal.keyId}` : `ses:${principal.sessionId}`;
+}
+
+/** The budget a 429 names, in words an owner recognises: the key's visible id, this session, or this address. */
+function budgetName(request: FastifyRequest): string {
+  const p = request.principal;
+  if (!p) return 'this address';
+  return p.method === 'api_key' ? visibleKeyId(p.publicId) : 'this session';
 }
 
 export function readCredentials(request: FastifyRequest): Credentials {
@@ -80,14 +93,16 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
   };
 
   /**
-   * Ends the request with a problem. A refusal (401, 429, 503) is answered after
-   * BUREAU_REFUSAL_DELAY_MS, with nothing running meanwhile: a client that keeps
-   * sending refused requests, a key-guessing flood above all, gets one answer per
-   * delay on each connection instead of as many as the event loop can turn out, and
-   * the loop stays free for everyone else (bench B5). The delay is stretched by up to
-   * half at random: refusals made together (a flood's connections move in step) would
-   * otherwise be answered in one burst of timers, and the flood's next requests arrive
-   * in one burst too, holding up the requests of everyone else for milliseconds.
+   * Ends the request with a problem. A refusal (401, 429, 503) is answered
+   * BUREAU_REFUSAL_DELAY_MS after the request arrived, with nothing running meanwhile:
+   * a client that keeps sending refused requests, a key-guessing flood above all, gets
+   * one answer per delay on each connection instead of as many as the event loop can
+   * turn out, and the loop stays free for everyone else (bench B5). Counted from the
+   * arrival, not from the end of verification, so the answer comes at the same time
+   * whether or not the key's id was live and bcrypt ran (bench T1). The delay is
+   * stretched by up to half at random: refusals made together (a flood's connections
+   * move in step) would otherwise be answered in one burst of timers, and the flood's
+   * next requests arrive in one burst too, holding up everyone else for milliseconds.
    */
   const answer = (request: FastifyRequest, reply: FastifyReply, problem: Problem): void => {
     answered.add(reply);
@@ -95,10 +110,11 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
       sendProblem(reply, problem);
       return;
     }
+    const wait = delayMs + Math.random() * (delayMs / 2) - reply.elapsedTime;
     setTimeout(() => {
       // The client may have gone meanwhile: nothing to answer then.
       if (!request.raw.destroyed) sendProblem(reply, problem);
-    }, delayMs + Math.random() * (delayMs / 2));
+    }, Math.max(0, wait));
   };
 
   // draft-ietf-httpapi-ratelimit-headers: a named policy, then what is left of it.
@@ -109,8 +125,14 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     reply.header('ratelimit-policy', generalPolicy);
     reply.header('ratelimit', `"general";r=${decision.remaining};t=${decision.resetS}`);
     if (decision.allowed) return true;
-    request.log.info({ event: 'rate_limited', subject: subject.startsWith('ip:') ? subject : 'account' }, 'rate limit reached');
-    answer(request, reply, new Problem('rate_limited', undefined, decision.resetS));
+    const budget = budgetName(request);
+    request.log.info({ event: 'rate_limited', budget }, 'rate limit reached');
+    // The policy's partition key (pk, a byte sequence in the draft) names the budget that ran out.
+    reply.header('ratelimit-policy', `${generalPolicy};pk=:${Buffer.from(budget).toString('base64')}:`);
+    answer(request, reply, new Problem('rate_limited', `The budget of ${budget} is used up until the minute resets`, decision.resetS, {
+      budget,
+      resetAt: new Date(services.clock.now() + decision.resetS * 1000).toISOString(),
+    }));
     return false;
   };
 
@@ -132,11 +154,17 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     if (await limit(request, reply, `ip:${request.limiterAddress}`)) answer(request, reply, UNAUTHORIZED);
   };
 
+  const refuseKeyInUrl = (request: FastifyRequest, reply: FastifyReply) => {
+    request.log.warn({ event: 'auth_failed', reason: 'api_key_in_url' }, 'API key refused in the query string');
+    return refuse(request, reply);
+  };
+
   const authenticateApiKey = async (request: FastifyRequest, reply: FastifyReply, apiKey: string, memo: DigestMemo | undefined) => {
     const result = await services.verifier.verify(apiKey, request.clientAddress, request.limiterAddress, memo);
     if (result.ok) {
-      request.principal = { method: 'api_key', accountId: result.accountId, keyId: result.keyId };
-      await limit(request, reply, `acct:${result.accountId}`);
+      request.principal = { method: 'api_key', accountId: result.accountId, keyId: result.keyId, publicId: result.publicId };
+      reply.header('cache-control', 'no-store');
+      await limit(request, reply, `key:${result.keyId}`);
       return;
     }
     if (result.reason === 'blocked') {
@@ -167,12 +195,13 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
 
   const admitSession = (request: FastifyRequest, reply: FastifyReply, session: SessionPrincipal): Promise<unknown> | undefined => {
     request.principal = { method: 'session', accountId: session.accountId, sessionId: session.sessionId, expiresAt: session.expiresAt };
+    reply.header('cache-control', 'no-store');
     if (isUnsafeMethod(request.method) && !isSameOriginRequest(request, publicOrigin)) {
       request.log.warn({ event: 'csrf_refused', method: request.method, ip: request.clientAddress }, 'cross-site request refused');
       answer(request, reply, new Problem('cross_site_request'));
       return undefined;
     }
-    return limitNowOrLater(request, reply, `acct:${session.accountId}`);
+    return limitNowOrLater(request, reply, `ses:${session.sessionId}`);
   };
 
   const authenticateTicket = async (request: FastifyRequest, reply: FastifyReply, ticket: string) => {
@@ -182,7 +211,8 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
       return refuse(request, reply);
     }
     request.principal = principal;
-    await limit(request, reply, `acct:${principal.accountId}`);
+    reply.header('cache-control', 'no-store');
+    await limit(request, reply, budgetOf(principal));
   };
 
   /**
@@ -196,20 +226,22 @@ export function registerAuthentication(app: FastifyInstance, services: Services)
     request.limiterAddress = limiterAddress(request.ip);
     request.routeSettings = request.routeOptions.config;
     const mode = request.routeSettings.auth ?? 'required';
-    // An unknown route is 404 for everyone (limited per address), not 401.
-    if (mode === 'none' || request.is404) return limitNowOrLater(request, reply, `ip:${request.limiterAddress}`);
+    // An unknown route is 404 for everyone (limited per address), not 401; but a key in
+    // the URL is refused wherever it is sent (see readCredentials).
+    if (mode === 'none' || request.is404) {
+      if ((request.query as Record<string, unknown> | undefined)?.apiKey !== undefined) return refuseKeyInUrl(request, reply);
+      return limitNowOrLater(request, reply, `ip:${request.limiterAddress}`);
+    }
 
     const creds = readCredentials(request);
-    if (creds.misplacedKey) {
-      request.log.warn({ event: 'auth_failed', reason: 'api_key_in_url' }, 'API key refused in the query string');
-      return refuse(request, reply);
-    }
+    if (creds.misplacedKey) return refuseKeyInUrl(request, reply);
     if (creds.apiKey !== null) {
       const memo = memoOf(request);
       const warm = services.verifier.verifyNow(creds.apiKey, request.clientAddress, request.limiterAddress, memo);
       if (!warm) return authenticateApiKey(request, reply, creds.apiKey, memo);
-      request.principal = { method: 'api_key', accountId: warm.accountId, keyId: warm.keyId };
-      return limitNowOrLater(request, reply, `acct:${warm.accountId}`);
+      request.principal = { method: 'api_key', accountId: warm.accountId, keyId: warm.keyId, publicId: warm.publicId };
+      reply.header('cache-control', 'no-store');
+      return limitNowOrLater(request, reply, `key:${warm.keyId}`);
     }
     // A single-use stream ticket (mission control) stands in for a key in the URL.
     const ticket = readStreamTicket(request);

@@ -43,7 +43,11 @@ export async function apiKeyRoutes(app: FastifyInstance, { services }: { service
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/api/api-keys/:id',
-    { schema: { tags, summary: 'Revoke a key, effective on the next request', security, params: IdParams, response: { 200: ref, ...problemResponses } } },
+    {
+      // Acting on a leak is never refused by the general limit, even when the leaked key used the budget up.
+      config: { rateLimit: false },
+      schema: { tags, summary: 'Revoke a key, effective on the next request', security, params: IdParams, response: { 200: ref, ...problemResponses } },
+    },
     async (request) => services.apiKeys.revoke(request.principal!.accountId, request.params.id, actorOf(request), request.clientAddress),
   );
 }

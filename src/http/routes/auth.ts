@@ -84,6 +84,9 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
     return reply.header('cache-control', 'no-store').redirect(signInErrorLocation(code), 303);
   };
 
+  // Signing in is how an owner gets back in to act on a leak: never refused by the general limit.
+  const signingIn = { auth: 'none' as const, rateLimit: false };
+
   app.get(
     '/api/auth/providers',
     {
@@ -96,7 +99,7 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
   app.get<{ Params: Static<typeof ProviderParams>; Querystring: Static<typeof StartQuery> }>(
     '/api/auth/:provider/start',
     {
-      config: { auth: 'none' },
+      config: signingIn,
       exposeHeadRoute: false,
       schema: {
         tags,
@@ -121,7 +124,7 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
   app.get<{ Params: Static<typeof ProviderParams> }>(
     '/api/auth/:provider/callback',
     {
-      config: { auth: 'none' },
+      config: signingIn,
       // A HEAD (link scanners, prefetchers) must not use the flow up.
       exposeHeadRoute: false,
       schema: {

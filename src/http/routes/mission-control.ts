@@ -151,7 +151,7 @@ export async function missionControlRoutes(app: FastifyInstance, { services }: {
     {
       // The only route that takes a credential in the URL: EventSource cannot send headers.
       config: { apiKeyInQuery: true, ticketInQuery: true },
-      // HEAD would hold a stream slot open to send nothing.
+      // HEAD is its own route (below): it must not hold a stream slot open to send nothing.
       exposeHeadRoute: false,
       schema: {
         tags,
@@ -190,6 +190,17 @@ export async function missionControlRoutes(app: FastifyInstance, { services }: {
       request.log.info({ event: 'stream_opened', resumeAfter: startAfter }, 'activity stream opened');
       stream.attach(sinkFor(reply), startAfter);
       return reply;
+    },
+  );
+
+  // HEAD answers what GET would start with (the Allow header of a 405 names it), after
+  // the same authentication, without opening a stream. Not with a ticket: it is single-use.
+  app.head<{ Querystring: Static<typeof StreamQuery> }>(
+    '/api/mission-control/activity/stream',
+    { config: { apiKeyInQuery: true }, schema: { hide: true, querystring: StreamQuery } },
+    async (_request, reply) => {
+      reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-store');
+      return reply.code(200).send();
     },
   );
 }

@@ -32,9 +32,13 @@ export async function sessionRoutes(app: FastifyInstance, { services }: { servic
     async (request) => ({ sessions: await sessions.list(request.principal!.accountId, currentSessionId(request.principal)) }),
   );
 
+  // Ending sessions and signing out act on a leak: never refused by the general limit.
+  const exempt = { rateLimit: false };
+
   app.delete(
     '/api/sessions/others',
     {
+      config: exempt,
       schema: {
         tags,
         summary: 'Sign out everywhere else: end every session of the account but this one',
@@ -49,7 +53,7 @@ export async function sessionRoutes(app: FastifyInstance, { services }: { servic
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/api/sessions/:id',
-    { schema: { tags, summary: 'End one session (takes effect at once)', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
+    { config: exempt, schema: { tags, summary: 'End one session (takes effect at once)', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
     async (request, reply) => {
       await sessions.end(request.principal!.accountId, request.params.id, actorOf(request), request.clientAddress);
       return reply.code(204).send();
@@ -60,7 +64,7 @@ export async function sessionRoutes(app: FastifyInstance, { services }: { servic
   // session has already expired, and it needs no other credential.
   app.post(
     '/api/auth/logout',
-    { config: { auth: 'none' }, schema: { tags: ['auth'], summary: 'End this session on the server and clear the cookie', response: { 204: Type.Null(), 403: Type.Ref(ProblemSchema) } } },
+    { config: { auth: 'none', ...exempt }, schema: { tags: ['auth'], summary: 'End this session on the server and clear the cookie', response: { 204: Type.Null(), 403: Type.Ref(ProblemSchema) } } },
     async (request, reply) => {
       const token = readSessionCookie(request, cookieName);
       if (token !== undefined) {
