@@ -1,50 +1,192 @@
-import { buildApp } from './app.ts';
-import type { Config } from './config.ts';
-import { createServices } from './services.ts';
+import { parseArgs } from 'node:util';
+import { ensureAccount, normalizeEmail } from './accounts/accounts.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { blockedAddressOf } from './core/client-address.ts';
+import { Problem } from './core/problems.ts';
+import { type Services, createServices } from './services.ts';
+import { migrateToLatest } from './store/migrations.ts';
 
-/** Starts the server and stops it cleanly on SIGTERM/SIGINT. */
-export async function serve(config: Readonly<Config>): Promise<void> {
-  const services = await createServices(config);
-  const app = await buildApp(services);
-  // Redis outages and the like are reported by services outside any request: same log stream.
-  services.log.attach(app.log);
-  const flushTimer = setInterval(() => void services.lastUse.flush(), 5000);
-  flushTimer.unref();
-  // Logged once per outage (the database being away is already logged by requests), not every second.
-  let pollFailing = false;
-  const pollRevocations = () =>
-    Promise.all([services.revocationPoller.poll(), services.activityPoller.poll(), services.blockLiftPoller.poll()]).then(
-      () => {
-        if (pollFailing) app.log.info({ event: 'revocation_poll_recovered' }, 'polling the database for revocations and events works again');
-        pollFailing = false;
-      },
-      (err) => {
-        if (!pollFailing) app.log.warn({ event: 'revocation_poll_failed', err: { message: (err as Error).message } }, 'polling the database for revocations and events failed; retrying every second');
-        pollFailing = true;
-      },
-    );
-  const revocationTimer = setInterval(pollRevocations, 1000);
-  revocationTimer.unref();
+const USAGE = `Usage: bureau <command> [options]
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    app.log.info({ signal }, 'shutting down');
-    clearInterval(flushTimer);
-    clearInterval(revocationTimer);
-    try {
-      await app.close();
-      await services.close();
-      process.exit(0);
-    } catch (err) {
-      app.log.error({ err }, 'shutdown failed');
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+Commands:
+  serve                                         start the server (migrates first)
+  migrate                                       apply database migrations
+  users create --email E [--name N]             create an account (prints its id)
+  keys create --email E --name N [--expires ISO]
+                                                create an API key; prints only the key
+  keys list --email E                           list an account's keys (JSON lines)
+  keys revoke ID                                revoke a key by id
+  sessions list --email E                       list an account's active sessions (JSON lines)
+  sessions revoke ID                            end one session (sign it out)
+  sessions revoke --email E --all               end every session of an account
+  blocks list                                   addresses blocked from API-key authentication (JSON lines)
+  blocks lift ADDRESS                           lift an address's block on every process (within a second)
 
-  await app.listen({ port: config.port, host: config.host });
-  app.log.info({ url: config.publicUrl, database: config.databaseUrl.split(':')[0], redis: Boolean(config.redisUrl) }, 'Le Bureau is listening');
+Configuration comes from the environment (see README): DATABASE_URL, BUREAU_DATA_DIR, ...`;
+
+class UsageError extends Error {}
+
+const operator = { type: 'operator' as const, id: null };
+
+async function withServices<T>(work: (s: Services) => Promise<T>): Promise<T> {
+  const services = await createServices(loadConfig());
+  try {
+    return await work(services);
+  } finally {
+    await services.close();
+  }
 }
+
+function options(argv: string[], spec: Record<string, { type: 'string' }>, required: string[] = []) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  for (const name of required) if (!parsed.values[name]) throw new UsageError(`--${name} is required`);
+  return parsed as { values: Record<string, string | undefined>; positionals: string[] };
+}
+
+async function accountByEmail(s: Services, email: string) {
+  const account = await s.accounts.findByEmail(normalizeEmail(email));
+  if (!account) throw new UsageError(`no account with email ${email} (create it with: bureau users create --email ${email})`);
+  return account;
+}
+
+async function run(argv: string[]): Promise<void> {
+  const [command, sub, ...rest] = argv;
+  switch (command) {
+    case 'serve': {
+      // Loaded only here: the HTTP stack is a third of start-up time for the other commands.
+      const { serve } = await import('./serve.ts');
+      return serve(loadConfig());
+    }
+    case 'migrate': {
+      const { openDatabase } = await import('./store/database.ts');
+      const handle = openDatabase(loadConfig().databaseUrl);
+      try {
+        const applied = await migrateToLatest(handle.db, handle.dialect);
+        console.error(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      } finally {
+        await handle.close();
+      }
+      return;
+    }
+    case 'users':
+      if (sub !== 'create') throw new UsageError('expected: bureau users create --email E [--name N]');
+      return withServices(async (s) => {
+        const { values } = options(rest, { email: { type: 'string' }, name: { type: 'string' } }, ['email']);
+        const { account, created } = await ensureAccount(s.accounts, s.clock, { email: values.email!, name: values.name });
+        if (!created) console.error(`account ${account.email} already exists`);
+        console.log(account.id);
+      });
+    case 'keys':
+      return withServices(async (s) => {
+        if (sub === 'create') {
+          const { values } = options(rest, { email: { type: 'string' }, name: { type: 'string' }, expires: { type: 'string' } }, ['email', 'name']);
+          const account = await accountByEmail(s, values.email!);
+          const { key, apiKey } = await s.apiKeys.create(account.id, { name: values.name!, expiresAt: values.expires ?? null }, operator, null);
+          console.error(`created ${apiKey.keyId} (${apiKey.id}) for ${account.email}; it will not be shown again`);
+          console.log(key);
+          return;
+        }
+        if (sub === 'list') {
+          const { values } = options(rest, { email: { type: 'string' } }, ['email']);
+          const account = await accountByEmail(s, values.email!);
+          for (const k of await s.apiKeys.list(account.id)) console.log(JSON.stringify(k));
+          return;
+        }
+        if (sub === 'revoke') {
+          const { positionals } = options(rest, {});
+          if (positionals.length !== 1) throw new UsageError('expected: bureau keys revoke ID');
+          const key = await s.apiKeys.findById(positionals[0]);
+          if (!key) throw new UsageError(`no key with id ${positionals[0]}`);
+          const view = await s.apiKeys.revoke(key.accountId, key.id, operator, null);
+          console.error(`revoked ${view.keyId} (${view.id})`);
+          return;
+        }
+        throw new UsageError('expected: bureau keys create|list|revoke');
+      });
+    case 'sessions':
+      return withServices(async (s) => {
+        if (sub === 'list') {
+          const { values } = options(rest, { email: { type: 'string' } }, ['email']);
+          const account = await accountByEmail(s, values.email!);
+          for (const { current: _current, ...view } of await s.sessions.list(account.id, null)) console.log(JSON.stringify(view));
+          return;
+        }
+        if (sub === 'revoke') {
+          const all = rest.includes('--all');
+          const { values, positionals } = options(rest.filter((a) => a !== '--all'), { email: { type: 'string' } });
+          if (all) {
+            if (!values.email || positionals.length) throw new UsageError('expected: bureau sessions revoke --email E --all');
+            const account = await accountByEmail(s, values.email);
+            const active = await s.sessions.list(account.id, null);
+            for (const session of active) await s.sessions.end(account.id, session.id, operator, null, 'revoked_by_operator');
+            console.error(`ended ${active.length} session(s) of ${account.email}`);
+            return;
+          }
+          if (positionals.length !== 1 || values.email) throw new UsageError('expected: bureau sessions revoke ID, or bureau sessions revoke --email E --all');
+          const session = await s.sessions.findById(positionals[0]);
+          if (!session) throw new UsageError(`no session with id ${positionals[0]}`);
+          if (session.endedAt !== null) {
+            console.error(`session ${session.id} had already ended`);
+            return;
+          }
+          await s.sessions.end(session.accountId, session.id, operator, null, 'revoked_by_operator');
+          console.error(`ended session ${session.id}`);
+          return;
+        }
+        throw new UsageError('expected: bureau sessions list|revoke');
+      });
+    case 'blocks':
+      return withServices(async (s) => {
+        if (sub === 'list') {
+          options(rest, {});
+          for (const b of await s.addressBlocks.active(s.clock.now())) {
+            console.log(JSON.stringify({ address: b.address, blockedAt: new Date(b.blockedAt).toISOString(), until: new Date(b.untilMs).toISOString() }));
+          }
+          return;
+        }
+        if (sub === 'lift') {
+          const { positionals } = options(rest, {});
+          if (positionals.length !== 1) throw new UsageError('expected: bureau blocks lift ADDRESS');
+          const address = blockedAddressOf(positionals[0]);
+          if (!address) throw new UsageError(`"${positionals[0]}" is not an IP address`);
+          const recorded = await s.addressBlocks.lift(address, s.clock.now());
+          // The store too: with REDIS_URL this is the shared one, lifted for every process at once;
+          // the embedded server lifts its own when its poll reads the record (within a second).
+          await s.failedAttempts.lift(address);
+          console.error(recorded ? `lifted the block of ${address}` : `no running block was recorded for ${address}; its failure count is cleared`);
+          return;
+        }
+        throw new UsageError('expected: bureau blocks list|lift');
+      });
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+run(process.argv.slice(2)).catch((err) => {
+  if (err instanceof UsageError) {
+    console.error(`bureau: ${err.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (err instanceof ConfigError) {
+    console.error(`bureau: ${err.message}`);
+    process.exit(2);
+  }
+  if (err instanceof Problem) {
+    console.error(`bureau: ${err.message}`);
+    process.exit(1);
+  }
+  console.error('bureau: failed:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -60,7 +60,7 @@ export interface Services {
   identities: IdentityStore;
   keyCache: VerifiedKeyCache;
   lastUse: LastUseRecorder;
-  /** Picks up revocations no message announced (the CLI, a lost Redis message); main.ts polls it every second. */
+  /** Picks up revocations no message announced (the CLI, a lost Redis message); serve.ts polls it every second. */
   revocationPoller: RevocationPoller;
   /** Applies blocks lifted by an operator or another process; polled with revocations. */
   blockLiftPoller: BlockLiftPoller;
