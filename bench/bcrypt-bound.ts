@@ -5,13 +5,14 @@
  * it is measured while the server it is compared with sits idle.
  */
 import { BoundedBcrypt } from '../src/auth/bcrypt-hasher.ts';
+import { BcryptThreads } from '../src/infra/bcrypt-threads.ts';
 import { serveRequests } from './lib/child.ts';
 
 serveRequests({
   async measure(msg) {
     const concurrency = Number(msg.concurrency);
     const seconds = Number(msg.seconds);
-    const bcrypt = new BoundedBcrypt(Number(msg.cost), concurrency, 0);
+    const bcrypt = new BoundedBcrypt(new BcryptThreads(concurrency), Number(msg.cost), concurrency, 0);
     const secret = 'lb_k_000000000000_000000000000000000000000000000';
     const hash = await bcrypt.hash(secret);
     // One round first, so thread start-up is not counted.

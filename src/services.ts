@@ -1,25 +1,30 @@
-import type { ActivityLog } from './activity/activity-log.ts';
+import type { ActivityLog } from './activity/ports.ts';
 import { BlockedAddressReporter } from './activity/blocked-addresses.ts';
-import type { ActivityPublisher } from './activity/events.ts';
+import type { ActivityPublisher } from './activity/ports.ts';
 import { ActivityPoller } from './activity/activity-poller.ts';
-import { type ActivityHub, LocalActivityHub } from './activity/hub.ts';
+import { LocalActivityHub } from './activity/hub.ts';
+import { type ActivityHub } from './activity/ports.ts';
 import { streamCredentials } from './activity/stream-credentials.ts';
-import { type StreamTicketStore, StreamTickets } from './activity/stream-tickets.ts';
-import { ActivityStreams, DEFAULT_STREAM_TIMING, type Scheduler, type StreamTiming } from './activity/streams.ts';
-import { SLOT_LEASE_HEARTBEATS } from './activity/stream-slots.ts';
+import { StreamTickets } from './activity/stream-tickets.ts';
+import { type StreamTicketStore } from './activity/ports.ts';
+import { DEFAULT_STREAM_TIMING, type StreamTiming } from './activity/activity-stream.ts';
+import type { Scheduler } from './activity/scheduler.ts';
+import { ActivityStreams, SLOT_LEASE_HEARTBEATS } from './activity/stream-registry.ts';
 import { ApiKeyVerifier } from './auth/api-key-verifier.ts';
 import { ApiKeyService } from './auth/api-keys.ts';
 import { BoundedBcrypt } from './auth/bcrypt-hasher.ts';
+import { BcryptThreads } from './infra/bcrypt-threads.ts';
 import { FailedAttemptGuard } from './auth/failed-attempts.ts';
 import { LastUseRecorder } from './auth/last-use-recorder.ts';
-import type { LimiterStore } from './auth/limiter-store.ts';
+import type { LimiterStore } from './auth/ports.ts';
 import { RequestLimiter } from './auth/request-limits.ts';
-import { LocalRevocationBus, type RevocationBus } from './auth/revocations.ts';
+import { LocalRevocationBus } from './auth/revocations.ts';
+import { type RevocationBus } from './auth/ports.ts';
 import { SessionService } from './auth/sessions.ts';
-import type { IdentityStore } from './auth/oauth/identities.ts';
+import type { IdentityStore } from './auth/ports.ts';
 import { providersFromConfig } from './auth/oauth/providers-from-config.ts';
 import { SignIn } from './auth/oauth/sign-in.ts';
-import { VerifiedKeyCache } from './auth/verified-key-cache.ts';
+import { VerifiedCache, type VerifiedKey } from './auth/verified-cache.ts';
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import { LoggerRelay } from './core/logger.ts';
@@ -41,7 +46,7 @@ import { SqlSessionStore } from './store/sql-sessions.ts';
 import { SqlRecentRevocations } from './store/sql-recent-revocations.ts';
 import { RevocationPoller } from './auth/revocation-poller.ts';
 import { BlockLiftPoller } from './auth/block-lift-poller.ts';
-import type { AddressBlockLog } from './auth/address-blocks.ts';
+import type { AddressBlockLog } from './auth/ports.ts';
 import { SqlAddressBlocks } from './store/sql-address-blocks.ts';
 import { SqlUsedFlowStore } from './store/sql-used-flows.ts';
 
@@ -58,7 +63,7 @@ export interface Services {
   /** Sign-in with Google, GitHub and OpenID providers; the HTTP layer adds the development provider. */
   signIn: SignIn;
   identities: IdentityStore;
-  keyCache: VerifiedKeyCache;
+  keyCache: VerifiedCache<VerifiedKey>;
   lastUse: LastUseRecorder;
   /** Picks up revocations no message announced (the CLI, a lost Redis message); serve.ts polls it every second. */
   revocationPoller: RevocationPoller;
@@ -120,9 +125,9 @@ export async function createServices(config: Readonly<Config>, overrides: Servic
   const redis = config.redisUrl ? await openRedisScaleOut(config, log) : null;
   const revocations = overrides.revocations ?? redis?.revocations ?? new LocalRevocationBus();
   const limiterStore = overrides.limiterStore ?? redis?.limiterStore ?? new MemoryLimiterStore();
-  const bcrypt = new BoundedBcrypt(config.bcryptCost, config.bcryptConcurrency, config.bcryptQueue);
+  const bcrypt = new BoundedBcrypt(new BcryptThreads(config.bcryptConcurrency), config.bcryptCost, config.bcryptConcurrency, config.bcryptQueue);
   const apiKeyStore = new SqlApiKeyStore(database.db, database.dialect);
-  const keyCache = new VerifiedKeyCache(clock, config.keyCacheTtlS * 1000);
+  const keyCache = new VerifiedCache<VerifiedKey>(clock, config.keyCacheTtlS * 1000);
   revocations.subscribe((r) => {
     if (r.kind === 'api_key') keyCache.evict(r.id);
   });

@@ -1,12 +1,5 @@
 import type { ActivityEvent } from './events.ts';
-
-/** Events committed after a given id, whoever wrote them. */
-export interface CommittedActivity {
-  /** The highest id in the log (0 when empty). */
-  newestId(): Promise<number>;
-  /** Events with an id above `afterId`, oldest first, at most `limit`. */
-  since(afterId: number, limit: number): Promise<ActivityEvent[]>;
-}
+import type { CommittedActivity } from './ports.ts';
 
 /**
  * Brings events written by another process (the `bureau` CLI on the same database, or

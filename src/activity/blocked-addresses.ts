@@ -1,9 +1,10 @@
 import { visibleKeyId } from '../auth/api-key-format.ts';
-import type { AddressBlockLog } from '../auth/address-blocks.ts';
+import type { AddressBlockLog } from '../auth/ports.ts';
 import type { BlockedValidKey, FailedKeyAttempt } from '../auth/api-key-verifier.ts';
 import type { Clock } from '../core/clock.ts';
-import type { ActivityLog } from './activity-log.ts';
-import type { ActivityDraft, ActivityPublisher } from './events.ts';
+import type { ActivityLog } from './ports.ts';
+import type { ActivityDraft } from './events.ts';
+import type { ActivityPublisher } from './ports.ts';
 
 export interface BlockedAddressDeps {
   log: ActivityLog;

@@ -1,3 +1,4 @@
+import type { ActivityPublisher } from './ports.ts';
 /**
  * What mission control records. Events describe a change and are written in the
  * same transaction as it; they never contain a secret.
@@ -31,11 +32,6 @@ export interface ActivityDraft {
 
 export interface ActivityEvent extends ActivityDraft {
   id: number;
-}
-
-/** Where committed events go so live subscribers see them at once. */
-export interface ActivityPublisher {
-  publish(events: ActivityEvent[]): void;
 }
 
 export const discardActivity: ActivityPublisher = { publish() {} };

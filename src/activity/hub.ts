@@ -1,32 +1,6 @@
-import type { ActivityEvent, ActivityPublisher } from './events.ts';
-
-/** Told that an account has new events; all events in one call belong to that account. */
-export type ActivityListener = (events: ActivityEvent[]) => void;
-
-/**
- * Fan-out of committed activity events to the live streams of each account.
- *
- * - publish(events): called after the transaction that wrote the events committed
- *   (services reach it through the ActivityPublisher relay). Events may span accounts.
- * - subscribe(accountId, listener): one stream's interest in one account; returns
- *   the unsubscribe function. Listeners are called synchronously and must not throw.
- *
- * What streams rely on, and so all a transport must give: "account A has events up
- * to id N". A stream never forwards what it is handed: it reads the events after the
- * last id it sent from the log (ActivityLog.after), which is ordered per account
- * (see store/activity-writer.ts). So a delivery that is late, duplicated, reordered or
- * carries only ids costs nothing but a read, and can never cause a gap or a duplicate.
- *
- * Scale-out (Redis pub/sub, PostgreSQL LISTEN/NOTIFY): implement ActivityHub by wrapping
- * a LocalActivityHub. publish() sends the events (or just {accountId, id}) to the other
- * processes and also delivers them locally; what arrives from other processes enters
- * through local.deliver(events). A lost message only delays a stream until that
- * account's next event (or the client's next reconnect, which resumes from the log).
- */
-export interface ActivityHub extends ActivityPublisher {
-  publish(events: ActivityEvent[]): void;
-  subscribe(accountId: string, listener: ActivityListener): () => void;
-}
+import type { ActivityEvent } from './events.ts';
+import type { ActivityPublisher } from './ports.ts';
+import type { ActivityHub, ActivityListener } from './ports.ts';
 
 /** The in-process hub: one map from account to its listeners. */
 export class LocalActivityHub implements ActivityHub {

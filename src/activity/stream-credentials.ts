@@ -1,7 +1,7 @@
-import type { ApiKeyRecord } from '../auth/api-key-store.ts';
-import type { SessionRecord } from '../auth/session-store.ts';
+import type { ApiKeyRecord } from '../auth/ports.ts';
+import type { SessionRecord } from '../auth/ports.ts';
 import type { Clock } from '../core/clock.ts';
-import type { StreamCredentials } from './streams.ts';
+import type { StreamCredentials } from './ports.ts';
 
 /**
  * The default credential checks for streams, one row read when a stream opens (a

@@ -2,23 +2,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { Clock } from '../core/clock.ts';
 import { hmacDigest } from '../core/hmac.ts';
 import { randomBase62 } from '../core/random.ts';
-
-/** What a ticket stands for: who issued it, and until when it may be used. */
-export interface TicketGrant {
-  principal: Principal;
-  expiresAt: number;
-}
-
-/**
- * Where tickets wait to be used, keyed by a keyed digest (never the ticket itself).
- * In memory for one process; scale-out can use Redis (SET PX on put, GETDEL on take),
- * so a ticket is single-use across processes.
- */
-export interface StreamTicketStore {
-  put(digest: string, grant: TicketGrant, ttlMs: number): Promise<void>;
-  /** Returns the grant and removes it, atomically: a second take gets null. */
-  take(digest: string): Promise<TicketGrant | null>;
-}
+import type { StreamTicketStore } from './ports.ts';
 
 export const STREAM_TICKET_PREFIX = 'lb_st_';
 const SHAPE = /^lb_st_[0-9A-Za-z]{32}$/;

@@ -3,11 +3,11 @@ import { Problem } from '../core/problems.ts';
 import type { DigestMemo } from '../core/digest-memo.ts';
 import type { Clock } from '../core/clock.ts';
 import { API_KEY_LENGTH, parseApiKey } from './api-key-format.ts';
-import type { ApiKeyRecord, ApiKeyStore } from './api-key-store.ts';
+import type { ApiKeyRecord, ApiKeyStore } from './ports.ts';
 import type { BoundedBcrypt } from './bcrypt-hasher.ts';
 import type { BlockState, FailedAttemptGuard } from './failed-attempts.ts';
 import type { LastUseRecorder } from './last-use-recorder.ts';
-import type { VerifiedKeyCache } from './verified-key-cache.ts';
+import type { VerifiedKeyCache } from './verified-cache.ts';
 
 /** Shed before any work: a burst from one address held every place for longer than the guard waits. */
 const OVERLOADED = new Problem('overloaded', undefined, 1);

@@ -1,12 +1,13 @@
-import type { Actor, ActivityPublisher } from '../activity/events.ts';
+import type { Actor } from '../activity/events.ts';
+import type { ActivityPublisher } from '../activity/ports.ts';
 import type { Clock } from '../core/clock.ts';
 import { Problem } from '../core/problems.ts';
 import { newId } from '../core/random.ts';
 import { checkDisplayName } from '../core/text.ts';
 import { generateApiKey, visibleKeyId } from './api-key-format.ts';
-import type { ApiKeyRecord, ApiKeyStore } from './api-key-store.ts';
+import type { ApiKeyRecord, ApiKeyStore } from './ports.ts';
 import type { BoundedBcrypt } from './bcrypt-hasher.ts';
-import type { RevocationBus } from './revocations.ts';
+import type { RevocationBus } from './ports.ts';
 
 export type ApiKeyState = 'active' | 'revoked' | 'expired';
 

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Problem } from '../core/problems.ts';
-import { BcryptThreads } from './bcrypt-threads.ts';
+import type { BcryptWorkers } from './ports.ts';
 
 /**
  * bcrypt with bounded concurrency. Compares run on `concurrency` low-priority
- * threads of their own (bcrypt-threads.ts: the event loop keeps its CPU under a
+ * threads of their own (src/infra/bcrypt-threads.ts: the event loop keeps its CPU under a
  * flood of wrong keys); letting an unbounded number queue would grow memory without
  * limit under a flood, so past `queueLimit` waiting compares we shed with 503 instead.
  */
@@ -17,15 +17,12 @@ export class BoundedBcrypt {
   /** Compares started since this process began (metrics, tests). */
   compares = 0;
   private readonly waiting: Array<() => void> = [];
-  private readonly threads: BcryptThreads;
-
   constructor(
+    private readonly threads: BcryptWorkers,
     readonly cost: number,
     private readonly concurrency: number,
     private readonly queueLimit: number,
-  ) {
-    this.threads = new BcryptThreads(concurrency);
-  }
+  ) {}
 
   hash(secret: string): Promise<string> {
     return this.withSlot(() => this.threads.hash(secret, this.cost));

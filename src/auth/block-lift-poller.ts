@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.ts';
-import type { AddressBlockLog } from './address-blocks.ts';
+import type { AddressBlockLog } from './ports.ts';
 import type { FailedAttemptGuard } from './failed-attempts.ts';
 
 /**

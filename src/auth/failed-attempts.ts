@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.ts';
-import type { LimiterStore } from './limiter-store.ts';
+import type { LimiterStore } from './ports.ts';
 
 export interface BlockState {
   blocked: boolean;

@@ -1,5 +1,5 @@
-import type { ActivityPublisher } from '../activity/events.ts';
-import type { ApiKeyStore, LastUse } from './api-key-store.ts';
+import type { ActivityPublisher } from '../activity/ports.ts';
+import type { ApiKeyStore, LastUse } from './ports.ts';
 
 /**
  * Last-use time and address of keys, written in batches instead of once per request.

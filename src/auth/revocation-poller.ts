@@ -1,14 +1,6 @@
 import type { Clock } from '../core/clock.ts';
-import type { Revocation, RevocationBus } from './revocations.ts';
-
-export interface TimedRevocation extends Revocation {
-  at: number;
-}
-
-/** Credentials ended recently, read from the database every process shares. */
-export interface RecentRevocations {
-  since(at: number): Promise<TimedRevocation[]>;
-}
+import type { Revocation, RevocationBus } from './ports.ts';
+import type { RecentRevocations } from './ports.ts';
 
 /**
  * The backstop for revocations that no message announced: a key revoked by the

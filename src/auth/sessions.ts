@@ -1,12 +1,13 @@
-import type { Actor, ActivityPublisher } from '../activity/events.ts';
+import type { Actor } from '../activity/events.ts';
+import type { ActivityPublisher } from '../activity/ports.ts';
 import { CacheDigest } from '../core/cache-digest.ts';
 import type { DigestMemo } from '../core/digest-memo.ts';
 import type { Clock } from '../core/clock.ts';
 import { hmacDigest } from '../core/hmac.ts';
 import { Problem } from '../core/problems.ts';
 import { newId, randomBase62 } from '../core/random.ts';
-import type { RevocationBus } from './revocations.ts';
-import type { SessionRecord, SessionStore } from './session-store.ts';
+import type { RevocationBus } from './ports.ts';
+import type { SessionRecord, SessionStore } from './ports.ts';
 import { VerifiedCache } from './verified-cache.ts';
 
 /** lb_s_ + 32 base62 characters from the CSPRNG: ~190 bits, so a plain keyed hash is enough to store it. */

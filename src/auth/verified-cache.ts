@@ -88,3 +88,16 @@ export class VerifiedCache<V extends CachedCredential> {
     }
   }
 }
+
+export interface VerifiedKey {
+  /** The key's row id. */
+  credentialId: string;
+  accountId: string;
+  /** The key's public id (its visible id without the prefix): named in a 429, so an owner knows which budget ran out. */
+  publicId: string;
+  /** The bcrypt hash the key was checked against: a lapsed entry is renewed only while the row still holds it. */
+  secretHash: string;
+}
+
+/** Keys that passed bcrypt recently; an entry is never fresh past the key's expiry. */
+export type VerifiedKeyCache = VerifiedCache<VerifiedKey>;

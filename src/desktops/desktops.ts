@@ -1,4 +1,5 @@
-import type { Actor, ActivityDraft, ActivityEvent, ActivityPublisher } from '../activity/events.ts';
+import type { Actor, ActivityDraft, ActivityEvent } from '../activity/events.ts';
+import type { ActivityPublisher } from '../activity/ports.ts';
 import type { Clock } from '../core/clock.ts';
 import { Problem } from '../core/problems.ts';
 import { checkDisplayName } from '../core/text.ts';

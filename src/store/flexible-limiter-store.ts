@@ -1,5 +1,5 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { LimiterStore } from '../auth/limiter-store.ts';
+import type { LimiterStore } from '../auth/ports.ts';
 
 /** Points are unbounded: the caller decides the limit (and the window, folded into the key). */
 export const UNBOUNDED_POINTS = Number.MAX_SAFE_INTEGER;

@@ -1,4 +1,4 @@
-import type { StreamSlots } from '../activity/stream-slots.ts';
+import type { StreamSlots } from '../activity/ports.ts';
 
 /**
  * The embedded stream slots: this process's own streams, counted per account. No

@@ -1,4 +1,4 @@
-import type { StreamTicketStore, TicketGrant } from '../activity/stream-tickets.ts';
+import type { StreamTicketStore, TicketGrant } from '../activity/ports.ts';
 import type { Clock } from '../core/clock.ts';
 
 /**

@@ -1,5 +1,6 @@
 import type { ActivityEvent } from '../activity/events.ts';
-import type { ActivityHub, ActivityListener, LocalActivityHub } from '../activity/hub.ts';
+import type { LocalActivityHub } from '../activity/hub.ts';
+import type { ActivityHub, ActivityListener } from '../activity/ports.ts';
 import type { Logger } from '../core/logger.ts';
 import type { RedisPubSub } from './redis-pubsub.ts';
 

@@ -1,4 +1,5 @@
-import { LocalRevocationBus, type Revocation, type RevocationBus } from '../auth/revocations.ts';
+import { LocalRevocationBus } from '../auth/revocations.ts';
+import { type Revocation, type RevocationBus } from '../auth/ports.ts';
 import type { Logger } from '../core/logger.ts';
 import type { RedisPubSub } from './redis-pubsub.ts';
 

@@ -1,5 +1,5 @@
 import type { LocalActivityHub } from '../activity/hub.ts';
-import type { StreamTicketStore } from '../activity/stream-tickets.ts';
+import type { StreamTicketStore } from '../activity/ports.ts';
 import type { Config } from '../config.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';

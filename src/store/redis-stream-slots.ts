@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { StreamSlots } from '../activity/stream-slots.ts';
+import type { StreamSlots } from '../activity/ports.ts';
 import type { Clock } from '../core/clock.ts';
 import { MemoryStreamSlots } from './memory-stream-slots.ts';
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { StreamTicketStore, TicketGrant } from '../activity/stream-tickets.ts';
+import type { StreamTicketStore, TicketGrant } from '../activity/ports.ts';
 
 /**
  * Stream tickets in Redis, so a ticket issued by one process opens the stream on

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { ActivityLog } from '../activity/activity-log.ts';
-import type { CommittedActivity } from '../activity/activity-poller.ts';
+import type { ActivityLog } from '../activity/ports.ts';
+import type { CommittedActivity } from '../activity/ports.ts';
 import type { ActivityDraft, ActivityEvent } from '../activity/events.ts';
 import { eventFromRow, insertEvents } from './activity-writer.ts';
 import type { Dialect } from './database.ts';

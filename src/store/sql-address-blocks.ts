@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { ActivityDraft, ActivityEvent } from '../activity/events.ts';
-import type { AddressBlock, AddressBlockLog } from '../auth/address-blocks.ts';
+import type { AddressBlock, AddressBlockLog } from '../auth/ports.ts';
 import { insertEvents } from './activity-writer.ts';
 import type { Dialect } from './database.ts';
 import type { Database } from './schema.ts';

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { ActivityDraft, ActivityEvent } from '../activity/events.ts';
-import type { ApiKeyRecord, ApiKeyStore, LastUse } from '../auth/api-key-store.ts';
+import type { ApiKeyRecord, ApiKeyStore, LastUse } from '../auth/ports.ts';
 import { insertEvents } from './activity-writer.ts';
 import type { Dialect } from './database.ts';
 import type { ApiKeyRow, Database } from './schema.ts';

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Identity, IdentityStore } from '../auth/oauth/identities.ts';
+import type { Identity, IdentityStore } from '../auth/ports.ts';
 import type { Database, IdentityRow } from './schema.ts';
 
 const toIdentity = (r: IdentityRow): Identity => ({

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { RecentRevocations, TimedRevocation } from '../auth/revocation-poller.ts';
+import type { RecentRevocations, TimedRevocation } from '../auth/ports.ts';
 import type { Database } from './schema.ts';
 
 export class SqlRecentRevocations implements RecentRevocations {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { ActivityDraft, ActivityEvent } from '../activity/events.ts';
-import type { SessionRecord, SessionStore } from '../auth/session-store.ts';
+import type { SessionRecord, SessionStore } from '../auth/ports.ts';
 import { insertEvents } from './activity-writer.ts';
 import type { Dialect } from './database.ts';
 import type { Database, SessionRow } from './schema.ts';

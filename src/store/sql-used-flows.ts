@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { UsedFlowStore } from '../auth/oauth/used-flows.ts';
+import type { UsedFlowStore } from '../auth/ports.ts';
 import type { Database } from './schema.ts';
 
 export class SqlUsedFlowStore implements UsedFlowStore {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Account, AccountStore } from '../../src/accounts/accounts.ts';
 import { CachedAccountStore } from '../../src/accounts/cached-accounts.ts';
-import { FakeClock } from '../../src/core/fake-clock.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 
 /** A store that counts its reads, over a plain map (the SQL stores are tested elsewhere). */
 function countingStore(accounts: Account[]) {

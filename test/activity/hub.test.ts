@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivityEvent } from '../../src/activity/events.ts';
 import { LocalActivityHub } from '../../src/activity/hub.ts';
-import type { Scheduler } from '../../src/activity/streams.ts';
+import type { Scheduler } from '../../src/activity/scheduler.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 import { STREAM_PATH, listen, rawGet, waitFor } from './sse-clients.ts';
 

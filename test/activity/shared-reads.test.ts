@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ActivityLog } from '../../src/activity/activity-log.ts';
+import type { ActivityLog } from '../../src/activity/ports.ts';
 import { LocalActivityHub } from '../../src/activity/hub.ts';
 import { SharedReads } from '../../src/activity/shared-reads.ts';
-import { type StreamSink, ActivityStreams } from '../../src/activity/streams.ts';
+import { ActivityStreams } from '../../src/activity/stream-registry.ts';
+import { type StreamSink } from '../../src/activity/ports.ts';
 import { LocalRevocationBus } from '../../src/auth/revocations.ts';
 import { MemoryStreamSlots } from '../../src/store/memory-stream-slots.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';

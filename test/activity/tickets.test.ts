@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { StreamTicketStore, TicketGrant } from '../../src/activity/stream-tickets.ts';
+import type { StreamTicketStore, TicketGrant } from '../../src/activity/ports.ts';
 import { MemoryTicketStore } from '../../src/store/memory-ticket-store.ts';
-import { FakeClock } from '../../src/core/fake-clock.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 import { startSession } from '../helpers/sessions.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 import { STREAM_PATH, listen, openEventSource, rawGet, waitFor } from './sse-clients.ts';

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BoundedBcrypt } from '../../src/auth/bcrypt-hasher.ts';
+import { BcryptThreads } from '../../src/infra/bcrypt-threads.ts';
 import { Problem } from '../../src/core/problems.ts';
 import { forgeKey, keyParts } from '../helpers/api-keys.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 
 describe('BoundedBcrypt', () => {
   it('hashes at the configured cost and compares', async () => {
-    const b = new BoundedBcrypt(10, 2, 10);
+    const b = new BoundedBcrypt(new BcryptThreads(2), 10, 2, 10);
     const hash = await b.hash('lb_k_secret');
     expect(hash).toMatch(/^\$2[aby]\$10\$/);
     expect(await b.compare('lb_k_secret', hash)).toBe(true);
@@ -14,7 +15,7 @@ describe('BoundedBcrypt', () => {
   });
 
   it('runs at most `concurrency` at once, queues up to `queueLimit`, sheds the rest with 503 overloaded', async () => {
-    const b = new BoundedBcrypt(10, 2, 3);
+    const b = new BoundedBcrypt(new BcryptThreads(2), 10, 2, 3);
     const hash = await b.hash('x');
     const results = await Promise.allSettled(Array.from({ length: 9 }, () => b.compare('x', hash)));
     const ok = results.filter((r) => r.status === 'fulfilled');

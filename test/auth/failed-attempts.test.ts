@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BLOCK_VIEW_MS, FailedAttemptGuard } from '../../src/auth/failed-attempts.ts';
-import { FakeClock } from '../../src/core/fake-clock.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 import { MemoryLimiterStore } from '../../src/store/memory-limiter-store.ts';
 
 function guard(clock = new FakeClock()) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
-import { FakeClock } from '../../src/core/fake-clock.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 import { DevIdentityProviderRefused, startDevIdentityProvider } from '../../src/dev-idp/dev-identity-provider.ts';
 import { type Page, TestBrowser } from '../helpers/browser.ts';
 import { expectSignInFailed, expectSignedIn, isCallback, secretsSeen, setCookieNamed } from '../helpers/sign-in.ts';

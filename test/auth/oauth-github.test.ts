@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/core/fake-clock.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 import { TestBrowser } from '../helpers/browser.ts';
 import { type FakeGitHub, startFakeGitHub } from '../helpers/fake-github.ts';
 import { expectSignInFailed, expectSignedIn, reachCallback, secretsSeen, setCookieNamed, signInVia } from '../helpers/sign-in.ts';

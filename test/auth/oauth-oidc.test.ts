@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/core/fake-clock.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 import { TestBrowser } from '../helpers/browser.ts';
 import { type OidcIssuer, startOidcIssuer } from '../helpers/oidc-issuer.ts';
 import { expectSignInFailed, expectSignedIn, secretsSeen, setCookieNamed, signInVia } from '../helpers/sign-in.ts';

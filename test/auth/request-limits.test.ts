@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { LimiterStore } from '../../src/auth/limiter-store.ts';
+import type { LimiterStore } from '../../src/auth/ports.ts';
 import { MAX_BATCH, RequestLimiter } from '../../src/auth/request-limits.ts';
-import { FakeClock } from '../../src/core/fake-clock.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 import { MemoryLimiterStore } from '../../src/store/memory-limiter-store.ts';
 
 /** The real memory store, with every increment it was asked for written down. */

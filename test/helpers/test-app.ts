@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { ensureAccount } from '../../src/accounts/accounts.ts';
 import { loadConfig } from '../../src/config.ts';
-import { FakeClock } from '../../src/core/fake-clock.ts';
+import { FakeClock } from './fake-clock.ts';
 import { type ServiceOverrides, type Services, createServices } from '../../src/services.ts';
 import { createPostgresDatabase } from './postgres.ts';
 

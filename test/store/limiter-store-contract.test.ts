@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FailedAttemptGuard } from '../../src/auth/failed-attempts.ts';
-import type { LimiterStore } from '../../src/auth/limiter-store.ts';
+import type { LimiterStore } from '../../src/auth/ports.ts';
 import { RequestLimiter } from '../../src/auth/request-limits.ts';
-import { FakeClock } from '../../src/core/fake-clock.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 import { MemoryLimiterStore } from '../../src/store/memory-limiter-store.ts';
 import { type RedisConnection, connectRedis } from '../../src/store/redis-connection.ts';
 import { RedisLimiterStore } from '../../src/store/redis-limiter-store.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Account } from '../../src/accounts/accounts.ts';
 import type { ActivityDraft } from '../../src/activity/events.ts';
-import type { ApiKeyRecord } from '../../src/auth/api-key-store.ts';
+import type { ApiKeyRecord } from '../../src/auth/ports.ts';
 import type { Desktop } from '../../src/desktops/desktops.ts';
 import { newId } from '../../src/core/random.ts';
 import { type DatabaseHandle, openDatabase } from '../../src/store/database.ts';

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { StreamSlots } from '../../src/activity/stream-slots.ts';
-import { FakeClock } from '../../src/core/fake-clock.ts';
+import type { StreamSlots } from '../../src/activity/ports.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 import { MemoryStreamSlots } from '../../src/store/memory-stream-slots.ts';
 import { type RedisConnection, connectRedis } from '../../src/store/redis-connection.ts';
 import { RedisStreamSlots } from '../../src/store/redis-stream-slots.ts';

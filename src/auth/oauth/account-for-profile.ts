@@ -1,7 +1,7 @@
 import { type AccountStore, ensureAccount, normalizeEmail } from '../../accounts/accounts.ts';
 import type { Clock } from '../../core/clock.ts';
 import { SignInError } from './errors.ts';
-import type { IdentityStore } from './identities.ts';
+import type { IdentityStore } from '../ports.ts';
 import type { ExternalProfile } from './profile.ts';
 
 export type SignInOutcome = 'existing' | 'linked' | 'created';

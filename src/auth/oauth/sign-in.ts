@@ -5,10 +5,10 @@ import { newId, randomBase62 } from '../../core/random.ts';
 import { type SignInOutcome, accountForProfile } from './account-for-profile.ts';
 import { SignInError } from './errors.ts';
 import { FlowSealer, type SignInFlow } from './flow-state.ts';
-import type { IdentityStore } from './identities.ts';
+import type { IdentityStore } from '../ports.ts';
 import type { SignInProvider } from './provider.ts';
 import { sanitizeReturnTo } from './return-to.ts';
-import type { UsedFlowStore } from './used-flows.ts';
+import type { UsedFlowStore } from '../ports.ts';
 import { signInErrorFrom } from './openid-errors.ts';
 
 /** How long a browser has between leaving for the provider and coming back. */

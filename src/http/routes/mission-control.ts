@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { StreamSink } from '../../activity/streams.ts';
+import type { StreamSink } from '../../activity/ports.ts';
 import { parseLastEventId } from '../../activity/sse.ts';
 import { viewActivity } from '../../activity/view.ts';
 import { Problem } from '../../core/problems.ts';

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import type { BcryptWorkers } from '../auth/ports.ts';
 
 /**
  * Threads that do nothing but bcrypt, at the lowest CPU priority the OS offers.
@@ -87,7 +88,7 @@ class BcryptThread {
 }
 
 /** `size` low-priority bcrypt threads, started on first use; callers bound their own concurrency. */
-export class BcryptThreads {
+export class BcryptThreads implements BcryptWorkers {
   private threads: BcryptThread[] = [];
   private readonly waiting: Array<() => void> = [];
 

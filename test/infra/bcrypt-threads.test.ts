@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BcryptThreads } from '../../src/auth/bcrypt-threads.ts';
+import { BcryptThreads } from '../../src/infra/bcrypt-threads.ts';
 
 /** The nice value and scheduling policy of every thread of this process (Linux /proc; fields 19 and 41 of stat). */
 function threadSchedules(): Array<{ nice: number; policy: number }> {

@@ -1,4 +1,4 @@
-import type { Clock } from './clock.ts';
+import type { Clock } from '../../src/core/clock.ts';
 
 /** A clock tests move by hand. */
 export class FakeClock implements Clock {
