@@ -1,5 +1,5 @@
 /**
- * Le Bureau as `bureau serve` runs it (createServices + buildApp + listen, the
+ * Le Bureau as `bureau serve` runs it (compose + buildApp + listen, the
  * same periodic last-use flush), forked by the bench harness. It adds only what a
  * benchmark needs from inside the process, over the IPC channel, never over HTTP:
  * seeding accounts, keys, desktops and sessions, and the process's own CPU time,
@@ -9,19 +9,18 @@ import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { ensureAccount } from '../src/accounts/accounts.ts';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { createServices } from '../src/services.ts';
+import { compose } from '../src/compose.ts';
 import { serveRequests } from './lib/child.ts';
 
 const config = loadConfig();
-const services = await createServices(config);
+const services = await compose(config);
 const app = await buildApp(services);
 // Not part of the product: the cost of authentication (and the general limit) alone,
 // with no work in the handler, so B1 can split "auth" from "what /api/me reads".
 app.get('/bench/authenticated', { schema: { hide: true } }, async () => ({ ok: true }));
 app.get('/bench/authenticated-nolimit', { schema: { hide: true }, config: { rateLimit: false } }, async () => ({ ok: true }));
 app.get('/bench/none-limited', { schema: { hide: true }, config: { auth: 'none' } }, async () => ({ ok: true }));
-const flushTimer = setInterval(() => void services.lastUse.flush(), 5000);
-flushTimer.unref();
+services.jobs.start();
 
 // 10 ms resolution: a stall of 50 ms or more cannot hide between two samples.
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -97,7 +96,6 @@ async function startSession(accountId: string): Promise<{ cookie: string } | nul
 }
 
 const stop = async () => {
-  clearInterval(flushTimer);
   await app.close();
   await services.close();
   process.exit(0);

@@ -17,7 +17,9 @@ import { meRoutes } from './http/routes/me.ts';
 import { missionControlRoutes } from './http/routes/mission-control.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
 import { ApiKeySchema, DesktopSchema, ProblemSchema } from './http/schemas.ts';
-import type { Services } from './services.ts';
+import type { Services } from './compose.ts';
+import { flowCookieName } from './http/flow-cookie.ts';
+import { sessionCookieName } from './http/session-cookie.ts';
 
 export interface BuildOptions {
   /** Where log lines go (tests capture them); stdout by default. */
@@ -94,15 +96,39 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
     routes.set(route.url, set);
   });
 
-  registerAuthentication(app, services);
-  const opts = { services };
-  await app.register(healthRoutes, opts);
-  await app.register(meRoutes, opts);
-  await app.register(desktopRoutes, opts);
-  await app.register(apiKeyRoutes, opts);
-  await app.register(sessionRoutes, opts);
-  await app.register(authRoutes, opts);
-  await app.register(missionControlRoutes, opts);
+  // Each plugin gets only what it uses.
+  const sessionCookie = sessionCookieName(config);
+  const publicOrigin = new URL(config.publicUrl).origin;
+  registerAuthentication(app, {
+    verifier: services.verifier,
+    sessions: services.sessions,
+    streamTickets: services.streamTickets,
+    requestLimiter: services.requestLimiter,
+    failedAttempts: services.failedAttempts,
+    clock: services.clock,
+    sessionCookie,
+    publicOrigin,
+    refusalDelayMs: config.refusalDelayMs,
+  });
+  await app.register(healthRoutes, { database: services.database });
+  await app.register(meRoutes, { accounts: services.accounts });
+  await app.register(desktopRoutes, { desktops: services.desktops });
+  await app.register(apiKeyRoutes, { apiKeys: services.apiKeys });
+  await app.register(sessionRoutes, { sessions: services.sessions, sessionCookie, publicOrigin });
+  await app.register(authRoutes, {
+    signIn: services.signIn,
+    sessions: services.sessions,
+    sessionCookie,
+    flowCookie: flowCookieName(config),
+    sessionAbsoluteS: config.sessionAbsoluteS,
+    devIssuer: services.devIdentityProvider?.issuer ?? null,
+  });
+  await app.register(missionControlRoutes, {
+    activityLog: services.activityLog,
+    streams: services.streams,
+    streamTickets: services.streamTickets,
+    maxStreamsPerAccount: config.maxStreamsPerAccount,
+  });
   await app.register(dashboardRoutes, { dir: options.dashboardDir });
   app.get('/api/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
 

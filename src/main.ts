@@ -3,7 +3,7 @@ import { ensureAccount, normalizeEmail } from './accounts/accounts.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { blockedAddressOf } from './core/client-address.ts';
 import { Problem } from './core/problems.ts';
-import { type Services, createServices } from './services.ts';
+import { type Services, compose } from './compose.ts';
 import { migrateToLatest } from './store/migrations.ts';
 
 const USAGE = `Usage: bureau <command> [options]
@@ -29,7 +29,7 @@ class UsageError extends Error {}
 const operator = { type: 'operator' as const, id: null };
 
 async function withServices<T>(work: (s: Services) => Promise<T>): Promise<T> {
-  const services = await createServices(loadConfig());
+  const services = await compose(loadConfig(), { role: 'cli' });
   try {
     return await work(services);
   } finally {

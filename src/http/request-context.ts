@@ -1,18 +1,23 @@
 import type { Principal } from '../auth/principal.ts';
 
+/** What the authenticate hook learnt of a request, in one place (set on every request). */
+export interface RequestContext {
+  /** Who the request acts for; null on routes that need no credential. */
+  principal: Principal | null;
+  /** The client address as believed (X-Forwarded-For only from BUREAU_TRUST_PROXY). */
+  clientAddress: string;
+  /** The address limiters count: IPv4 as is, IPv6 grouped by /64. */
+  limiterAddress: string;
+  /**
+   * The route's config, read once per request: `request.routeOptions` builds a new
+   * object on every read.
+   */
+  route: import('fastify').FastifyContextConfig;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by the authenticate hook; null on routes that need no credential. */
-    principal: Principal | null;
-    /** The client address as believed (X-Forwarded-For only from BUREAU_TRUST_PROXY). */
-    clientAddress: string;
-    /** The address limiters count: IPv4 as is, IPv6 grouped by /64. */
-    limiterAddress: string;
-    /**
-     * The route's config, read once per request by the authenticate hook:
-     * `request.routeOptions` builds a new object on every read.
-     */
-    routeSettings: FastifyContextConfig;
+    ctx: RequestContext;
   }
   interface FastifyContextConfig {
     /** 'required' (default) or 'none' (health, OpenAPI, sign-in pages). */
@@ -21,9 +26,7 @@ declare module 'fastify' {
     apiKeyInQuery?: boolean;
     /** Only the activity stream accepts ?ticket= (a single-use stream ticket). */
     ticketInQuery?: boolean;
-    /** false exempts a route from the general rate limit (health checks). */
+    /** false exempts a route from the general rate limit (health checks, acting on a leak). */
     rateLimit?: boolean;
   }
 }
-
-export {};

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServices } from '../../src/services.ts';
+import { compose } from '../../src/compose.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 import { STREAM_PATH, listen, openEventSource, waitFor } from './sse-clients.ts';
 
@@ -9,7 +9,7 @@ describe('events written by another process reach the live streams of this one',
   beforeAll(async () => {
     t = await createTestApp();
     base = await listen(t);
-    await t.services.activityPoller.poll(); // starts from the newest event
+    await t.services.pollers.activity.poll(); // starts from the newest event
   });
   afterAll(() => t.close());
 
@@ -17,10 +17,10 @@ describe('events written by another process reach the live streams of this one',
     const { accountId, key } = await t.account();
     const es = await openEventSource(`${base}${STREAM_PATH}?apiKey=${key}`);
     try {
-      const other = await createServices(t.services.config, { clock: t.clock });
+      const other = await compose(t.services.config, { clock: t.clock });
       await other.desktops.create(accountId, { name: 'made elsewhere' }, { type: 'operator', id: null }, null);
       await other.close();
-      expect(await t.services.activityPoller.poll()).toBeGreaterThanOrEqual(1);
+      expect(await t.services.pollers.activity.poll()).toBeGreaterThanOrEqual(1);
       await waitFor(() => es.events.some((e) => e.type === 'desktop.created' && e.data.data?.name === 'made elsewhere'), 3000, 'the event on the stream');
     } finally {
       es.close();
@@ -30,6 +30,6 @@ describe('events written by another process reach the live streams of this one',
   it('does not deliver again what this process published itself', async () => {
     const { accountId } = await t.account();
     await t.services.desktops.create(accountId, { name: 'local' }, { type: 'operator', id: null }, null);
-    expect(await t.services.activityPoller.poll()).toBe(0);
+    expect(await t.services.pollers.activity.poll()).toBe(0);
   });
 });

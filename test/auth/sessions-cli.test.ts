@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureAccount } from '../../src/accounts/accounts.ts';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { type Services, createServices } from '../../src/services.ts';
+import { type Services, compose } from '../../src/compose.ts';
 
 // `bureau sessions list|revoke`, as an operator runs it: a subprocess on the same
 // SQLite database as a server. The server here caches nothing (BUREAU_KEY_CACHE_TTL_S=0),
@@ -40,7 +40,7 @@ async function signedIn(email: string, userAgent: string) {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bureau-sessions-cli-'));
   env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, DATABASE_URL: `sqlite:${join(dir, 'db')}`, BUREAU_DATA_DIR: dir };
-  services = await createServices(loadConfig({ ...env, BUREAU_KEY_CACHE_TTL_S: '0', BUREAU_DEV_IDP: 'off' }));
+  services = await compose(loadConfig({ ...env, BUREAU_KEY_CACHE_TTL_S: '0', BUREAU_DEV_IDP: 'off' }));
   app = await buildApp(services, { logger: false });
   await app.ready();
 });

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { type Services, createServices } from '../../src/services.ts';
+import { type Services, compose } from '../../src/compose.ts';
 import { KEY_SHAPE, keyParts } from '../helpers/api-keys.ts';
 
 // The `bureau` command as users run it: a subprocess, on a temporary SQLite database.
@@ -58,7 +58,7 @@ describe('bureau CLI', () => {
   /** A server process's view of the same database, as `bureau serve` would build it. */
   async function server() {
     if (!app) {
-      services = await createServices(loadConfig({ DATABASE_URL: env.DATABASE_URL, BUREAU_DATA_DIR: dir }));
+      services = await compose(loadConfig({ DATABASE_URL: env.DATABASE_URL, BUREAU_DATA_DIR: dir }));
       app = await buildApp(services, { logger: false });
       await app.ready();
     }

@@ -6,7 +6,7 @@ import { type Browser, type BrowserContext, type Page, chromium } from 'playwrig
 import { expect } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { type Services, createServices } from '../../src/services.ts';
+import { type Services, compose } from '../../src/compose.ts';
 import { buildDashboard } from '../helpers/dashboard-build.ts';
 import { freePort } from '../helpers/redis.ts';
 
@@ -26,7 +26,7 @@ export interface LiveServer {
 }
 
 /**
- * The real server on loopback, as `bureau serve` runs it (createServices + buildApp +
+ * The real server on loopback, as `bureau serve` runs it (compose + buildApp +
  * listen), with the local development OpenID provider, serving a fresh build of the
  * dashboard. The port is chosen first: the public URL (and so the OAuth redirect URI)
  * must name it.
@@ -47,7 +47,7 @@ export async function startLiveServer(env: Record<string, string> = {}): Promise
     LOG_LEVEL: 'warn',
     ...env,
   });
-  const services = await createServices(config);
+  const services = await compose(config);
   const app = await buildApp(services, { logger: false, dashboardDir });
   await app.listen({ port, host: '127.0.0.1' });
   return {

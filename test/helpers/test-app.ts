@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.ts';
 import { ensureAccount } from '../../src/accounts/accounts.ts';
 import { loadConfig } from '../../src/config.ts';
 import { FakeClock } from './fake-clock.ts';
-import { type ServiceOverrides, type Services, createServices } from '../../src/services.ts';
+import { type ComposeOptions, type Services, compose } from '../../src/compose.ts';
 import { createPostgresDatabase } from './postgres.ts';
 
 export interface TestApp {
@@ -27,7 +27,7 @@ export interface TestAppOptions {
   clock?: FakeClock;
   /** 'postgres' needs BUREAU_TEST_PG_URL (set by `npm test`). */
   database?: 'sqlite' | 'postgres';
-  overrides?: ServiceOverrides;
+  overrides?: ComposeOptions;
 }
 
 let counter = 0;
@@ -53,7 +53,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       done();
     },
   });
-  const services = await createServices(config, { clock, onBackgroundError: () => {}, ...options.overrides });
+  const services = await compose(config, { clock, onBackgroundError: () => {}, ...options.overrides });
   const app = await buildApp(services, { logStream });
   await app.ready();
 

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ensureAccount } from '../../src/accounts/accounts.ts';
 import { loadConfig } from '../../src/config.ts';
-import { type Services, createServices } from '../../src/services.ts';
+import { type Services, compose } from '../../src/compose.ts';
 import { STREAM_PATH, type RawStream, rawGet } from '../activity/sse-clients.ts';
 import { createPostgresDatabase } from '../helpers/postgres.ts';
 import { PrivatePostgres, PrivateRedis } from '../helpers/private-services.ts';
@@ -31,7 +31,7 @@ function tempDir(): string {
 }
 
 async function operator(env: Record<string, string>): Promise<Services> {
-  const s = await createServices(loadConfig({ ...env, BUREAU_DATA_DIR: tempDir(), LOG_LEVEL: 'warn' }));
+  const s = await compose(loadConfig({ ...env, BUREAU_DATA_DIR: tempDir(), LOG_LEVEL: 'warn' }));
   cleanups.push(() => s.close());
   return s;
 }

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureAccount } from '../../src/accounts/accounts.ts';
 import { loadConfig } from '../../src/config.ts';
-import { type Services, createServices } from '../../src/services.ts';
+import { type Services, compose } from '../../src/compose.ts';
 import { STREAM_PATH, type RawStream, rawGet } from '../activity/sse-clients.ts';
 import { createPostgresDatabase } from '../helpers/postgres.ts';
 import { eventually, redisTestUrl, uniqueRedisPrefix } from '../helpers/redis.ts';
@@ -59,7 +59,7 @@ beforeAll(async () => {
   };
   // All three start at once on an empty database: their migrations race, and must not collide.
   servers = await Promise.all(['A', 'B', 'C'].map((name) => ServerProcess.start(name, { ...env, BUREAU_DATA_DIR: tempDir() })));
-  services = await createServices(loadConfig({ ...env, BUREAU_DATA_DIR: tempDir() }));
+  services = await compose(loadConfig({ ...env, BUREAU_DATA_DIR: tempDir() }));
   listener = new Redis(env.REDIS_URL);
   listener.on('message', (channel: string, message: string) =>
     (channel.endsWith(':blocks') ? blockAnnouncements : broadcasts).push(JSON.parse(message).p),

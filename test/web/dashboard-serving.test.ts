@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { DASHBOARD_PAGES } from '../../src/http/routes/dashboard.ts';
-import { type Services, createServices } from '../../src/services.ts';
+import { type Services, compose } from '../../src/compose.ts';
 import { buildDashboard, removeDashboardBuild } from '../helpers/dashboard-build.ts';
 
 async function appServing(dashboardDir: string) {
   const dir = mkdtempSync(join(tmpdir(), 'bureau-dash-'));
   const config = loadConfig({ DATABASE_URL: `sqlite:${join(dir, 'bureau.db')}`, BUREAU_DATA_DIR: dir, BUREAU_DEV_IDP: 'off' });
-  const services = await createServices(config);
+  const services = await compose(config);
   const app = await buildApp(services, { logger: false, dashboardDir });
   await app.ready();
   return { app, services, dir };

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../services.ts';
+import type { ApiKeyService } from '../../auth/api-keys.ts';
 import { actorOf } from '../actor.ts';
 import { ApiKeySchema, IdParams, problemResponses, security } from '../schemas.ts';
 
@@ -13,7 +13,7 @@ const CreateBody = Type.Object(
 );
 const tags = ['api-keys'];
 
-export async function apiKeyRoutes(app: FastifyInstance, { services }: { services: Services }) {
+export async function apiKeyRoutes(app: FastifyInstance, { apiKeys }: { apiKeys: ApiKeyService }) {
   const ref = Type.Ref(ApiKeySchema);
 
   app.post<{ Body: Static<typeof CreateBody> }>(
@@ -28,7 +28,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { services }: { service
       },
     },
     async (request, reply) => {
-      const created = await services.apiKeys.create(request.principal!.accountId, request.body, actorOf(request), request.clientAddress);
+      const created = await apiKeys.create(request.ctx.principal!.accountId, request.body, actorOf(request), request.ctx.clientAddress);
       // The plaintext must not sit in any cache between here and the client.
       reply.header('cache-control', 'no-store');
       return reply.code(201).send(created);
@@ -38,7 +38,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { services }: { service
   app.get(
     '/api/api-keys',
     { schema: { tags, summary: "List the account's keys (never the key itself)", security, response: { 200: Type.Object({ apiKeys: Type.Array(ref) }), ...problemResponses } } },
-    async (request) => ({ apiKeys: await services.apiKeys.list(request.principal!.accountId) }),
+    async (request) => ({ apiKeys: await apiKeys.list(request.ctx.principal!.accountId) }),
   );
 
   app.delete<{ Params: Static<typeof IdParams> }>(
@@ -48,6 +48,6 @@ export async function apiKeyRoutes(app: FastifyInstance, { services }: { service
       config: { rateLimit: false },
       schema: { tags, summary: 'Revoke a key, effective on the next request', security, params: IdParams, response: { 200: ref, ...problemResponses } },
     },
-    async (request) => services.apiKeys.revoke(request.principal!.accountId, request.params.id, actorOf(request), request.clientAddress),
+    async (request) => apiKeys.revoke(request.ctx.principal!.accountId, request.params.id, actorOf(request), request.ctx.clientAddress),
   );
 }

@@ -1,12 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SIGN_IN_SERVER_ERROR, type SignInErrorCode, SignInError } from '../../auth/oauth/errors.ts';
-import { OpenIdSignInProvider } from '../../auth/oauth/openid-provider.ts';
-import { SignIn } from '../../auth/oauth/sign-in.ts';
-import { startDevIdentityProvider } from '../../dev-idp/dev-identity-provider.ts';
-import type { Services } from '../../services.ts';
-import { clearFlowCookie, flowCookieName, readFlowCookie, setFlowCookie } from '../flow-cookie.ts';
-import { readSessionCookie, sessionCookieName, setSessionCookie } from '../session-cookie.ts';
+import type { SignIn } from '../../auth/oauth/sign-in.ts';
+import type { SessionService } from '../../auth/sessions.ts';
+import { clearFlowCookie, readFlowCookie, setFlowCookie } from '../flow-cookie.ts';
+import { readSessionCookie, setSessionCookie } from '../session-cookie.ts';
 
 const tags = ['auth'];
 const ProviderParams = Type.Object({ provider: Type.String({ description: 'Provider id: google, github, dev, or a configured OpenID provider' }) });
@@ -45,37 +43,28 @@ const ProvidersResponse = Type.Object({
   ),
 });
 
-export async function authRoutes(app: FastifyInstance, { services }: { services: Services }) {
-  const { config, signIn, sessions, clock } = services;
-  const sessionCookie = sessionCookieName(config);
-  const flowCookie = flowCookieName(config);
+export interface AuthRouteDeps {
+  signIn: SignIn;
+  sessions: SessionService;
+  sessionCookie: string;
+  flowCookie: string;
+  /** The session cookie's lifetime: the session's absolute lifetime. */
+  sessionAbsoluteS: number;
+  /** Set when the development identity provider runs: said loudly in the log. */
+  devIssuer: string | null;
+}
 
-  if (config.devIdentityProvider) {
-    const redirectUri = SignIn.callbackUrl(config.publicUrl, 'dev');
-    const idp = await startDevIdentityProvider({ nodeEnv: config.nodeEnv, redirectUri, port: config.devIdentityProviderPort });
-    app.addHook('onClose', () => idp.close());
-    signIn.add(
-      new OpenIdSignInProvider({
-        id: 'dev',
-        name: 'Development sign-in (any email)',
-        issuer: idp.issuer,
-        clientId: idp.clientId,
-        clientSecret: idp.clientSecret,
-        redirectUri,
-        clock,
-        // Always show the form, so one browser can sign in as several people in turn.
-        authorizationParams: { prompt: 'login' },
-      }),
-    );
+export async function authRoutes(app: FastifyInstance, { signIn, sessions, sessionCookie, flowCookie, sessionAbsoluteS, devIssuer }: AuthRouteDeps) {
+  if (devIssuer) {
     app.log.warn(
-      { event: 'dev_identity_provider', issuer: idp.issuer },
+      { event: 'dev_identity_provider', issuer: devIssuer },
       'DEVELOPMENT IDENTITY PROVIDER IS RUNNING: anyone using this machine can sign in as ANY email. It is refused with NODE_ENV=production; set BUREAU_DEV_IDP=off or configure a real provider to turn it off.',
     );
   }
 
   const fail = (request: FastifyRequest, reply: FastifyReply, provider: string, err: unknown) => {
     if (err instanceof SignInError) {
-      request.log.warn({ event: 'sign_in_failed', provider, code: err.code, reason: err.reason, ip: request.clientAddress }, 'sign-in failed');
+      request.log.warn({ event: 'sign_in_failed', provider, code: err.code, reason: err.reason, ip: request.ctx.clientAddress }, 'sign-in failed');
     } else {
       request.log.error({ event: 'sign_in_failed', provider, err }, 'sign-in failed on our side');
     }
@@ -150,14 +139,14 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
         // A sign-in always gets a new session; one this browser still had is ended, not reused.
         const previous = readSessionCookie(request, sessionCookie);
         const old = previous ? await sessions.authenticate(previous) : null;
-        if (old) await sessions.end(old.accountId, old.sessionId, { type: 'session', id: old.sessionId }, request.clientAddress, 'replaced');
+        if (old) await sessions.end(old.accountId, old.sessionId, { type: 'session', id: old.sessionId }, request.ctx.clientAddress, 'replaced');
         const { token, session } = await sessions.start({
           accountId: done.accountId,
-          ip: request.clientAddress,
+          ip: request.ctx.clientAddress,
           userAgent: request.headers['user-agent'] ?? null,
           provider: done.provider,
         });
-        setSessionCookie(reply, sessionCookie, token, config.sessionAbsoluteS);
+        setSessionCookie(reply, sessionCookie, token, sessionAbsoluteS);
         request.log.info({ event: 'signed_in', provider, accountId: done.accountId, sessionId: session.id, outcome: done.outcome }, 'signed in');
         return reply.redirect(done.returnTo, 303);
       } catch (err) {

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../services.ts';
+import type { DesktopService } from '../../desktops/desktops.ts';
 import { actorOf } from '../actor.ts';
 import { DesktopSchema, IdParams, problemResponses, security } from '../schemas.ts';
 
@@ -14,15 +14,14 @@ const UpdateBody = Type.Object(
 );
 const tags = ['desktops'];
 
-export async function desktopRoutes(app: FastifyInstance, { services }: { services: Services }) {
-  const { desktops } = services;
+export async function desktopRoutes(app: FastifyInstance, { desktops }: { desktops: DesktopService }) {
   const ref = Type.Ref(DesktopSchema);
 
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/api/desktops',
     { schema: { tags, summary: 'Create a desktop', security, body: CreateBody, response: { 201: ref, ...problemResponses } } },
     async (request, reply) => {
-      const d = await desktops.create(request.principal!.accountId, request.body, actorOf(request), request.clientAddress);
+      const d = await desktops.create(request.ctx.principal!.accountId, request.body, actorOf(request), request.ctx.clientAddress);
       return reply.code(201).send(d);
     },
   );
@@ -30,26 +29,26 @@ export async function desktopRoutes(app: FastifyInstance, { services }: { servic
   app.get(
     '/api/desktops',
     { schema: { tags, summary: "List the account's desktops", security, response: { 200: Type.Object({ desktops: Type.Array(ref) }), ...problemResponses } } },
-    async (request) => ({ desktops: await desktops.list(request.principal!.accountId) }),
+    async (request) => ({ desktops: await desktops.list(request.ctx.principal!.accountId) }),
   );
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/desktops/:id',
     { schema: { tags, summary: 'One desktop', security, params: IdParams, response: { 200: ref, ...problemResponses } } },
-    async (request) => desktops.get(request.principal!.accountId, request.params.id),
+    async (request) => desktops.get(request.ctx.principal!.accountId, request.params.id),
   );
 
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateBody> }>(
     '/api/desktops/:id',
     { schema: { tags, summary: 'Rename a desktop or change its state', security, params: IdParams, body: UpdateBody, response: { 200: ref, ...problemResponses } } },
-    async (request) => desktops.update(request.principal!.accountId, request.params.id, request.body, actorOf(request), request.clientAddress),
+    async (request) => desktops.update(request.ctx.principal!.accountId, request.params.id, request.body, actorOf(request), request.ctx.clientAddress),
   );
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/api/desktops/:id',
     { schema: { tags, summary: 'Delete a desktop', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
     async (request, reply) => {
-      await desktops.delete(request.principal!.accountId, request.params.id, actorOf(request), request.clientAddress);
+      await desktops.delete(request.ctx.principal!.accountId, request.params.id, actorOf(request), request.ctx.clientAddress);
       return reply.code(204).send();
     },
   );

@@ -3,7 +3,7 @@ import type { Account } from '../../accounts/accounts.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Problem } from '../../core/problems.ts';
-import type { Services } from '../../services.ts';
+import type { CachedAccountStore } from '../../accounts/cached-accounts.ts';
 import { problemResponses, security } from '../schemas.ts';
 
 const MeSchema = Type.Object({
@@ -47,20 +47,20 @@ function meAnswer(reply: FastifyReply, account: Account, p: Principal): string {
   return answer;
 }
 
-export async function meRoutes(app: FastifyInstance, { services }: { services: Services }) {
+export async function meRoutes(app: FastifyInstance, { accounts }: { accounts: CachedAccountStore }) {
   app.get(
     '/api/me',
     { schema: { tags: ['account'], summary: 'The account and how this request was authenticated', security, response: { 200: MeSchema, ...problemResponses } } },
     (request, reply) => {
-      const p = request.principal!;
+      const p = request.ctx.principal!;
       // The account is almost always kept in memory: then the answer goes out without a
       // promise (bench B1), already serialized (a string with a JSON type is sent as it is).
-      const kept = services.accounts.findKept(p.accountId);
+      const kept = accounts.findKept(p.accountId);
       if (kept) {
         reply.type(JSON_TYPE);
         return meAnswer(reply, kept, p);
       }
-      return services.accounts.findById(p.accountId).then((account) => {
+      return accounts.findById(p.accountId).then((account) => {
         if (!account) throw new Problem('unauthorized');
         return meBody(account, p);
       });

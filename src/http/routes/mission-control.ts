@@ -4,7 +4,9 @@ import type { StreamSink } from '../../activity/ports.ts';
 import { parseLastEventId } from '../../activity/sse.ts';
 import { viewActivity } from '../../activity/view.ts';
 import { Problem } from '../../core/problems.ts';
-import type { Services } from '../../services.ts';
+import type { ActivityLog } from '../../activity/ports.ts';
+import type { ActivityStreams } from '../../activity/stream-registry.ts';
+import type { StreamTickets } from '../../activity/stream-tickets.ts';
 import { problemResponses, security } from '../schemas.ts';
 
 const tags = ['mission-control'];
@@ -98,8 +100,14 @@ function lastEventIdOf(request: FastifyRequest<{ Querystring: Static<typeof Stre
   }
 }
 
-export async function missionControlRoutes(app: FastifyInstance, { services }: { services: Services }) {
-  const { activityLog, streams, streamTickets } = services;
+export interface MissionControlDeps {
+  activityLog: ActivityLog;
+  streams: ActivityStreams;
+  streamTickets: StreamTickets;
+  maxStreamsPerAccount: number;
+}
+
+export async function missionControlRoutes(app: FastifyInstance, { activityLog, streams, streamTickets, maxStreamsPerAccount }: MissionControlDeps) {
 
   // Open streams would hold app.close() forever: end them first; clients resume elsewhere.
   app.addHook('preClose', async () => {
@@ -122,7 +130,7 @@ export async function missionControlRoutes(app: FastifyInstance, { services }: {
       if (limit < 1 || limit > MAX_LIMIT) throw new Problem('validation_failed', `limit must be 1 to ${MAX_LIMIT}`);
       const before = request.query.before === undefined ? undefined : Number(request.query.before);
       // One more than asked tells whether an older page exists without a count query.
-      const page = await activityLog.page(request.principal!.accountId, { before, limit: limit + 1 });
+      const page = await activityLog.page(request.ctx.principal!.accountId, { before, limit: limit + 1 });
       const events = page.slice(0, limit);
       reply.header('cache-control', 'no-store');
       return { events: events.map(viewActivity), nextBefore: page.length > limit ? events[events.length - 1].id : null };
@@ -140,7 +148,7 @@ export async function missionControlRoutes(app: FastifyInstance, { services }: {
       },
     },
     async (request, reply) => {
-      const { ticket, expiresAt } = await streamTickets.issue(request.principal!);
+      const { ticket, expiresAt } = await streamTickets.issue(request.ctx.principal!);
       reply.header('cache-control', 'no-store');
       return reply.code(201).send({ ticket, expiresAt: new Date(expiresAt).toISOString() });
     },
@@ -164,7 +172,7 @@ export async function missionControlRoutes(app: FastifyInstance, { services }: {
       },
     },
     async (request, reply) => {
-      const principal = request.principal!;
+      const principal = request.ctx.principal!;
       const startAfter = lastEventIdOf(request);
       const stream = streams.reserve(principal);
       // Listen before the first await: a client that leaves during the steps below
@@ -174,7 +182,7 @@ export async function missionControlRoutes(app: FastifyInstance, { services }: {
       // The slot is counted across processes when they share Redis (one round trip).
       if (!(await stream.claimSlot())) {
         request.log.info({ event: 'stream_refused', reason: 'too_many_streams' }, 'too many open streams for the account');
-        throw new Problem('too_many_streams', `At most ${services.config.maxStreamsPerAccount} open streams per account`, TOO_MANY_STREAMS_RETRY_S);
+        throw new Problem('too_many_streams', `At most ${maxStreamsPerAccount} open streams per account`, TOO_MANY_STREAMS_RETRY_S);
       }
       if (!(await stream.verifyCredential())) throw new Problem('unauthorized');
       if (reply.raw.destroyed) {

@@ -2,11 +2,11 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Principal } from '../../auth/principal.ts';
 import { Problem } from '../../core/problems.ts';
-import type { Services } from '../../services.ts';
+import type { SessionService } from '../../auth/sessions.ts';
 import { actorOf } from '../actor.ts';
 import { sendProblem } from '../problem-reply.ts';
 import { isSameOriginRequest } from '../same-origin.ts';
-import { clearSessionCookie, readSessionCookie, sessionCookieName } from '../session-cookie.ts';
+import { clearSessionCookie, readSessionCookie } from '../session-cookie.ts';
 import { IdParams, ProblemSchema, problemResponses, security } from '../schemas.ts';
 
 const SessionSchema = Type.Object({
@@ -21,15 +21,19 @@ const SessionSchema = Type.Object({
 });
 const tags = ['sessions'];
 
-export async function sessionRoutes(app: FastifyInstance, { services }: { services: Services }) {
-  const { sessions, config } = services;
-  const cookieName = sessionCookieName(config);
+export interface SessionRouteDeps {
+  sessions: SessionService;
+  sessionCookie: string;
+  publicOrigin: string;
+}
+
+export async function sessionRoutes(app: FastifyInstance, { sessions, sessionCookie: cookieName, publicOrigin }: SessionRouteDeps) {
   const currentSessionId = (p: Principal | null) => (p?.method === 'session' ? p.sessionId : null);
 
   app.get(
     '/api/sessions',
     { schema: { tags, summary: "The account's active sessions", security, response: { 200: Type.Object({ sessions: Type.Array(SessionSchema) }), ...problemResponses } } },
-    async (request) => ({ sessions: await sessions.list(request.principal!.accountId, currentSessionId(request.principal)) }),
+    async (request) => ({ sessions: await sessions.list(request.ctx.principal!.accountId, currentSessionId(request.ctx.principal)) }),
   );
 
   // Ending sessions and signing out act on a leak: never refused by the general limit.
@@ -47,7 +51,7 @@ export async function sessionRoutes(app: FastifyInstance, { services }: { servic
       },
     },
     async (request) => ({
-      ended: await sessions.endOthers(request.principal!.accountId, currentSessionId(request.principal), actorOf(request), request.clientAddress),
+      ended: await sessions.endOthers(request.ctx.principal!.accountId, currentSessionId(request.ctx.principal), actorOf(request), request.ctx.clientAddress),
     }),
   );
 
@@ -55,7 +59,7 @@ export async function sessionRoutes(app: FastifyInstance, { services }: { servic
     '/api/sessions/:id',
     { config: exempt, schema: { tags, summary: 'End one session (takes effect at once)', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
     async (request, reply) => {
-      await sessions.end(request.principal!.accountId, request.params.id, actorOf(request), request.clientAddress);
+      await sessions.end(request.ctx.principal!.accountId, request.params.id, actorOf(request), request.ctx.clientAddress);
       return reply.code(204).send();
     },
   );
@@ -68,9 +72,9 @@ export async function sessionRoutes(app: FastifyInstance, { services }: { servic
     async (request, reply) => {
       const token = readSessionCookie(request, cookieName);
       if (token !== undefined) {
-        if (!isSameOriginRequest(request, new URL(config.publicUrl).origin)) return sendProblem(reply, new Problem('cross_site_request'));
+        if (!isSameOriginRequest(request, publicOrigin)) return sendProblem(reply, new Problem('cross_site_request'));
         const session = await sessions.authenticate(token);
-        if (session) await sessions.end(session.accountId, session.sessionId, { type: 'session', id: session.sessionId }, request.clientAddress, 'logout');
+        if (session) await sessions.end(session.accountId, session.sessionId, { type: 'session', id: session.sessionId }, request.ctx.clientAddress, 'logout');
       }
       clearSessionCookie(reply, cookieName);
       return reply.code(204).send();

@@ -1,0 +1,62 @@
+import type { Logger } from './core/logger.ts';
+
+/** Something read from the database every second: what other processes did that no message told us. */
+export interface Poll {
+  poll(): Promise<unknown>;
+}
+
+export interface BackgroundJobsPlan {
+  /** Pending writes kept in memory (last use of keys), written every `flushMs`. */
+  flushes: Array<() => Promise<void>>;
+  polls: Poll[];
+  flushMs?: number;
+  pollMs?: number;
+}
+
+/**
+ * The periodic work of a serving process, started by serve.ts once the server is
+ * built and stopped on close. Timers are unref'd: they never keep a process alive.
+ */
+export class BackgroundJobs {
+  private timers: NodeJS.Timeout[] = [];
+  private pollFailing = false;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly plan: BackgroundJobsPlan,
+  ) {}
+
+  start(): void {
+    if (this.timers.length) return;
+    const every = (ms: number, task: () => Promise<void>) => {
+      const t = setInterval(() => void task(), ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.plan.flushMs ?? 5000, () => this.flushNow());
+    every(this.plan.pollMs ?? 1000, () => this.pollNow());
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  async flushNow(): Promise<void> {
+    await Promise.all(this.plan.flushes.map((flush) => flush()));
+  }
+
+  /** One round of every poll. A failure is logged once per outage (requests already log the database being away), not every second. */
+  async pollNow(): Promise<void> {
+    try {
+      await Promise.all(this.plan.polls.map((p) => p.poll()));
+      if (this.pollFailing) this.log.info({ event: 'revocation_poll_recovered' }, 'polling the database for revocations and events works again');
+      this.pollFailing = false;
+    } catch (err) {
+      if (!this.pollFailing) {
+        this.log.warn({ event: 'revocation_poll_failed', err: { message: (err as Error).message } }, 'polling the database for revocations and events failed; retrying every second');
+      }
+      this.pollFailing = true;
+    }
+  }
+}

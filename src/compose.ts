@@ -1,0 +1,247 @@
+import { ActivityPoller } from './activity/activity-poller.ts';
+import { DEFAULT_STREAM_TIMING, type StreamTiming } from './activity/activity-stream.ts';
+import { BlockedAddressReporter } from './activity/blocked-addresses.ts';
+import { LocalActivityHub } from './activity/hub.ts';
+import type { ActivityHub, ActivityLog, ActivityPublisher, StreamTicketStore } from './activity/ports.ts';
+import type { Scheduler } from './activity/scheduler.ts';
+import { streamCredentials } from './activity/stream-credentials.ts';
+import { ActivityStreams, SLOT_LEASE_HEARTBEATS } from './activity/stream-registry.ts';
+import { StreamTickets } from './activity/stream-tickets.ts';
+import { CachedAccountStore } from './accounts/cached-accounts.ts';
+import { ApiKeyVerifier } from './auth/api-key-verifier.ts';
+import { ApiKeyService } from './auth/api-keys.ts';
+import { BoundedBcrypt } from './auth/bcrypt-hasher.ts';
+import { BlockLiftPoller } from './auth/block-lift-poller.ts';
+import { FailedAttemptGuard } from './auth/failed-attempts.ts';
+import { LastUseRecorder } from './auth/last-use-recorder.ts';
+import { providersFromConfig } from './auth/oauth/providers-from-config.ts';
+import { SignIn } from './auth/oauth/sign-in.ts';
+import type { AddressBlockLog, IdentityStore, LimiterStore, RevocationBus } from './auth/ports.ts';
+import { RequestLimiter } from './auth/request-limits.ts';
+import { RevocationPoller } from './auth/revocation-poller.ts';
+import { LocalRevocationBus } from './auth/revocations.ts';
+import { SessionService } from './auth/sessions.ts';
+import { VerifiedCache, type VerifiedKey } from './auth/verified-cache.ts';
+import { BackgroundJobs } from './background-jobs.ts';
+import type { Config } from './config.ts';
+import { type Clock, systemClock } from './core/clock.ts';
+import { LoggerRelay } from './core/logger.ts';
+import { DesktopService } from './desktops/desktops.ts';
+import { startDevSignIn } from './dev-idp/dev-sign-in.ts';
+import { BcryptThreads } from './infra/bcrypt-threads.ts';
+import { type DatabaseHandle, openDatabase } from './store/database.ts';
+import { MemoryLimiterStore } from './store/memory-limiter-store.ts';
+import { MemoryStreamSlots } from './store/memory-stream-slots.ts';
+import { MemoryTicketStore } from './store/memory-ticket-store.ts';
+import { migrateToLatest } from './store/migrations.ts';
+import { type RedisScaleOut, openRedisScaleOut } from './store/redis-scale-out.ts';
+import { loadServerSecret } from './store/server-secret.ts';
+import { SqlAccountStore } from './store/sql-accounts.ts';
+import { SqlActivityLog } from './store/sql-activity-log.ts';
+import { SqlAddressBlocks } from './store/sql-address-blocks.ts';
+import { SqlApiKeyStore } from './store/sql-api-keys.ts';
+import { SqlDesktopStore } from './store/sql-desktops.ts';
+import { SqlIdentityStore } from './store/sql-identities.ts';
+import { SqlRecentRevocations } from './store/sql-recent-revocations.ts';
+import { SqlSessionStore } from './store/sql-sessions.ts';
+import { SqlUsedFlowStore } from './store/sql-used-flows.ts';
+
+/**
+ * The application, built from one Config: every service, store and background job.
+ * The HTTP layer (app.ts) hands each route plugin only the services it uses; the CLI
+ * and the tests reach in where they need to.
+ */
+export interface Services {
+  config: Readonly<Config>;
+  clock: Clock;
+  /** Readiness checks and tests; services reach the database only through their stores. */
+  database: DatabaseHandle;
+  accounts: CachedAccountStore;
+  apiKeys: ApiKeyService;
+  verifier: ApiKeyVerifier;
+  sessions: SessionService;
+  /** Sign-in with Google, GitHub, OpenID providers (and the development provider when it runs). */
+  signIn: SignIn;
+  /** The development identity provider's issuer when it runs (the server warns about it loudly). */
+  devIdentityProvider: { issuer: string } | null;
+  identities: IdentityStore;
+  lastUse: LastUseRecorder;
+  desktops: DesktopService;
+  activityLog: ActivityLog;
+  /** Where services hand events they committed: the hub, and the poller's record of them. */
+  activity: ActivityPublisher;
+  hub: ActivityHub;
+  /** Open mission-control streams: per-account limit, closing on revocation and expiry. */
+  streams: ActivityStreams;
+  streamTickets: StreamTickets;
+  requestLimiter: RequestLimiter;
+  failedAttempts: FailedAttemptGuard;
+  addressBlocks: AddressBlockLog;
+  bcrypt: BoundedBcrypt;
+  /** Logs of services outside a request; serve.ts attaches the server's logger (stderr until then). */
+  log: LoggerRelay;
+  /** What each process reads from the database every second: what other processes did that no message told it. */
+  pollers: { revocations: RevocationPoller; activity: ActivityPoller; blockLifts: BlockLiftPoller };
+  /** The periodic work: last-use flushes and the polls (serve.ts starts them). */
+  jobs: BackgroundJobs;
+  /** Stops the jobs, flushes pending writes and closes connections. */
+  close(): Promise<void>;
+}
+
+export interface ComposeOptions {
+  /** 'cli' builds no development identity provider: a command never serves sign-in. */
+  role?: 'server' | 'cli';
+  clock?: Clock;
+  limiterStore?: LimiterStore;
+  revocations?: RevocationBus;
+  hub?: ActivityHub;
+  streamTicketStore?: StreamTicketStore;
+  /** Short heartbeat and check intervals for tests. */
+  streamTiming?: Partial<StreamTiming>;
+  streamScheduler?: Scheduler;
+  onBackgroundError?: (err: unknown) => void;
+}
+
+/** The one composition root: stores first, then the activity hub, then the services that publish to it. */
+export async function compose(config: Readonly<Config>, options: ComposeOptions = {}): Promise<Services> {
+  const clock = options.clock ?? systemClock;
+  const log = new LoggerRelay();
+  const onError = options.onBackgroundError ?? ((err: unknown) => log.error({ event: 'background_write_failed', err: { message: (err as Error)?.message } }, 'background write failed'));
+  const database = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
+  await migrateToLatest(database.db, database.dialect);
+  const serverSecret = loadServerSecret(config.secret, config.dataDir);
+  const redis: RedisScaleOut | null = config.redisUrl ? await openRedisScaleOut(config, log) : null;
+  const { db, dialect } = database;
+
+  // Activity: the log, the hub and the poller exist before anything publishes.
+  const activityLog = new SqlActivityLog(db, dialect);
+  const localHub = new LocalActivityHub(onError);
+  const hub = options.hub ?? redis?.activityHub(localHub) ?? localHub;
+  const activityPoller = new ActivityPoller(activityLog, (events) => localHub.deliver(events));
+  const activity: ActivityPublisher = {
+    publish(events) {
+      if (events.length === 0) return;
+      hub.publish(events);
+      // Already delivered here: the poller need not bring them again.
+      activityPoller.markDelivered(events);
+    },
+  };
+
+  // Credentials.
+  const revocations = options.revocations ?? redis?.revocations ?? new LocalRevocationBus();
+  const limiterStore = options.limiterStore ?? redis?.limiterStore ?? new MemoryLimiterStore();
+  const bcrypt = new BoundedBcrypt(new BcryptThreads(config.bcryptConcurrency), config.bcryptCost, config.bcryptConcurrency, config.bcryptQueue);
+  const apiKeyStore = new SqlApiKeyStore(db, dialect);
+  const sessionStore = new SqlSessionStore(db, dialect);
+  const keyCache = new VerifiedCache<VerifiedKey>(clock, config.keyCacheTtlS * 1000);
+  revocations.subscribe((r) => {
+    if (r.kind === 'api_key') keyCache.evict(r.id);
+  });
+  const lastUse = new LastUseRecorder(apiKeyStore, activity, onError);
+  const failedAttempts = new FailedAttemptGuard(limiterStore, clock, config.failedAuthLimit, config.failedAuthWindowS, config.blockS, {
+    shared: redis !== null,
+    announce: redis?.blocks.announce,
+  });
+  redis?.blocks.listen((address, untilMs) => failedAttempts.learn(address, untilMs));
+  const addressBlocks = new SqlAddressBlocks(db, dialect);
+  const blockedAddresses = new BlockedAddressReporter({
+    log: activityLog,
+    blocks: addressBlocks,
+    claimOnce: async (key, ttlS) => (await limiterStore.increment('claim', key, ttlS)) === 1,
+    publisher: activity,
+    clock,
+    windowS: config.failedAuthWindowS,
+    blockS: config.blockS,
+    onError,
+  });
+  const verifier = new ApiKeyVerifier({
+    clock,
+    store: apiKeyStore,
+    bcrypt,
+    cache: keyCache,
+    guard: failedAttempts,
+    lastUse,
+    onFailure: (attempt) => blockedAddresses.failed(attempt),
+    onBlockedValidKey: (use) => blockedAddresses.refusedValidKey(use),
+  });
+  const sessions = new SessionService({
+    clock,
+    store: sessionStore,
+    serverSecret,
+    revocations,
+    activity,
+    idleS: config.sessionIdleS,
+    absoluteS: config.sessionAbsoluteS,
+    cacheTtlMs: config.keyCacheTtlS * 1000,
+    onError,
+  });
+
+  // Accounts never change once created: kept in memory (GET /api/me reads one per
+  // request), and sign-in goes through the same store.
+  const accounts = new CachedAccountStore(new SqlAccountStore(db), clock, config.keyCacheTtlS * 1000);
+  const identities = new SqlIdentityStore(db);
+  const signIn = new SignIn({ clock, serverSecret, publicUrl: config.publicUrl, accounts, identities, usedFlows: new SqlUsedFlowStore(db) });
+  for (const provider of providersFromConfig(config, clock)) signIn.add(provider);
+  const devSignIn = config.devIdentityProvider && options.role !== 'cli' ? await startDevSignIn(config, signIn, clock) : null;
+
+  // Streams: leases are renewed on every stream heartbeat.
+  const slotLeaseMs = SLOT_LEASE_HEARTBEATS * (options.streamTiming?.heartbeatMs ?? DEFAULT_STREAM_TIMING.heartbeatMs);
+  const streams = new ActivityStreams({
+    log: activityLog,
+    hub,
+    clock,
+    revocations,
+    credentials: streamCredentials(apiKeyStore, sessionStore, clock),
+    maxPerAccount: config.maxStreamsPerAccount,
+    slots: redis?.streamSlots(clock, slotLeaseMs) ?? new MemoryStreamSlots(),
+    timing: options.streamTiming,
+    scheduler: options.streamScheduler,
+    onError,
+  });
+  const ticketStore = options.streamTicketStore ?? redis?.ticketStore(new MemoryTicketStore(clock)) ?? new MemoryTicketStore(clock);
+
+  const pollers = {
+    // Picks up revocations no message announced (the CLI, a lost Redis message).
+    revocations: new RevocationPoller(new SqlRecentRevocations(db), revocations, clock),
+    // Brings events written by other processes (the CLI, a lost Redis message) to local streams.
+    activity: activityPoller,
+    // Blocks lifted by an operator or another process.
+    blockLifts: new BlockLiftPoller(addressBlocks, failedAttempts, clock),
+  };
+  const jobs = new BackgroundJobs(log, { flushes: [() => lastUse.flush()], polls: Object.values(pollers) });
+
+  return {
+    config,
+    clock,
+    database,
+    accounts,
+    apiKeys: new ApiKeyService({ clock, store: apiKeyStore, bcrypt, revocations, activity }),
+    verifier,
+    sessions,
+    signIn,
+    devIdentityProvider: devSignIn && { issuer: devSignIn.issuer },
+    identities,
+    lastUse,
+    desktops: new DesktopService(new SqlDesktopStore(db, dialect), clock, activity),
+    activityLog,
+    activity,
+    hub,
+    streams,
+    streamTickets: new StreamTickets(ticketStore, clock, serverSecret),
+    requestLimiter: new RequestLimiter(limiterStore, clock, config.rateLimitPerMinute),
+    failedAttempts,
+    addressBlocks,
+    bcrypt,
+    log,
+    pollers,
+    jobs,
+    async close() {
+      jobs.stop();
+      streams.closeAll('server_shutdown');
+      await lastUse.flush();
+      await devSignIn?.close();
+      await database.close();
+      await redis?.close();
+    },
+  };
+}
