@@ -20,6 +20,7 @@ export interface DesktopProcessContext {
   /** Hash of the data directory, part of the leftover marker. */
   dataDirTag: string;
   network: boolean;
+  dieWithServer: boolean;
   cgroups: CgroupSupport;
   limits: ResourceLimits;
   connectX: ConnectX;
@@ -97,7 +98,7 @@ export class DesktopProcess {
       // The shell waits on stdin until it is in the cgroup, so bwrap and everything it
       // forks are born inside the caps.
       if (cgroup && child.pid) await cgroup.addProcess(child.pid);
-      const options = sandboxOptions({ paths, programs: context.programs, layout: context.layout, resolution, network: context.network, marker });
+      const options = sandboxOptions({ paths, programs: context.programs, layout: context.layout, resolution, network: context.network, dieWithServer: context.dieWithServer, marker });
       (child.stdio[3] as NodeJS.WritableStream).end(Buffer.from(options.map((a) => `${a}\0`).join('')));
       child.stdin!.end('\n');
       initPid = await orFail(readInitPid(child));

@@ -77,6 +77,8 @@ export interface SandboxSpec {
   resolution: Resolution;
   /** false: the desktop gets its own network namespace with nothing but a loopback (the default). */
   network: boolean;
+  /** bwrap --die-with-parent: the sandbox gets SIGKILL when the server process ends. */
+  dieWithServer: boolean;
   marker: string;
 }
 
@@ -112,9 +114,9 @@ export function sandboxOptions(spec: SandboxSpec): string[] {
     ...(spec.network ? [] : ['--unshare-net']),
     '--hostname',
     INSIDE.hostname,
-    // Without a server the desktop has nobody to drive it: it ends with it. (A server
-    // killed with SIGKILL still takes its desktops along; reapLeftovers covers the rest.)
-    '--die-with-parent',
+    // Without a server the desktop has nobody to drive it: by default it ends with it,
+    // even when the server is killed with SIGKILL. reapLeftovers covers the rest.
+    ...(spec.dieWithServer ? ['--die-with-parent'] : []),
     // A new session: nothing inside can push keystrokes into a terminal outside (TIOCSTI).
     '--new-session',
     '--ro-bind',
@@ -211,11 +213,18 @@ export function launcherScript(spec: Pick<SandboxSpec, 'programs' | 'resolution'
     .map(shellQuote)
     .join(' ');
   const terminal = `${programs.xterm} -fa Monospace -fs 11`;
+  // Output goes to files in the sandbox's own /tmp, not to the server: a desktop
+  // outliving its server must not die of SIGPIPE, and apps could flood the server's log.
+  // The X server's last lines reach the server's stderr pipe when it ends.
+  const lastWords = 'tail -n 3 /tmp/xvnc.log >&2';
   return [
-    `${xvnc} &`,
+    `${xvnc} >/tmp/xvnc.log 2>&1 &`,
     'xvnc=$!',
-    `while [ ! -S ${INSIDE.x11}/X0 ]; do kill -0 "$xvnc" 2>/dev/null || exit 1; sleep 0.02; done`,
-    `${shellQuote(programs.openbox)} --startup ${shellQuote(terminal)} &`,
+    `while [ ! -S ${INSIDE.x11}/X0 ]; do kill -0 "$xvnc" 2>/dev/null || { ${lastWords}; exit 1; }; sleep 0.02; done`,
+    `${shellQuote(programs.openbox)} --startup ${shellQuote(terminal)} >/tmp/openbox.log 2>&1 &`,
     'wait "$xvnc"',
+    'status=$?',
+    `${lastWords} 2>/dev/null`,
+    'exit "$status"',
   ].join('\n');
 }
