@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,9 @@ describe('desktop life cycle (real desktops)', () => {
       expect(await other.host.reapLeftovers()).toBe(1);
       expect(await marked()).toEqual([]);
       expect(f.host.isRunning('dsk_life')).toBe(true);
+      // Its cgroup went with it.
+      const groups = await readdir('/sys/fs/cgroup/memory/bureau-desktops').catch(() => []);
+      expect(groups.filter((g) => g.endsWith('-dsk_left'))).toEqual([]);
     } finally {
       await other.cleanup();
     }

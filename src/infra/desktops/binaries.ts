@@ -14,6 +14,7 @@ export const REQUIRED_PROGRAMS = [
   { name: 'xterm', pkg: 'xterm' },
   { name: 'nsenter', pkg: 'util-linux' },
   { name: 'setpriv', pkg: 'util-linux' },
+  { name: 'perl', pkg: 'perl-base' },
 ] as const;
 
 export type ProgramName = (typeof REQUIRED_PROGRAMS)[number]['name'];

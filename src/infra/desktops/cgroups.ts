@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -48,11 +49,14 @@ export async function detectCgroups(root = '/sys/fs/cgroup'): Promise<CgroupSupp
       // Children of our parent group get the controllers; the root must hand them down first.
       await writeFile(join(root, 'cgroup.subtree_control'), '+memory +pids +cpu').catch(() => {});
       await writeFile(join(root, PARENT, 'cgroup.subtree_control'), '+memory +pids +cpu');
+      await access(join(root, PARENT), constants.W_OK);
       return { version: 'v2', root };
     }
     for (const controller of V1_CONTROLLERS) {
       if (!(await exists(join(root, controller)))) return { version: 'none', reason: `cgroup v1 has no ${controller} hierarchy at ${root}` };
       await mkdir(join(root, controller, PARENT), { recursive: true });
+      // The parent may exist from a root run: making it is no proof we may write there.
+      await access(join(root, controller, PARENT), constants.W_OK);
     }
     return { version: 'v1', root };
   } catch (error) {
@@ -79,11 +83,38 @@ function limitFiles(version: 'v1' | 'v2', limits: ResourceLimits): Array<[contro
   ];
 }
 
+function groupDirs(support: { version: 'v1' | 'v2'; root: string }, name: string): string[] {
+  return support.version === 'v2' ? [join(support.root, PARENT, name)] : V1_CONTROLLERS.map((c) => join(support.root, c, PARENT, name));
+}
+
+async function removeDirs(dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    const deadline = Date.now() + 3000;
+    for (;;) {
+      try {
+        await rmdir(dir);
+        break;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        // EBUSY: processes of the sandbox are still being torn down.
+        if (code !== 'EBUSY' || Date.now() > deadline) throw error;
+        await sleep(20);
+      }
+    }
+  }
+}
+
+/** Removes the cgroup named `name` if it exists (one left by a sandbox of an earlier run). */
+export async function removeDesktopCgroup(support: CgroupSupport, name: string): Promise<void> {
+  if (support.version !== 'none') await removeDirs(groupDirs(support, name));
+}
+
 /** Creates the cgroup named `name` with the caps; throws when the machine refuses. */
 export async function createDesktopCgroup(support: CgroupSupport, name: string, limits: ResourceLimits): Promise<DesktopCgroup | null> {
   if (support.version === 'none') return null;
   const { version, root } = support;
-  const dirs = version === 'v2' ? [join(root, PARENT, name)] : V1_CONTROLLERS.map((c) => join(root, c, PARENT, name));
+  const dirs = groupDirs(support, name);
   for (const dir of dirs) await mkdir(dir, { recursive: true });
   for (const [controller, file, value] of limitFiles(version, limits)) {
     const dir = version === 'v2' ? dirs[0] : join(root, controller, PARENT, name);
@@ -97,22 +128,6 @@ export async function createDesktopCgroup(support: CgroupSupport, name: string, 
     async addProcess(pid: number) {
       for (const dir of dirs) await writeFile(join(dir, 'cgroup.procs'), String(pid));
     },
-    async remove() {
-      for (const dir of dirs) {
-        const deadline = Date.now() + 3000;
-        for (;;) {
-          try {
-            await rmdir(dir);
-            break;
-          } catch (error) {
-            const code = (error as NodeJS.ErrnoException).code;
-            if (code === 'ENOENT') break;
-            // EBUSY: processes of the sandbox are still being torn down.
-            if (code !== 'EBUSY' || Date.now() > deadline) throw error;
-            await sleep(20);
-          }
-        }
-      }
-    },
+    remove: () => removeDirs(dirs),
   };
 }

@@ -20,8 +20,48 @@ export interface ExecTarget {
   /** Host pid of the sandbox's init: nsenter takes its namespaces. */
   initPid: number;
   identity: DesktopIdentity;
+  /** Whether the server is root (see enterSandbox). */
+  asRoot: boolean;
   nsenter: string;
+  perl: string;
   marker: string;
+}
+
+/**
+ * A shim for a server that is not root. bwrap nests two user namespaces (the outer one
+ * maps the server's uid to 0 so it can mount /dev/pts; the inner one maps it back), and
+ * the sandbox's IPC, UTS, network, PID and mount namespaces belong to the outer one,
+ * which no process lives in. Unprivileged, they can only be joined from inside it. The
+ * shim gets it from the init's user namespace with the NS_GET_PARENT ioctl and hands it
+ * to nsenter on stdin; perl-base is part of every Debian system. A command's stdin is
+ * /dev/null again before it runs.
+ */
+const OUTER_USER_NAMESPACE_SHIM = `
+use Fcntl;
+my $pid = shift @ARGV;
+open(my $inner, '<', "/proc/$pid/ns/user") or die "bureau exec: $!\n";
+my $outer = ioctl($inner, 0xb702, 0);
+defined $outer or die "bureau exec: NS_GET_PARENT: $!\n";
+open(STDIN, '<&=', 0 + $outer) or die "bureau exec: $!\n";
+exec(@ARGV) or die "bureau exec: $!\n";
+`;
+
+/** The command line that runs `command` inside the sandbox of `target`, in `directory`. */
+export function enterSandbox(target: ExecTarget, directory: string, command: string[]): { file: string; args: string[] } {
+  const pid = target.initPid;
+  if (target.asRoot) {
+    // Root may join every namespace directly, then becomes the desktop's uid.
+    const args = [`--target=${pid}`, '--user', '--mount', '--pid', '--net', '--ipc', '--uts', `--setuid=${target.identity.uid}`, `--setgid=${target.identity.gid}`, `--wdns=${directory}`];
+    return { file: target.nsenter, args: [...args, '--', '/usr/bin/setpriv', '--no-new-privs', '--', ...command] };
+  }
+  const outer = ['--preserve-credentials', '--user=/proc/self/fd/0', ...['ipc', 'uts', 'net', 'pid', 'mnt'].map((ns) => `--${ns === 'mnt' ? 'mount' : ns}=/proc/${pid}/ns/${ns}`)];
+  // Inside the mount and PID namespaces now: the sandbox's init is pid 1 of its /proc.
+  const inner = ['/usr/bin/nsenter', '--target=1', '--user', '--preserve-credentials', `--wdns=${directory}`];
+  const restoreStdin = ['/bin/sh', '-c', 'exec </dev/null; exec "$@"', 'sh'];
+  return {
+    file: target.perl,
+    args: ['-e', OUTER_USER_NAMESPACE_SHIM, String(pid), target.nsenter, ...outer, '--', ...inner, '--', '/usr/bin/setpriv', '--no-new-privs', '--', ...restoreStdin, ...command],
+  };
 }
 
 /**
@@ -77,34 +117,17 @@ class CappedOutput {
 
 /**
  * Runs a command inside a running desktop: nsenter joins the namespaces of the
- * sandbox's init (user, mount, PID, network, IPC, UTS) and switches to the desktop's
- * uid, so the command sees exactly what the desktop's own apps see, with DISPLAY on its
- * X server. setpriv then sets no_new_privs as bwrap does for the sandbox's processes.
+ * sandbox's init (user, mount, PID, network, IPC, UTS) as the desktop's uid, so the
+ * command sees exactly what the desktop's own apps see, with DISPLAY on its X server.
+ * setpriv then sets no_new_privs as bwrap does for the sandbox's processes.
  * At the timeout every process of the command is killed (exitCode null).
  */
 export async function execInDesktop(target: ExecTarget, request: ExecRequest): Promise<ExecResult> {
   const command = checkRequest(request);
   const directory = execDirectory(request.cwd);
   const execId = randomBytes(12).toString('hex');
-  const { uid, gid } = target.identity;
-  const args = [
-    `--target=${target.initPid}`,
-    '--user',
-    '--mount',
-    '--pid',
-    '--net',
-    '--ipc',
-    '--uts',
-    `--setuid=${uid}`,
-    `--setgid=${gid}`,
-    `--wdns=${directory}`,
-    '--',
-    '/usr/bin/setpriv',
-    '--no-new-privs',
-    '--',
-    ...command,
-  ];
-  const child = spawn(target.nsenter, args, {
+  const { file, args } = enterSandbox(target, directory, command);
+  const child = spawn(file, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, for the first sweep at the timeout.
     detached: true,

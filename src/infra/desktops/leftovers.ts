@@ -8,7 +8,13 @@ import { endSandbox, isNamespaceInit, processesWithVariable } from './sandbox-pr
  * Every process of a desktop carries MARKER_VARIABLE=<data directory tag>/<desktop id>.
  * Returns how many desktops were ended.
  */
-export async function reapLeftovers(dataDirTag: string, isLive: (id: string) => boolean, graceMs: number): Promise<number> {
+export async function reapLeftovers(
+  dataDirTag: string,
+  isLive: (id: string) => boolean,
+  graceMs: number,
+  /** Called once a desktop's processes are gone (to remove what else it left, such as its cgroup). */
+  afterEnd: (id: string) => Promise<void>,
+): Promise<number> {
   const prefix = `${dataDirTag}/`;
   const byDesktop = new Map<string, number[]>();
   for (const { pid, value } of await processesWithVariable(MARKER_VARIABLE)) {
@@ -18,7 +24,7 @@ export async function reapLeftovers(dataDirTag: string, isLive: (id: string) => 
     byDesktop.set(id, [...(byDesktop.get(id) ?? []), pid]);
   }
   await Promise.all(
-    [...byDesktop.values()].map(async (pids) => {
+    [...byDesktop.entries()].map(async ([id, pids]) => {
       for (const pid of pids) if (await isNamespaceInit(pid)) await endSandbox(pid, graceMs);
       // What is left outside the namespace (bwrap's outer process, the start wrapper).
       for (const pid of pids) {
@@ -28,6 +34,7 @@ export async function reapLeftovers(dataDirTag: string, isLive: (id: string) => 
           // already gone with its sandbox
         }
       }
+      await afterEnd(id);
     }),
   );
   return byDesktop.size;

@@ -7,8 +7,8 @@ import type { Logger } from '../../core/logger.ts';
 import { Problem } from '../../core/problems.ts';
 import type { DesktopAction } from '../../desktops/actions.ts';
 import { DesktopStartError, type DesktopHost, type ExecRequest, type ExecResult, type HostEvent, type Point, type Resolution } from '../../desktops/ports.ts';
-import { locatePrograms } from './binaries.ts';
-import { detectCgroups, type CgroupSupport } from './cgroups.ts';
+import { locatePrograms, type ProgramPaths } from './binaries.ts';
+import { detectCgroups, removeDesktopCgroup, type CgroupSupport } from './cgroups.ts';
 import { checkDesktopId, DesktopDirs, type UidRange } from './desktop-dirs.ts';
 import { DesktopProcess, type DesktopProcessContext } from './desktop-process.ts';
 import { DesktopNotRunningError } from './errors.ts';
@@ -77,7 +77,8 @@ export class LocalDesktopHost implements DesktopHost {
   private readonly starting = new Map<string, Promise<void>>();
   private readonly listeners: Array<(event: HostEvent) => void> = [];
   private shared: Promise<{ layout: SystemLayout; cgroups: CgroupSupport }> | null = null;
-  private nsenterPath = '/usr/bin/nsenter';
+  /** Where the programs were found by the last start. */
+  private programs: ProgramPaths | null = null;
 
   constructor(private readonly options: LocalDesktopHostOptions) {
     const asRoot = process.getuid?.() === 0;
@@ -133,7 +134,8 @@ export class LocalDesktopHost implements DesktopHost {
 
   async exec(id: string, request: ExecRequest): Promise<ExecResult> {
     const run = this.running(id);
-    return execInDesktop({ initPid: run.initPid, identity: run.identity, nsenter: this.nsenterPath, marker: markerValue(this.dataDirTag, id) }, request);
+    const { nsenter, perl } = this.programs ?? (await this.locate());
+    return execInDesktop({ initPid: run.initPid, identity: run.identity, asRoot: this.dirs.asRoot, nsenter, perl, marker: markerValue(this.dataDirTag, id) }, request);
   }
 
   async writeFile(id: string, path: string, body: Readable, maxBytes: number): Promise<{ bytes: number }> {
@@ -162,7 +164,13 @@ export class LocalDesktopHost implements DesktopHost {
   }
 
   async reapLeftovers(): Promise<number> {
-    const reaped = await reapLeftovers(this.dataDirTag, (id) => this.desktops.has(id) || this.starting.has(id), this.options.stopGraceMs ?? 3000);
+    const { cgroups } = await this.sharedContext();
+    const reaped = await reapLeftovers(
+      this.dataDirTag,
+      (id) => this.desktops.has(id) || this.starting.has(id),
+      this.options.stopGraceMs ?? 3000,
+      (id) => removeDesktopCgroup(cgroups, `${this.dataDirTag}-${id}`).catch((error) => this.options.log.warn({ desktopId: id, err: error }, 'could not remove a leftover desktop cgroup')),
+    );
     if (reaped > 0) this.options.log.warn({ reaped }, 'ended desktops left running by an earlier run of the server');
     return reaped;
   }
@@ -201,19 +209,12 @@ export class LocalDesktopHost implements DesktopHost {
 
   /** What every start needs; the programs are looked up each time (they can be installed while the server runs). */
   private async context(): Promise<DesktopProcessContext> {
-    const found = await locatePrograms(this.options.programSearchPath);
-    if ('missing' in found) throw new DesktopStartError(found.missing);
-    this.nsenterPath = found.paths.nsenter;
-    this.shared ??= (async () => {
-      const cgroups = await detectCgroups(this.options.cgroupRoot);
-      if (cgroups.version === 'none') this.options.log.warn({ reason: cgroups.reason }, 'desktops run without memory, process and CPU caps');
-      return { layout: await systemLayout(), cgroups };
-    })();
-    const { layout, cgroups } = await this.shared;
+    const programs = await this.locate();
+    const { layout, cgroups } = await this.sharedContext();
     const o = this.options;
     return {
       dirs: this.dirs,
-      programs: found.paths,
+      programs,
       layout,
       dataDirTag: this.dataDirTag,
       network: o.network ?? false,
@@ -225,6 +226,23 @@ export class LocalDesktopHost implements DesktopHost {
       stopGraceMs: o.stopGraceMs ?? 3000,
       log: o.log,
     };
+  }
+
+  private async locate(): Promise<ProgramPaths> {
+    const found = await locatePrograms(this.options.programSearchPath);
+    if ('missing' in found) throw new DesktopStartError(found.missing);
+    this.programs = found.paths;
+    return found.paths;
+  }
+
+  /** The host's layout and cgroup support, read once. */
+  private sharedContext(): Promise<{ layout: SystemLayout; cgroups: CgroupSupport }> {
+    this.shared ??= (async () => {
+      const cgroups = await detectCgroups(this.options.cgroupRoot);
+      if (cgroups.version === 'none') this.options.log.warn({ reason: cgroups.reason }, 'desktops run without memory, process and CPU caps');
+      return { layout: await systemLayout(), cgroups };
+    })();
+    return this.shared;
   }
 
   private running(id: string): DesktopProcess {
