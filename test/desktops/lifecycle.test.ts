@@ -73,6 +73,8 @@ describe('desktop life cycle (real desktops)', () => {
     const banner = await new Promise<string>((resolve) => view.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))));
     view.destroy();
     expect(banner).toMatch(/^RFB 003\.00\d\n/);
+    const socket = await stat(join(f.dataDir, 'desktops', 'dsk_life', 'sockets', 'vnc.sock'));
+    expect(socket.mode & 0o777).toBe(0o600);
   });
 
   it('restarts a crashed X server and the screen works again', async () => {

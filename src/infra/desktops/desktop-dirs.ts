@@ -176,8 +176,9 @@ export class DesktopDirs {
   }
 
   private async allocate(id: string): Promise<number> {
-    // Start from a hash of the id so allocation rarely probes more than once.
-    const start = createHash('sha256').update(id).digest().readUInt32BE(0) % this.uidRange.count;
+    // Start from a hash of the data directory and id, so allocation rarely probes more
+    // than once and hosts on different data directories rarely pick the same uid.
+    const start = createHash('sha256').update(`${this.base}\0${id}`).digest().readUInt32BE(0) % this.uidRange.count;
     for (let i = 0; i < this.uidRange.count; i++) {
       const uid = this.uidRange.first + ((start + i) % this.uidRange.count);
       const got = await this.claim(id, uid, false);
