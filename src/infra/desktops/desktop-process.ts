@@ -144,6 +144,12 @@ export class DesktopProcess {
     await this.cgroup?.remove().catch(() => {});
   }
 
+  /** Puts a process (an exec) under this desktop's caps; null without cgroups. */
+  get joinCgroup(): ((pid: number) => Promise<void>) | null {
+    const cgroup = this.cgroup;
+    return cgroup ? (pid) => cgroup.addProcess(pid) : null;
+  }
+
   get cgroupDirs(): string[] {
     return this.cgroup?.dirs ?? [];
   }

@@ -25,6 +25,8 @@ export interface ExecTarget {
   nsenter: string;
   perl: string;
   marker: string;
+  /** Moves a process into the desktop's cgroup (so the command is under its caps); absent without cgroups. */
+  joinCgroup: ((pid: number) => Promise<void>) | null;
 }
 
 /**
@@ -127,12 +129,19 @@ export async function execInDesktop(target: ExecTarget, request: ExecRequest): P
   const directory = execDirectory(request.cwd);
   const execId = randomBytes(12).toString('hex');
   const { file, args } = enterSandbox(target, directory, command);
-  const child = spawn(file, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // A shell that waits on stdin holds the command back until it is in the desktop's
+  // cgroup: everything it starts is then born under the desktop's caps, not the server's.
+  const child = spawn('/bin/sh', ['-c', 'read -r _ && exec "$0" "$@" </dev/null', file, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
     // Its own process group, for the first sweep at the timeout.
     detached: true,
     env: { ...desktopEnvironment(target.marker), [EXEC_MARKER]: execId },
   });
+  try {
+    if (target.joinCgroup && child.pid) await target.joinCgroup(child.pid);
+  } finally {
+    child.stdin.end('\n');
+  }
   const stdout = new CappedOutput();
   const stderr = new CappedOutput();
   child.stdout.on('data', (chunk: Buffer) => stdout.add(chunk));

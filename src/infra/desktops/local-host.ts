@@ -135,7 +135,7 @@ export class LocalDesktopHost implements DesktopHost {
   async exec(id: string, request: ExecRequest): Promise<ExecResult> {
     const run = this.running(id);
     const { nsenter, perl } = this.programs ?? (await this.locate());
-    return execInDesktop({ initPid: run.initPid, identity: run.identity, asRoot: this.dirs.asRoot, nsenter, perl, marker: markerValue(this.dataDirTag, id) }, request);
+    return execInDesktop({ initPid: run.initPid, identity: run.identity, asRoot: this.dirs.asRoot, nsenter, perl, marker: markerValue(this.dataDirTag, id), joinCgroup: run.joinCgroup }, request);
   }
 
   async writeFile(id: string, path: string, body: Readable, maxBytes: number): Promise<{ bytes: number }> {
