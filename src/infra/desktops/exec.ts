@@ -183,11 +183,15 @@ async function killExec(groupLeader: number | undefined, initPid: number, execId
   const namespace = await pidNamespace(initPid);
   if (!namespace) return;
   const deadline = Date.now() + 5000;
+  const killed = new Set<number>();
   while (Date.now() < deadline) {
     const marked: number[] = [];
     for (const p of await processesIn(namespace)) if ((await environmentValue(p.pid, EXEC_MARKER)) === execId) marked.push(p.pid);
-    if (marked.length === 0) return;
+    // A process being killed loses its environment before it is gone: wait for those too.
+    for (const pid of killed) if ((await pidNamespace(pid)) !== namespace) killed.delete(pid);
+    if (marked.length === 0 && killed.size === 0) return;
     for (const pid of marked) {
+      killed.add(pid);
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
