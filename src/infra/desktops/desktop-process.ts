@@ -53,7 +53,8 @@ export class DesktopProcess {
     private readonly cgroup: DesktopCgroup | null,
     private readonly output: () => string,
     private readonly context: DesktopProcessContext,
-    public x: XSessionLike | null,
+    /** The server's X connection to this run (XSession). */
+    readonly x: XSessionLike,
   ) {
     this.exited = new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve();
@@ -66,7 +67,6 @@ export class DesktopProcess {
     const deadline = Date.now() + context.startTimeoutMs;
     const cookie = newCookie();
     const { paths, identity } = await context.dirs.prepare(id, cookie);
-    const cgroup = await createCgroup(id, context);
     const marker = markerValue(context.dataDirTag, id);
     let tail = Buffer.alloc(0);
     const command = ['--args', '3', '--info-fd', '4', '--', ...sandboxCommand({ programs: context.programs, resolution })];
@@ -82,10 +82,15 @@ export class DesktopProcess {
       child.once('exit', () => reject(new DesktopStartError('the sandbox exited while starting')));
     });
     failed.catch(() => {});
+    // Writes to a wrapper that died already fail with EPIPE; the exit above reports it.
+    child.stdin!.on('error', () => {});
+    (child.stdio[3] as NodeJS.WritableStream).on('error', () => {});
     child.stderr!.on('data', (chunk: Buffer) => {
       tail = Buffer.concat([tail, chunk]).subarray(-OUTPUT_TAIL_BYTES);
     });
     const output = () => tail.toString('utf8');
+    // Made once the wrapper exists (a spawn that throws leaves no cgroup behind).
+    const cgroup = await createCgroup(id, context);
     let initPid = 0;
     const giveUp = new AbortController();
     const expired = sleep(Math.max(0, deadline - Date.now()), undefined, { signal: giveUp.signal }).then(() => {
@@ -129,7 +134,7 @@ export class DesktopProcess {
   /** Closes apps gracefully, then ends the sandbox; resolves once nothing of it runs. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.x?.close();
+    this.x.close();
     if (!this.hasExited()) await endSandbox(this.initPid, this.context.stopGraceMs).catch((error) => this.context.log.warn({ desktopId: this.id, err: error }, 'desktop sandbox did not end cleanly'));
     await forceEnd(this.child, this.initPid);
     await this.exited;
@@ -139,7 +144,7 @@ export class DesktopProcess {
   /** Ends it at once (a hung X server has nothing to close gracefully with). */
   async kill(): Promise<void> {
     this.stopping = true;
-    this.x?.close();
+    this.x.close();
     await forceEnd(this.child, this.initPid);
     await this.cgroup?.remove().catch(() => {});
   }

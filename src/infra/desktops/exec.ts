@@ -137,11 +137,21 @@ export async function execInDesktop(target: ExecTarget, request: ExecRequest): P
     detached: true,
     env: { ...desktopEnvironment(target.marker), [EXEC_MARKER]: execId },
   });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => resolve(code));
+  });
+  exited.catch(() => {});
+  // A wrapper that could not start reports it through 'error', not through its stdin.
+  child.stdin.on('error', () => {});
   try {
     if (target.joinCgroup && child.pid) await target.joinCgroup(child.pid);
-  } finally {
-    child.stdin.end('\n');
+  } catch (error) {
+    // Never let the command run outside the desktop's caps.
+    child.kill('SIGKILL');
+    throw error;
   }
+  child.stdin.end('\n');
   const stdout = new CappedOutput();
   const stderr = new CappedOutput();
   child.stdout.on('data', (chunk: Buffer) => stdout.add(chunk));
@@ -154,10 +164,7 @@ export async function execInDesktop(target: ExecTarget, request: ExecRequest): P
     void killExec(child.pid, target.initPid, execId);
   }, request.timeoutS * 1000);
 
-  const exitCode = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => resolve(code));
-  }).finally(() => clearTimeout(timer));
+  const exitCode = await exited.finally(() => clearTimeout(timer));
   // A command that started something in the background (a GUI app) leaves it running
   // with our pipes: wait a moment for output in flight, then stop reading.
   await Promise.race([streamsClosed, sleep(STREAM_LINGER_MS)]);
