@@ -27,6 +27,9 @@ export const ETC_ALLOW_LIST = [
   'bash.bashrc',
   'ca-certificates',
   'ca-certificates.conf',
+  // Debian's chromium wrapper reads its flags from here; policies live in chromium/.
+  'chromium',
+  'chromium.d',
   'default/locale',
   'fonts',
   'gtk-2.0',
