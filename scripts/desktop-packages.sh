@@ -14,6 +14,7 @@ declare -A NEEDED=(
   [bwrap]=bubblewrap
   [nsenter]=util-linux
   [setpriv]=util-linux
+  [perl]=perl-base
 )
 # Files rather than binaries: without a font Xvnc and xterm start but draw nothing readable.
 declare -A NEEDED_FILES=(

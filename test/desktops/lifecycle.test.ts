@@ -59,6 +59,19 @@ describe('desktop life cycle (real desktops)', () => {
     expect((await f.sh('dsk_life', 'cat kept.txt')).stdout).toBe('kept\n');
   });
 
+  it('serialises concurrent calls on one desktop: two starts make one, a start after a stop waits for it', async () => {
+    await f.host.stop('dsk_life');
+    await Promise.all([f.host.start('dsk_life', { resolution: RESOLUTION }), f.host.start('dsk_life', { resolution: RESOLUTION })]);
+    expect((await f.host.processIds('dsk_life')).filter((p) => p.comm === 'Xvnc')).toHaveLength(1);
+    const stopping = f.host.stop('dsk_life');
+    await f.host.start('dsk_life', { resolution: RESOLUTION });
+    await stopping;
+    expect(f.host.isRunning('dsk_life')).toBe(true);
+    expect((await f.host.screenshot('dsk_life')).subarray(1, 4).toString()).toBe('PNG');
+    expect(f.host.cgroupDirs('dsk_life').length).toBeGreaterThan(0);
+    expect((await readdir(f.host.cgroupDirs('dsk_life')[0]!)).length).toBeGreaterThan(0);
+  });
+
   it('leaves nothing running after stop', async () => {
     const before = (await f.host.processIds('dsk_life')).map((p) => p.pid);
     expect(before.length).toBeGreaterThan(3);

@@ -75,6 +75,7 @@ export class LocalDesktopHost implements DesktopHost {
   private readonly dataDirTag: string;
   private readonly desktops = new Map<string, Entry>();
   private readonly starting = new Map<string, Promise<void>>();
+  private readonly stopping = new Map<string, Promise<void>>();
   private readonly listeners: Array<(event: HostEvent) => void> = [];
   private shared: Promise<{ layout: SystemLayout; cgroups: CgroupSupport }> | null = null;
   /** Where the programs were found by the last start. */
@@ -94,19 +95,34 @@ export class LocalDesktopHost implements DesktopHost {
     if (pending) return pending;
     const entry = this.desktops.get(id);
     if (entry && entry.supervisor.status !== 'failed') return;
-    if (entry) this.desktops.delete(id);
-    const start = this.launch(id, spec.resolution).finally(() => this.starting.delete(id));
+    // Registered before the first await, so concurrent starts of one desktop share it.
+    const start = (async () => {
+      if (entry) {
+        this.desktops.delete(id);
+        await entry.supervisor.stop();
+      }
+      // A stop still in progress owns the desktop's directories and cgroup until it ends.
+      await this.stopping.get(id)?.catch(() => {});
+      await this.launch(id, spec.resolution);
+    })().finally(() => this.starting.delete(id));
     this.starting.set(id, start);
     return start;
   }
 
   async stop(id: string): Promise<void> {
     checkDesktopId(id);
-    await this.starting.get(id)?.catch(() => {});
+    const pendingStart = this.starting.get(id);
+    if (pendingStart) {
+      await pendingStart.catch(() => {});
+      return this.stop(id);
+    }
+    // No await before the desktop leaves the map: a start() called right after this one sees it stopping.
     const entry = this.desktops.get(id);
-    if (!entry) return;
+    if (!entry) return this.stopping.get(id);
     this.desktops.delete(id);
-    await entry.supervisor.stop();
+    const stopping = entry.supervisor.stop().finally(() => this.stopping.delete(id));
+    this.stopping.set(id, stopping);
+    return stopping;
   }
 
   async remove(id: string): Promise<void> {
@@ -178,6 +194,7 @@ export class LocalDesktopHost implements DesktopHost {
   async close(): Promise<void> {
     await Promise.all([...this.starting.values()].map((p) => p.catch(() => {})));
     await Promise.all([...this.desktops.keys()].map((id) => this.stop(id)));
+    await Promise.all([...this.stopping.values()].map((p) => p.catch(() => {})));
   }
 
   /** Host pids of every process in the desktop's sandbox (for measurements and tests). */
