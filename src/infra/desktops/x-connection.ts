@@ -91,6 +91,8 @@ const x11 = createRequire(import.meta.url)('x11') as XLib;
 const Z_PIXMAP = 2;
 const ALL_PLANES = 0xffffffff;
 const MAPPING_NOTIFY = 34;
+/** How long close() lets the last requests drain before dropping the socket. */
+const CLOSE_GRACE_MS = 1000;
 /** Kept to attribute errors of reply-less requests to the batch that sent them; older ones are dropped. */
 const MAX_REMEMBERED_ERRORS = 32;
 
@@ -273,6 +275,8 @@ export class XConnection {
       // the socket is already gone: nothing left to flush
     }
     this.fail(new XClosedByUs(), false);
+    // A hung server never reads what is left to write: do not keep its socket open for it.
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   private ensureOpen(): void {
