@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -161,7 +161,7 @@ export async function execInDesktop(target: ExecTarget, request: ExecRequest): P
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    void killExec(child.pid, target.initPid, execId);
+    void killExec(child, target.initPid, execId);
   }, request.timeoutS * 1000);
 
   const exitCode = await exited.finally(() => clearTimeout(timer));
@@ -170,41 +170,44 @@ export async function execInDesktop(target: ExecTarget, request: ExecRequest): P
   await Promise.race([streamsClosed, sleep(STREAM_LINGER_MS)]);
   child.stdout.destroy();
   child.stderr.destroy();
-  if (timedOut) await killExec(child.pid, target.initPid, execId);
+  if (timedOut) await killExec(child, target.initPid, execId);
   return { exitCode: timedOut ? null : exitCode, stdout: stdout.text(), stderr: stderr.text(), truncated: stdout.truncated || stderr.truncated };
 }
 
 /**
- * Kills everything the command started: its process group, then every process in the
- * sandbox carrying this exec's marker (children that made their own session or were
- * reparented keep it), repeated until none is left so a forking loop cannot outrun it.
+ * Kills everything the command started: every process in the sandbox carrying this
+ * exec's marker (children that made their own session or were reparented keep it) and
+ * the command's process group, and waits until each is gone. A process being killed
+ * loses its environment before it exits, so the marked ones are noted before the
+ * signals; the sweep repeats until two scans in a row find nothing, so a process forked
+ * or exec'ing during a scan (its environment unreadable for that instant) is not missed.
  */
-async function killExec(groupLeader: number | undefined, initPid: number, execId: string): Promise<void> {
-  if (groupLeader) {
-    try {
-      process.kill(-groupLeader, 'SIGKILL');
-    } catch {
-      // the group is gone
-    }
-  }
+async function killExec(child: ChildProcess, initPid: number, execId: string): Promise<void> {
+  let groupSignalled = false;
   const namespace = await pidNamespace(initPid);
-  if (!namespace) return;
   const deadline = Date.now() + 5000;
   const killed = new Set<number>();
+  let cleanScans = 0;
   while (Date.now() < deadline) {
     const marked: number[] = [];
-    for (const p of await processesIn(namespace)) if ((await environmentValue(p.pid, EXEC_MARKER)) === execId) marked.push(p.pid);
-    // A process being killed loses its environment before it is gone: wait for those too.
-    for (const pid of killed) if ((await pidNamespace(pid)) !== namespace) killed.delete(pid);
-    if (marked.length === 0 && killed.size === 0) return;
-    for (const pid of marked) {
-      killed.add(pid);
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    if (namespace) for (const p of await processesIn(namespace)) if ((await environmentValue(p.pid, EXEC_MARKER)) === execId) marked.push(p.pid);
+    for (const pid of marked) killed.add(pid);
+    // The group only while our child is not reaped (checked in the same tick as the
+    // kill): after that its number may belong to someone else.
+    if (!groupSignalled && child.pid && child.exitCode === null && child.signalCode === null) signal(-child.pid);
+    groupSignalled = true;
+    for (const pid of marked) signal(pid);
+    for (const pid of killed) if (namespace === null || (await pidNamespace(pid)) !== namespace) killed.delete(pid);
+    cleanScans = marked.length === 0 && killed.size === 0 ? cleanScans + 1 : 0;
+    if (cleanScans >= 2 || namespace === null) return;
     await sleep(10);
+  }
+}
+
+function signal(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
   }
 }
