@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/core/fake-clock.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 import { RestartPolicy } from '../../src/infra/desktops/restart-policy.ts';
 
 describe('RestartPolicy', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/core/fake-clock.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 import type { HostEvent } from '../../src/desktops/ports.ts';
 import { DesktopSupervisor, type SupervisedRun, type Timers } from '../../src/infra/desktops/supervisor.ts';
 import type { XSessionLike } from '../../src/infra/desktops/x-session-port.ts';
