@@ -11,6 +11,7 @@ import { apiKeyRoutes } from './http/routes/api-keys.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { desktopRoutes } from './http/routes/desktops.ts';
+import { desktopControlRoutes } from './http/routes/desktop-control.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { recordRoutes } from './http/route-table.ts';
 import { meRoutes } from './http/routes/me.ts';
@@ -113,6 +114,7 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   await app.register(healthRoutes, { database: services.database });
   await app.register(meRoutes, { accounts: services.accounts });
   await app.register(desktopRoutes, { desktops: services.desktops });
+  await app.register(desktopControlRoutes, { control: services.desktopControl });
   await app.register(apiKeyRoutes, { apiKeys: services.apiKeys });
   await app.register(sessionRoutes, { sessions: services.sessions, sessionCookie, publicOrigin });
   await app.register(authRoutes, {

@@ -9,6 +9,10 @@ export interface BackgroundJobsPlan {
   /** Pending writes kept in memory (last use of keys), written every `flushMs`. */
   flushes: Array<() => Promise<void>>;
   polls: Poll[];
+  /** Once, when the server starts (desktops this host was running start again). */
+  startup?: Array<() => Promise<unknown>>;
+  /** Once a minute (stopping idle desktops). */
+  minutely?: Array<() => Promise<unknown>>;
   flushMs?: number;
   pollMs?: number;
 }
@@ -35,11 +39,23 @@ export class BackgroundJobs {
     };
     every(this.plan.flushMs ?? 5000, () => this.flushNow());
     every(this.plan.pollMs ?? 1000, () => this.pollNow());
+    every(60_000, () => this.runAll('minutely', this.plan.minutely ?? []));
+    void this.runAll('startup', this.plan.startup ?? []);
   }
 
   stop(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+  }
+
+  private async runAll(what: string, tasks: Array<() => Promise<unknown>>): Promise<void> {
+    for (const task of tasks) {
+      try {
+        await task();
+      } catch (err) {
+        this.log.error({ event: 'background_job_failed', job: what, err: { message: (err as Error).message } }, `a ${what} job failed`);
+      }
+    }
   }
 
   async flushNow(): Promise<void> {

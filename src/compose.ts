@@ -26,7 +26,13 @@ import { BackgroundJobs } from './background-jobs.ts';
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import { LoggerRelay } from './core/logger.ts';
+import { ActionEvents } from './desktops/action-events.ts';
+import { DesktopControl } from './desktops/desktop-control.ts';
 import { DesktopService } from './desktops/desktops.ts';
+import { IdleTracker } from './desktops/idle.ts';
+import type { DesktopHost } from './desktops/ports.ts';
+import { LocalDesktopHost } from './infra/desktops/local-host.ts';
+import { loadHostId } from './store/host-id.ts';
 import { startDevSignIn } from './dev-idp/dev-sign-in.ts';
 import { BcryptThreads } from './infra/bcrypt-threads.ts';
 import { type DatabaseHandle, openDatabase } from './store/database.ts';
@@ -67,6 +73,9 @@ export interface Services {
   identities: IdentityStore;
   lastUse: LastUseRecorder;
   desktops: DesktopService;
+  desktopControl: DesktopControl;
+  /** What runs desktops in this process (null with BUREAU_DESKTOPS=off). */
+  desktopHost: DesktopHost | null;
   activityLog: ActivityLog;
   /** Where services hand events they committed: the hub, and the poller's record of them. */
   activity: ActivityPublisher;
@@ -200,6 +209,22 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   });
   const ticketStore = options.streamTicketStore ?? redis?.ticketStore(new MemoryTicketStore(clock)) ?? new MemoryTicketStore(clock);
 
+  // Desktops: this process runs them when BUREAU_DESKTOPS=local (and the CLI never does).
+  const desktopHost = config.desktops === 'local' && options.role !== 'cli' ? new LocalDesktopHost({ dataDir: config.dataDir, log, memoryMb: config.desktopMemoryMb }) : null;
+  const desktops = new DesktopService({
+    store: new SqlDesktopStore(db, dialect),
+    host: desktopHost,
+    hostId: desktopHost ? loadHostId(config.dataDir) : null,
+    clock,
+    activity,
+    limits: { perAccount: config.maxDesktopsPerAccount, perHost: config.maxDesktops },
+    log,
+  });
+  desktopHost?.onEvent((event) => desktops.handleHostEvent(event));
+  const idle = new IdleTracker(clock);
+  const actionEvents = new ActionEvents(activityLog, activity, clock, onError);
+  const desktopControl = new DesktopControl({ desktops, actionEvents, log: activityLog, activity, clock, idle });
+
   const pollers = {
     // Picks up revocations no message announced (the CLI, a lost Redis message).
     revocations: new RevocationPoller(new SqlRecentRevocations(db), revocations, clock),
@@ -208,7 +233,12 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     // Blocks lifted by an operator or another process.
     blockLifts: new BlockLiftPoller(addressBlocks, failedAttempts, clock),
   };
-  const jobs = new BackgroundJobs(log, { flushes: [() => lastUse.flush()], polls: Object.values(pollers) });
+  const jobs = new BackgroundJobs(log, {
+    flushes: [() => lastUse.flush(), () => actionEvents.flush()],
+    polls: Object.values(pollers),
+    startup: [() => desktops.resume()],
+    minutely: config.desktopIdleStopMin > 0 ? [() => desktops.stopIdle(idle, config.desktopIdleStopMin * 60_000)] : [],
+  });
 
   return {
     config,
@@ -222,7 +252,9 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     devIdentityProvider: devSignIn && { issuer: devSignIn.issuer },
     identities,
     lastUse,
-    desktops: new DesktopService(new SqlDesktopStore(db, dialect), clock, activity),
+    desktops,
+    desktopControl,
+    desktopHost,
     activityLog,
     activity,
     hub,
@@ -238,7 +270,8 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     async close() {
       jobs.stop();
       streams.closeAll('server_shutdown');
-      await lastUse.flush();
+      await jobs.flushNow();
+      await desktopHost?.close();
       await devSignIn?.close();
       await database.close();
       await redis?.close();

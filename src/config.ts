@@ -33,6 +33,14 @@ export interface Config {
   sessionIdleS: number;
   sessionAbsoluteS: number;
   maxStreamsPerAccount: number;
+  /** 'local': this process runs desktops (a bubblewrap sandbox each); 'off': it runs none. */
+  desktops: 'local' | 'off';
+  desktopMemoryMb: number;
+  /** Desktops starting, running or stopping on this process (machine) at once. */
+  maxDesktops: number;
+  maxDesktopsPerAccount: number;
+  /** A running desktop with no action, command, file or live view for this long is stopped; 0 never. */
+  desktopIdleStopMin: number;
   oauth: OAuthProviderConfigs;
   devIdentityProvider: boolean;
   /** Loopback port of the development identity provider; 0 picks a free one. */
@@ -105,6 +113,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   // its data directory, and a session cookie or a cached key from one would be unknown to the others.
   if (redisUrl && secret === undefined) problems.push('BUREAU_SECRET must be set (the same value in every process) when REDIS_URL is set');
 
+  const desktops = str('BUREAU_DESKTOPS', 'local');
+  if (desktops !== 'local' && desktops !== 'off') problems.push('BUREAU_DESKTOPS must be local or off');
+
   const oauth = readOAuthProviders(env, problems);
   const anyProvider = Boolean(oauth.google || oauth.github || oauth.oidc.length);
   const devIdpSetting = str('BUREAU_DEV_IDP', 'auto');
@@ -150,6 +161,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     sessionIdleS: int('BUREAU_SESSION_IDLE_S', 7 * 86400, 60),
     sessionAbsoluteS: int('BUREAU_SESSION_ABSOLUTE_S', 30 * 86400, 60),
     maxStreamsPerAccount: int('BUREAU_MAX_STREAMS_PER_ACCOUNT', 10, 1, 100000),
+    desktops: desktops === 'off' ? 'off' : 'local',
+    desktopMemoryMb: int('BUREAU_DESKTOP_MEMORY_MB', 1024, 64, 1024 * 1024),
+    maxDesktops: int('BUREAU_MAX_DESKTOPS', 20, 0, 10000),
+    maxDesktopsPerAccount: int('BUREAU_MAX_DESKTOPS_PER_ACCOUNT', 5, 0, 10000),
+    desktopIdleStopMin: int('BUREAU_DESKTOP_IDLE_STOP_MIN', 60, 0, 60 * 24 * 365),
     oauth,
     devIdentityProvider,
     devIdentityProviderPort: int('BUREAU_DEV_IDP_PORT', 0, 0, 65535),

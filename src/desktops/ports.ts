@@ -5,6 +5,8 @@
  * touches processes or sockets: it goes through this port.
  */
 import type { Duplex, Readable } from 'node:stream';
+import type { ActivityDraft, ActivityEvent } from '../activity/events.ts';
+import { Problem } from '../core/problems.ts';
 import type { DesktopAction } from './actions.ts';
 
 export interface Resolution {
@@ -79,4 +81,66 @@ export class DesktopStartError extends Error {
     super(reason);
     this.name = 'DesktopStartError';
   }
+}
+
+/** A call on a desktop that is not running (stopped, restarting, or run by no host here): 409. */
+export class DesktopNotRunningError extends Problem {
+  constructor(readonly desktopId: string) {
+    super('desktop_not_running', 'Start the desktop first (PATCH {"state": "running"})');
+    this.name = 'DesktopNotRunningError';
+  }
+}
+
+export const DESKTOP_STATES = ['starting', 'running', 'stopping', 'stopped', 'failed'] as const;
+export type DesktopState = (typeof DESKTOP_STATES)[number];
+/** States that hold a desktop's place in the per-account and per-machine limits. */
+export const ACTIVE_STATES: readonly DesktopState[] = ['starting', 'running', 'stopping'];
+
+export interface Desktop {
+  id: string;
+  accountId: string;
+  name: string;
+  state: DesktopState;
+  /** Why it is `failed`, in words a person can act on; null otherwise. */
+  failure: string | null;
+  resolution: Resolution;
+  /** The desktop host that runs it (its process, in scale-out); null when none does. */
+  hostId: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Limits checked in the same transaction as a change that makes a desktop active. */
+export interface ActiveLimits {
+  /** Active desktops per account. */
+  perAccount: number;
+  /** Active desktops on the host that will run it. */
+  perHost: number;
+}
+
+/** A state change, made only if the desktop is in one of `from` (so concurrent changes cannot cross). */
+export interface Transition {
+  from: readonly DesktopState[];
+  to: DesktopState;
+  failure?: string | null;
+  hostId?: string | null;
+  /** When given, the change is made only if the desktop's host is this one (null: no host). */
+  fromHost?: string | null;
+  at: number;
+  /** Checked when `to` is active and `from` is not. */
+  limits?: ActiveLimits;
+}
+
+export interface DesktopStore {
+  /** Inserts an active desktop unless a limit is reached ('account' or 'host': nothing written). */
+  insert(desktop: Desktop, event: ActivityDraft, limits: ActiveLimits): Promise<ActivityEvent[] | 'account' | 'host'>;
+  findById(id: string): Promise<Desktop | undefined>;
+  /** Newest first. */
+  listByAccount(accountId: string): Promise<Desktop[]>;
+  /** Desktops a host runs (or was running when it stopped): what a restarted host starts again. */
+  listByHost(hostId: string | null, states: readonly DesktopState[]): Promise<Desktop[]>;
+  rename(id: string, name: string, at: number, event: ActivityDraft): Promise<ActivityEvent[]>;
+  /** The desktop after the change, or null when it was not in a `from` state; 'account'/'host' when a limit refused it. */
+  transition(id: string, change: Transition, event: ActivityDraft | null): Promise<{ desktop: Desktop; events: ActivityEvent[] } | null | 'account' | 'host'>;
+  delete(id: string, event: ActivityDraft): Promise<ActivityEvent[]>;
 }

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { DESKTOP_STATES } from '../desktops/ports.ts';
 
 /** Shared response shapes, so OpenAPI and the serializers agree with the code. */
 export const ProblemSchema = Type.Object(
@@ -20,6 +21,9 @@ export const problemResponses = {
   429: Type.Ref(ProblemSchema),
 };
 
+/** Answers of routes on a desktop that must be running. */
+export const runningDesktopResponses = { ...problemResponses, 409: Type.Ref(ProblemSchema) };
+
 // Ids are prefix_base62 (core/random.ts newId); anything else cannot exist, and
 // refusing it here keeps bytes such as NUL away from the database.
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) });
@@ -28,7 +32,9 @@ export const DesktopSchema = Type.Object(
   {
     id: Type.String(),
     name: Type.String(),
-    state: Type.Union([Type.Literal('provisioning'), Type.Literal('running'), Type.Literal('stopped')]),
+    state: Type.Union(DESKTOP_STATES.map((s) => Type.Literal(s)), { description: 'starting → running → stopping → stopped; failed (see failure)' }),
+    failure: Type.Union([Type.String(), Type.Null()], { description: 'Why the desktop is failed, in plain words; null otherwise' }),
+    resolution: Type.String({ description: 'WIDTHxHEIGHT of its screen', examples: ['1280x800'] }),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },

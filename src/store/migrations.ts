@@ -129,6 +129,20 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('address_blocks_lifted_at').on('address_blocks').column('lifted_at').execute();
       },
     },
+    '006_real_desktops': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('desktops').addColumn('failure', 'text').execute();
+        await db.schema.alterTable('desktops').addColumn('resolution', 'text').execute();
+        await db.schema.alterTable('desktops').addColumn('host_id', 'text').execute();
+        // Desktops were rows with a name until now: none of them runs anything. Those said
+        // to be running start for real on the next start of a server (they have no host yet).
+        await db.updateTable('desktops').set({ state: 'stopped' }).where('state', '=', 'provisioning').execute();
+        await db.updateTable('desktops').set({ state: 'starting' }).where('state', '=', 'running').execute();
+        await db.updateTable('desktops').set({ resolution: '1280x800' }).execute();
+        // A restarted host lists what it was running.
+        await db.schema.createIndex('desktops_host_state').on('desktops').columns(['host_id', 'state']).execute();
+      },
+    },
   };
 }
 

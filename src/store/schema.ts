@@ -48,6 +48,12 @@ export interface DesktopRow {
   account_id: string;
   name: string;
   state: string;
+  /** Why it failed, for a `failed` desktop. */
+  failure: string | null;
+  /** WIDTHxHEIGHT. */
+  resolution: string | null;
+  /** The desktop host (process) that runs it. */
+  host_id: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -1,18 +1,26 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, type Transaction, sql } from 'kysely';
 import type { ActivityDraft, ActivityEvent } from '../activity/events.ts';
-import type { Desktop, DesktopState, DesktopStore } from '../desktops/desktops.ts';
+import { ACTIVE_STATES, type ActiveLimits, type Desktop, type DesktopState, type DesktopStore, type Transition } from '../desktops/ports.ts';
 import { insertEvents } from './activity-writer.ts';
 import type { Dialect } from './database.ts';
 import type { Database, DesktopRow } from './schema.ts';
 
-const toDesktop = (r: DesktopRow): Desktop => ({
-  id: r.id,
-  accountId: r.account_id,
-  name: r.name,
-  state: r.state as DesktopState,
-  createdAt: Number(r.created_at),
-  updatedAt: Number(r.updated_at),
-});
+const toDesktop = (r: DesktopRow): Desktop => {
+  const [width, height] = (r.resolution ?? '1280x800').split('x').map(Number);
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    name: r.name,
+    state: r.state as DesktopState,
+    failure: r.failure,
+    resolution: { width, height },
+    hostId: r.host_id,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+};
+
+type Trx = Transaction<Database>;
 
 export class SqlDesktopStore implements DesktopStore {
   constructor(
@@ -20,11 +28,23 @@ export class SqlDesktopStore implements DesktopStore {
     private readonly dialect: Dialect,
   ) {}
 
-  insert(d: Desktop, event: ActivityDraft): Promise<ActivityEvent[]> {
+  insert(d: Desktop, event: ActivityDraft, limits: ActiveLimits): Promise<ActivityEvent[] | 'account' | 'host'> {
     return this.db.transaction().execute(async (trx) => {
+      const refused = await this.overLimit(trx, d.accountId, d.hostId, limits);
+      if (refused) return refused;
       await trx
         .insertInto('desktops')
-        .values({ id: d.id, account_id: d.accountId, name: d.name, state: d.state, created_at: d.createdAt, updated_at: d.updatedAt })
+        .values({
+          id: d.id,
+          account_id: d.accountId,
+          name: d.name,
+          state: d.state,
+          failure: d.failure,
+          resolution: `${d.resolution.width}x${d.resolution.height}`,
+          host_id: d.hostId,
+          created_at: d.createdAt,
+          updated_at: d.updatedAt,
+        })
         .execute();
       return insertEvents(trx, this.dialect, [event]);
     });
@@ -36,14 +56,49 @@ export class SqlDesktopStore implements DesktopStore {
   }
 
   async listByAccount(accountId: string): Promise<Desktop[]> {
-    const rows = await this.db.selectFrom('desktops').selectAll().where('account_id', '=', accountId).orderBy('created_at', 'asc').orderBy('id').execute();
+    const rows = await this.db.selectFrom('desktops').selectAll().where('account_id', '=', accountId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
     return rows.map(toDesktop);
   }
 
-  update(d: Desktop, event: ActivityDraft): Promise<ActivityEvent[]> {
+  async listByHost(hostId: string | null, states: readonly DesktopState[]): Promise<Desktop[]> {
+    const rows = await this.db
+      .selectFrom('desktops')
+      .selectAll()
+      .where((eb) => (hostId === null ? eb('host_id', 'is', null) : eb('host_id', '=', hostId)))
+      .where('state', 'in', [...states])
+      .execute();
+    return rows.map(toDesktop);
+  }
+
+  rename(id: string, name: string, at: number, event: ActivityDraft): Promise<ActivityEvent[]> {
     return this.db.transaction().execute(async (trx) => {
-      await trx.updateTable('desktops').set({ name: d.name, state: d.state, updated_at: d.updatedAt }).where('id', '=', d.id).execute();
+      const res = await trx.updateTable('desktops').set({ name, updated_at: at }).where('id', '=', id).executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return [];
       return insertEvents(trx, this.dialect, [event]);
+    });
+  }
+
+  transition(id: string, change: Transition, event: ActivityDraft | null): Promise<{ desktop: Desktop; events: ActivityEvent[] } | null | 'account' | 'host'> {
+    return this.db.transaction().execute(async (trx) => {
+      const current = await trx.selectFrom('desktops').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!current || !change.from.includes(current.state as DesktopState)) return null;
+      if (change.fromHost !== undefined && current.host_id !== change.fromHost) return null;
+      const hostId = change.hostId === undefined ? current.host_id : change.hostId;
+      const activating = ACTIVE_STATES.includes(change.to) && !ACTIVE_STATES.includes(current.state as DesktopState);
+      if (activating && change.limits) {
+        const refused = await this.overLimit(trx, current.account_id, hostId, change.limits);
+        if (refused) return refused;
+      }
+      // The state is part of the condition: a change made meanwhile by another process wins.
+      const res = await trx
+        .updateTable('desktops')
+        .set({ state: change.to, failure: change.failure ?? null, host_id: hostId, updated_at: change.at })
+        .where('id', '=', id)
+        .where('state', '=', current.state)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return null;
+      const desktop = toDesktop({ ...current, state: change.to, failure: change.failure ?? null, host_id: hostId, updated_at: change.at });
+      return { desktop, events: event ? await insertEvents(trx, this.dialect, [event]) : [] };
     });
   }
 
@@ -53,5 +108,29 @@ export class SqlDesktopStore implements DesktopStore {
       if (Number(res.numDeletedRows) === 0) return [];
       return insertEvents(trx, this.dialect, [event]);
     });
+  }
+
+  /**
+   * Counts the active desktops of the account and of the host inside the caller's
+   * transaction. On PostgreSQL an advisory lock per account and per host serialises
+   * the count and the write that follows (SQLite runs one write transaction at a
+   * time), so two requests at once cannot both take the last place.
+   */
+  private async overLimit(trx: Trx, accountId: string, hostId: string | null, limits: ActiveLimits): Promise<'account' | 'host' | null> {
+    if (this.dialect === 'postgres') {
+      // Host before account, always in this order: two transactions cannot wait on each other.
+      if (hostId) await sql`select pg_advisory_xact_lock(hashtext(${`desktop-host:${hostId}`}))`.execute(trx);
+      await sql`select pg_advisory_xact_lock(hashtext(${`desktops:${accountId}`}))`.execute(trx);
+    }
+    const count = (column: 'account_id' | 'host_id', value: string) =>
+      trx
+        .selectFrom('desktops')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where(column, '=', value)
+        .where('state', 'in', [...ACTIVE_STATES])
+        .executeTakeFirstOrThrow();
+    if (Number((await count('account_id', accountId)).n) >= limits.perAccount) return 'account';
+    if (hostId && Number((await count('host_id', hostId)).n) >= limits.perHost) return 'host';
+    return null;
   }
 }

@@ -43,6 +43,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     BUREAU_DEV_IDP: 'off',
     // Refusals answered at once, so tests of failures run at full speed; test/api/refusal-delay.test.ts tests the delay.
     BUREAU_REFUSAL_DELAY_MS: '0',
+    // Desktops are rows only, unless a test asks for real ones (BUREAU_DESKTOPS: 'local'):
+    // a sandbox per desktop created by every suite would cost seconds and memory for nothing.
+    BUREAU_DESKTOPS: 'off',
     ...options.env,
   });
   const clock = options.clock ?? new FakeClock();

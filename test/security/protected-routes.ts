@@ -78,6 +78,8 @@ export interface OwnedResource {
   create(ctx: SuiteContext, owner: Account): Promise<string>;
   /** A valid body per method, so a request reaches the ownership check rather than validation. */
   bodies?: Partial<Record<string, unknown>>;
+  /** Query parameters the route requires. */
+  query?: Record<string, string>;
 }
 
 export const EXPIRY_STEP_MS = 5 * 60_000;
@@ -184,13 +186,16 @@ export function apiKeyCases(): CredentialCase[] {
 }
 
 /** How to make a resource of each parameterised route; the 403 check uses them. */
+const newDesktop = async (c: SuiteContext, owner: Account) =>
+  (await c.t.services.desktops.create(owner.accountId, { name: `desk-${randomBase62(6)}` }, { type: 'operator', id: null }, null)).id;
+
 export const ownedResources: OwnedResource[] = [
-  {
-    url: '/api/desktops/:id',
-    create: async (c, owner) =>
-      (await c.t.services.desktops.create(owner.accountId, { name: `desk-${randomBase62(6)}` }, { type: 'operator', id: null }, null)).id,
-    bodies: { PATCH: { name: 'taken over' } },
-  },
+  { url: '/api/desktops/:id', create: newDesktop, bodies: { PATCH: { name: 'taken over' } } },
+  { url: '/api/desktops/:id/screenshot', create: newDesktop },
+  { url: '/api/desktops/:id/cursor', create: newDesktop },
+  { url: '/api/desktops/:id/actions', create: newDesktop, bodies: { POST: { actions: [{ type: 'wait', ms: 0 }] } } },
+  { url: '/api/desktops/:id/exec', create: newDesktop, bodies: { POST: { command: 'true' } } },
+  { url: '/api/desktops/:id/files', create: newDesktop, query: { path: 'notes.txt' }, bodies: { PUT: 'hello' } },
   {
     url: '/api/api-keys/:id',
     create: async (c, owner) => (await c.t.services.apiKeys.create(owner.accountId, { name: 'theirs' }, { type: 'operator', id: null }, null)).apiKey.id,
@@ -291,7 +296,7 @@ export function describeProtectedRoutes(options: SuiteOptions): void {
     /** A real resource of the other account, so a hole in authentication would reach real data. */
     const urlFor = async (r: RouteEntry) => {
       const resource = resourceFor(r);
-      return fillParams(r.url, resource ? await resource.create(ctx, ctx.other) : 'x');
+      return withQuery(fillParams(r.url, resource ? await resource.create(ctx, ctx.other) : 'x'), resource?.query);
     };
 
     it('finds the protected routes in the app (the route table is filled)', () => {
@@ -360,7 +365,7 @@ export function describeProtectedRoutes(options: SuiteOptions): void {
       const failures: string[] = [];
       for (const r of routes) {
         const resource = resourceFor(r);
-        const url = fillParams(r.url, resource ? await resource.create(ctx, ctx.owner) : 'x');
+        const url = withQuery(fillParams(r.url, resource ? await resource.create(ctx, ctx.owner) : 'x'), resource?.query);
         const res = await send(
           ctx.t,
           { method: r.method, url, headers: { 'x-api-key': ctx.owner.key }, payload: bodyFor(r), remoteAddress: ctx.nextAddress() },

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Account } from '../../src/accounts/accounts.ts';
 import type { ActivityDraft } from '../../src/activity/events.ts';
 import type { ApiKeyRecord } from '../../src/auth/ports.ts';
-import type { Desktop } from '../../src/desktops/desktops.ts';
+import type { Desktop } from '../../src/desktops/ports.ts';
 import { newId } from '../../src/core/random.ts';
 import { type DatabaseHandle, openDatabase } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrations.ts';
@@ -189,34 +189,58 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
       accountId,
       name: 'box',
       state: 'running',
+      failure: null,
+      resolution: { width: 1280, height: 800 },
+      hostId: null,
       createdAt: T0,
       updatedAt: T0,
       ...over,
     });
 
-    it('creates, reads, lists in creation order, updates and deletes, each change with its event', async () => {
+    const limits = { perAccount: 100, perHost: 100 };
+
+    it('creates, reads, lists newest first, renames, changes state and deletes, each change with its event', async () => {
       const a = await account();
       const d1 = desktop(a.id, { createdAt: T0 + 1 });
       const d2 = desktop(a.id, { createdAt: T0 + 2, name: 'second' });
-      const created = await desktops.insert(d1, draft(a.id, 'desktop.created'));
-      await desktops.insert(d2, draft(a.id, 'desktop.created'));
-      expect(created.map((e) => e.type)).toEqual(['desktop.created']);
+      const created = await desktops.insert(d1, draft(a.id, 'desktop.created'), limits);
+      await desktops.insert(d2, draft(a.id, 'desktop.created'), limits);
+      expect(created).toMatchObject([{ type: 'desktop.created' }]);
       expect(await desktops.findById(d1.id)).toEqual(d1);
-      expect((await desktops.listByAccount(a.id)).map((d) => d.id)).toEqual([d1.id, d2.id]);
+      expect((await desktops.listByAccount(a.id)).map((d) => d.id)).toEqual([d2.id, d1.id]);
 
-      const changed: Desktop = { ...d1, name: 'renamed', state: 'stopped', updatedAt: FAR };
-      expect((await desktops.update(changed, draft(a.id, 'desktop.updated'))).map((e) => e.type)).toEqual(['desktop.updated']);
-      expect(await desktops.findById(d1.id)).toEqual(changed);
+      expect((await desktops.rename(d1.id, 'renamed', FAR, draft(a.id, 'desktop.updated'))).map((e) => e.type)).toEqual(['desktop.updated']);
+      const stopped = await desktops.transition(d1.id, { from: ['running'], to: 'stopped', at: FAR }, draft(a.id, 'desktop.stopped'));
+      expect(stopped).toMatchObject({ desktop: { ...d1, name: 'renamed', state: 'stopped', updatedAt: FAR }, events: [{ type: 'desktop.stopped' }] });
+      expect(await desktops.findById(d1.id)).toEqual({ ...d1, name: 'renamed', state: 'stopped', updatedAt: FAR });
+      // A change from a state the desktop is not in changes nothing.
+      expect(await desktops.transition(d1.id, { from: ['running'], to: 'failed', failure: 'x', at: FAR }, draft(a.id, 'desktop.failed'))).toBeNull();
 
       expect((await desktops.delete(d1.id, draft(a.id, 'desktop.deleted'))).map((e) => e.type)).toEqual(['desktop.deleted']);
       expect(await desktops.findById(d1.id)).toBeUndefined();
       // Deleting what is gone is a no-op and records nothing.
       expect(await desktops.delete(d1.id, draft(a.id, 'desktop.deleted'))).toEqual([]);
-      expect((await log.after(a.id, 0, 100)).map((e) => e.type)).toEqual(['desktop.created', 'desktop.created', 'desktop.updated', 'desktop.deleted']);
+      expect((await log.after(a.id, 0, 100)).map((e) => e.type)).toEqual(['desktop.created', 'desktop.created', 'desktop.updated', 'desktop.stopped', 'desktop.deleted']);
+    });
+
+    it('refuses to make a desktop active past the account and host limits, and writes nothing then', async () => {
+      const a = await account();
+      const tight = { perAccount: 2, perHost: 3 };
+      expect(await desktops.insert(desktop(a.id, { hostId: 'host_1' }), draft(a.id, 'desktop.created'), tight)).toHaveLength(1);
+      expect(await desktops.insert(desktop(a.id, { hostId: 'host_1' }), draft(a.id, 'desktop.created'), tight)).toHaveLength(1);
+      expect(await desktops.insert(desktop(a.id, { hostId: 'host_1' }), draft(a.id, 'desktop.created'), tight)).toBe('account');
+      const b = await account();
+      expect(await desktops.insert(desktop(b.id, { hostId: 'host_1' }), draft(b.id, 'desktop.created'), tight)).toHaveLength(1);
+      expect(await desktops.insert(desktop(b.id, { hostId: 'host_1' }), draft(b.id, 'desktop.created'), tight)).toBe('host');
+      // A stopped desktop holds no place; starting it again is checked like a new one.
+      const idle = desktop(b.id, { hostId: 'host_2', state: 'stopped' });
+      await desktops.insert(idle, draft(b.id, 'desktop.created'), { perAccount: 100, perHost: 100 });
+      expect(await desktops.transition(idle.id, { from: ['stopped'], to: 'starting', at: FAR, limits: { perAccount: 1, perHost: 3 } }, null)).toBe('account');
+      expect((await desktops.listByAccount(b.id)).map((d) => d.state).sort()).toEqual(['running', 'stopped']);
     });
 
     it('refuses a desktop for an account that does not exist', async () => {
-      await expect(desktops.insert(desktop('acc_nobody'), draft('acc_nobody', 'desktop.created'))).rejects.toThrow();
+      await expect(desktops.insert(desktop('acc_nobody'), draft('acc_nobody', 'desktop.created'), limits)).rejects.toThrow();
     });
   });
 

@@ -2,9 +2,15 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { DesktopService } from '../../desktops/desktops.ts';
 import { actorOf } from '../actor.ts';
-import { DesktopSchema, IdParams, problemResponses, security } from '../schemas.ts';
+import { DesktopSchema, IdParams, ProblemSchema, problemResponses, security } from '../schemas.ts';
 
-const CreateBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
+const CreateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    resolution: Type.Optional(Type.String({ description: 'WIDTHxHEIGHT, default 1280x800', examples: ['1280x800'] })),
+  },
+  { additionalProperties: false },
+);
 const UpdateBody = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
@@ -19,7 +25,7 @@ export async function desktopRoutes(app: FastifyInstance, { desktops }: { deskto
 
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/api/desktops',
-    { schema: { tags, summary: 'Create a desktop', security, body: CreateBody, response: { 201: ref, ...problemResponses } } },
+    { schema: { tags, summary: 'Create a desktop and start it (answered `starting`; `running` once it answers a screenshot)', security, body: CreateBody, response: { 201: ref, ...problemResponses, 409: Type.Ref(ProblemSchema) } } },
     async (request, reply) => {
       const d = await desktops.create(request.ctx.principal!.accountId, request.body, actorOf(request), request.ctx.clientAddress);
       return reply.code(201).send(d);
@@ -40,13 +46,13 @@ export async function desktopRoutes(app: FastifyInstance, { desktops }: { deskto
 
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateBody> }>(
     '/api/desktops/:id',
-    { schema: { tags, summary: 'Rename a desktop or change its state', security, params: IdParams, body: UpdateBody, response: { 200: ref, ...problemResponses } } },
+    { schema: { tags, summary: 'Rename it, start it (`running`: answered `starting`) or stop it (`stopped`: answered once stopped)', security, params: IdParams, body: UpdateBody, response: { 200: ref, ...problemResponses, 409: Type.Ref(ProblemSchema) } } },
     async (request) => desktops.update(request.ctx.principal!.accountId, request.params.id, request.body, actorOf(request), request.ctx.clientAddress),
   );
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/api/desktops/:id',
-    { schema: { tags, summary: 'Delete a desktop', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
+    { schema: { tags, summary: 'Stop a desktop and delete it with its files', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
     async (request, reply) => {
       await desktops.delete(request.ctx.principal!.accountId, request.params.id, actorOf(request), request.ctx.clientAddress);
       return reply.code(204).send();

@@ -131,7 +131,15 @@ export class DesktopDirs {
     const walkable = this.asRoot ? 0o711 : 0o700;
     await mkdir(this.base, { recursive: true, mode: walkable });
     await chmod(this.base, walkable);
-    if (this.asRoot) await this.checkWalkable(dirname(this.base));
+    if (this.asRoot) {
+      // The data directory itself is the server's (0700 when no desktop runs as another
+      // uid): it lets others pass (0711), never list or read, so each desktop's uid can
+      // reach its own home. Directories above it must already allow that.
+      const dataDir = dirname(this.base);
+      const mode = (await stat(dataDir)).mode & 0o7777;
+      if ((mode & 0o001) === 0) await chmod(dataDir, mode | 0o001);
+      await this.checkWalkable(dirname(dataDir));
+    }
     await mkdir(this.claims, { recursive: true, mode: 0o700 });
     await mkdir(paths.root, { recursive: true, mode: walkable });
     await chmod(paths.root, walkable);
