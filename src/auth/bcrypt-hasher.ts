@@ -16,6 +16,9 @@ export class BoundedBcrypt {
   private decoy: Promise<string> | undefined;
   /** Compares started since this process began (metrics, tests). */
   compares = 0;
+  /** Work that waited for a thread, and how long in all (metrics). */
+  queueWaits = 0;
+  queueWaitMs = 0;
   private readonly waiting: Array<() => void> = [];
   constructor(
     private readonly threads: BcryptWorkers,
@@ -64,7 +67,10 @@ export class BoundedBcrypt {
   private async withSlot<T>(work: () => Promise<T>): Promise<T> {
     if (this.running >= this.concurrency) {
       if (this.waiting.length >= this.queueLimit) throw OVERLOADED;
+      const queued = performance.now();
       await new Promise<void>((resolve) => this.waiting.push(resolve));
+      this.queueWaits++;
+      this.queueWaitMs += performance.now() - queued;
     } else {
       this.running++;
     }
