@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 const RECENT_MAX = 10_000;
@@ -29,6 +30,33 @@ function computeLimiterAddress(ip: string): string {
   const parts = (parsed as ipaddr.IPv6).parts.slice(0, 4);
   const prefix = new ipaddr.IPv6([...parts, 0, 0, 0, 0]);
   return `${prefix.toString()}/64`;
+}
+
+const IPV4_WITH_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/;
+const BRACKETED_IPV6 = /^\[([^\]]+)\](?::\d{1,5})?$/;
+
+/** `1.2.3.4:5678` → `1.2.3.4`, `[2001:db8::1]:443` or `[2001:db8::1]` → `2001:db8::1`; anything else as it is. */
+function withoutPort(value: string): string {
+  return IPV4_WITH_PORT.exec(value)?.[1] ?? BRACKETED_IPV6.exec(value)?.[1] ?? value;
+}
+
+/**
+ * The client address a request is recorded and limited under. `forwardedOrIp` is
+ * Fastify's `request.ip`: the socket's address, or, from a proxy listed in
+ * BUREAU_TRUST_PROXY, an entry of X-Forwarded-For, which is text someone wrote. A
+ * port there (`203.0.113.9:51234`, as some proxies write it) would make every source
+ * port a new limiter identity, so a block never holds: it is dropped. A value that is
+ * still not an IP address (`not-an-ip`) would be stored in events and be an identity
+ * of the sender's choosing: the socket's address (the proxy) is used instead.
+ */
+export function clientAddressOf(forwardedOrIp: string | undefined, socketAddress: string | undefined): string {
+  // No proxy (or the proxy's own request): the socket's address, already an IP.
+  if (forwardedOrIp !== undefined && forwardedOrIp === socketAddress) return forwardedOrIp;
+  if (forwardedOrIp !== undefined) {
+    const candidate = withoutPort(forwardedOrIp.trim());
+    if (isIP(candidate) !== 0) return candidate;
+  }
+  return socketAddress ?? '';
 }
 
 /** Validates a list of CIDRs or addresses (for BUREAU_TRUST_PROXY). Returns the invalid ones. */
