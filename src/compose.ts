@@ -36,6 +36,7 @@ import { MemoryTicketStore } from './store/memory-ticket-store.ts';
 import { migrateToLatest } from './store/migrations.ts';
 import { type RedisScaleOut, openRedisScaleOut } from './store/redis-scale-out.ts';
 import { loadServerSecret } from './store/server-secret.ts';
+import { tightenDataDirectory } from './store/private-files.ts';
 import { SqlAccountStore } from './store/sql-accounts.ts';
 import { SqlActivityLog } from './store/sql-activity-log.ts';
 import { SqlAddressBlocks } from './store/sql-address-blocks.ts';
@@ -106,6 +107,8 @@ export interface ComposeOptions {
 export async function compose(config: Readonly<Config>, options: ComposeOptions = {}): Promise<Services> {
   const clock = options.clock ?? systemClock;
   const log = new LoggerRelay();
+  // Before anything reads or writes in it: it holds the secret and, by default, the database.
+  tightenDataDirectory(config.dataDir, log);
   const onError = options.onBackgroundError ?? ((err: unknown) => log.error({ event: 'background_write_failed', err: { message: (err as Error)?.message } }, 'background write failed'));
   const database = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
   await migrateToLatest(database.db, database.dialect);

@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { makePrivateDirectory, tightenFiles, withPrivateUmask } from './private-files.ts';
 import type { Database } from './schema.ts';
 import { FairSqliteDialect } from './sqlite-dialect.ts';
 import { withStatementCache } from './sqlite-statement-cache.ts';
@@ -25,9 +25,16 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
   if (url.startsWith('sqlite:')) {
     const raw = url.slice('sqlite:'.length).replace(/^\/\//, '');
     const path = raw === ':memory:' ? raw : resolve(raw);
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const sqlite = new SqliteDatabase(path);
-    sqlite.pragma('journal_mode = WAL');
+    if (path !== ':memory:') makePrivateDirectory(dirname(path));
+    // Owner-only from creation. SQLite gives the -wal and -shm files it creates later
+    // (after a checkpoint removed them, at the next start) the mode of the database
+    // file, so they are 0600 too; files an earlier version left open are tightened.
+    const sqlite = withPrivateUmask(() => {
+      const opened = new SqliteDatabase(path);
+      opened.pragma('journal_mode = WAL');
+      return opened;
+    });
+    if (path !== ':memory:') tightenFiles([path, `${path}-wal`, `${path}-shm`]);
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
