@@ -14,6 +14,8 @@ export interface Config {
   redisPrefix: string;
   /** PostgreSQL connections per process; N processes open up to N times this many. */
   databasePoolSize: number;
+  /** The longest a PostgreSQL query may take before the request gets 503 (client side). */
+  databaseQueryTimeoutS: number;
   dataDir: string;
   /** Explicit server secret (BUREAU_SECRET); otherwise generated into dataDir on first start. */
   secret: string | undefined;
@@ -132,6 +134,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redisUrl,
     redisPrefix,
     databasePoolSize: int('BUREAU_DB_POOL_SIZE', 10, 1, 1000),
+    databaseQueryTimeoutS: int('BUREAU_DB_QUERY_TIMEOUT_S', 5, 1, 600),
     dataDir: str('BUREAU_DATA_DIR', './data'),
     secret,
     publicUrl,

@@ -28,7 +28,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
   // A host name with several addresses fails with an AggregateError of one error per address.
   if (Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every(isDatabaseUnavailable)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error/i.test(e.message ?? '');
+  // "Query read timeout": a query over BUREAU_DB_QUERY_TIMEOUT_S (a paused or partitioned
+  // PostgreSQL); its connection is discarded (store/discarding-pool.ts).
+  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error|Query read timeout/i.test(e.message ?? '');
 }
 
 /**
