@@ -16,6 +16,8 @@ export interface Config {
   databasePoolSize: number;
   /** The longest a PostgreSQL query may take before the request gets 503 (client side). */
   databaseQueryTimeoutS: number;
+  /** How long a graceful stop may take before the process exits anyway. */
+  shutdownTimeoutS: number;
   dataDir: string;
   /** Explicit server secret (BUREAU_SECRET); otherwise generated into dataDir on first start. */
   secret: string | undefined;
@@ -135,6 +137,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redisPrefix,
     databasePoolSize: int('BUREAU_DB_POOL_SIZE', 10, 1, 1000),
     databaseQueryTimeoutS: int('BUREAU_DB_QUERY_TIMEOUT_S', 5, 1, 600),
+    shutdownTimeoutS: int('BUREAU_SHUTDOWN_TIMEOUT_S', 10, 1, 600),
     dataDir: str('BUREAU_DATA_DIR', './data'),
     secret,
     publicUrl,
