@@ -81,3 +81,18 @@ export function blockedAddressOf(input: string): string | null {
   if (!ipaddr.isValid(bare)) return null;
   return limiterAddress(ipaddr.parse(bare).toString());
 }
+
+/**
+ * A test of whether an address is in `list` (addresses and CIDRs, as in
+ * BUREAU_TRUST_PROXY; already validated by the config). IPv4-mapped IPv6 counts as IPv4.
+ */
+export function addressMatcher(list: string[]): (ip: string) => boolean {
+  const ranges = list.map((entry) => (entry.includes('/') ? ipaddr.parseCIDR(entry) : ipaddr.parseCIDR(`${entry}/${ipaddr.parse(entry).kind() === 'ipv4' ? 32 : 128}`)));
+  if (ranges.length === 0) return () => false;
+  return (ip) => {
+    if (!ipaddr.isValid(ip)) return false;
+    let parsed = ipaddr.parse(ip);
+    if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+    return ranges.some(([range, bits]) => range.kind() === parsed.kind() && parsed.match(range, bits));
+  };
+}

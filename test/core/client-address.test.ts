@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientAddressOf, invalidCidrs, limiterAddress } from '../../src/core/client-address.ts';
+import { addressMatcher, clientAddressOf, invalidCidrs, limiterAddress } from '../../src/core/client-address.ts';
 
 describe('limiterAddress', () => {
   it.each([
@@ -71,5 +71,14 @@ describe('clientAddressOf', () => {
   it('every port of one address counts as that one address', () => {
     const identities = new Set(Array.from({ length: 50 }, (_, i) => limiterAddress(clientAddressOf(`203.0.113.9:${40000 + i}`, proxy))));
     expect([...identities]).toEqual(['203.0.113.9']);
+  });
+});
+
+describe('addressMatcher', () => {
+  it('matches the addresses and CIDRs listed, IPv4-mapped IPv6 as IPv4, and nothing else', () => {
+    const trusted = addressMatcher(['10.0.0.0/8', '192.0.2.1', '2001:db8::/32']);
+    for (const ip of ['10.1.2.3', '192.0.2.1', '::ffff:10.0.0.1', '2001:db8:1::5']) expect(trusted(ip), ip).toBe(true);
+    for (const ip of ['11.0.0.1', '192.0.2.2', '2001:db9::1', 'not-an-ip', '']) expect(trusted(ip), ip).toBe(false);
+    expect(addressMatcher([])('10.0.0.1')).toBe(false);
   });
 });
