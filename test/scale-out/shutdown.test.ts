@@ -59,7 +59,7 @@ async function logged(s: ServerProcess, match: (line: Record<string, unknown>) =
 
 describe('the output pipe closed as SIGTERM arrives', () => {
   const ITERATIONS = 20;
-  const AT_ONCE = 4;
+  const AT_ONCE = 2;
   const SHUTDOWN_TIMEOUT_S = 3;
 
   it(`never keeps the process from exiting (${ITERATIONS} times, a race)`, async () => {
