@@ -4,6 +4,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { addMethodNotAllowedRoutes, clientErrorReply, frameworkErrorReply, registerErrorHandling } from './http/plugins/errors.ts';
 import { registerAuthentication } from './http/plugins/authenticate.ts';
+import { limitConnectionsPerAddress } from './http/connection-limits.ts';
+import { addressMatcher } from './core/client-address.ts';
 import { loggerOptions } from './http/logging.ts';
 import { registerSecurityHeaders } from './http/security-headers.ts';
 import './http/request-context.ts';
@@ -45,7 +47,23 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
     // any hook runs; without this they would get Fastify's own JSON, not a problem.
     frameworkErrors: frameworkErrorReply,
     clientErrorHandler: clientErrorReply,
+    // Slow and idle clients do not hold connections: a request (headers and body) must
+    // arrive within BUREAU_REQUEST_TIMEOUT_S, its headers within BUREAU_HEADERS_TIMEOUT_S
+    // (408, see clientErrorReply), and an idle keep-alive connection is closed after
+    // BUREAU_KEEP_ALIVE_TIMEOUT_S. None of these cut a response being sent, so activity
+    // streams stay open. No socket idle timeout either (connectionTimeout stays 0): a
+    // stream is quiet between its heartbeats.
+    requestTimeout: config.requestTimeoutS * 1000,
+    keepAliveTimeout: config.keepAliveTimeoutS * 1000,
+    http: {
+      requestTimeout: config.requestTimeoutS * 1000,
+      headersTimeout: config.headersTimeoutS * 1000,
+      // Node looks for expired requests only this often (30 s by default), which would
+      // stretch both bounds by as much.
+      connectionsCheckingInterval: 1000,
+    },
   });
+  limitConnectionsPerAddress(app.server, config.maxConnectionsPerAddress, addressMatcher(config.trustProxy), app.log);
 
   // Only JSON is accepted; other bodies get 415 rather than a guess.
   app.removeContentTypeParser('text/plain');

@@ -42,6 +42,7 @@ import { MemoryTicketStore } from './store/memory-ticket-store.ts';
 import { migrateToLatest } from './store/migrations.ts';
 import { type RedisScaleOut, openRedisScaleOut } from './store/redis-scale-out.ts';
 import { loadServerSecret } from './store/server-secret.ts';
+import { tightenDataDirectory } from './store/private-files.ts';
 import { SqlAccountStore } from './store/sql-accounts.ts';
 import { SqlActivityLog } from './store/sql-activity-log.ts';
 import { SqlAddressBlocks } from './store/sql-address-blocks.ts';
@@ -111,13 +112,30 @@ export interface ComposeOptions {
   onBackgroundError?: (err: unknown) => void;
 }
 
+/**
+ * Migrations are not bounded by BUREAU_DB_QUERY_TIMEOUT_S, which is for serving: one
+ * that takes long (an index on a big table) must finish, not fail the start. On
+ * PostgreSQL they run over a connection of their own, without the query bound.
+ */
+async function migrate(url: string, serving: DatabaseHandle): Promise<void> {
+  if (serving.dialect !== 'postgres') return void (await migrateToLatest(serving.db, serving.dialect));
+  const unbounded = openDatabase(url, { poolSize: 1 });
+  try {
+    await migrateToLatest(unbounded.db, unbounded.dialect);
+  } finally {
+    await unbounded.close();
+  }
+}
+
 /** The one composition root: stores first, then the activity hub, then the services that publish to it. */
 export async function compose(config: Readonly<Config>, options: ComposeOptions = {}): Promise<Services> {
   const clock = options.clock ?? systemClock;
   const log = new LoggerRelay();
+  // Before anything reads or writes in it: it holds the secret and, by default, the database.
+  tightenDataDirectory(config.dataDir, log);
   const onError = options.onBackgroundError ?? ((err: unknown) => log.error({ event: 'background_write_failed', err: { message: (err as Error)?.message } }, 'background write failed'));
-  const database = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
-  await migrateToLatest(database.db, database.dialect);
+  const database = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize, queryTimeoutMs: config.databaseQueryTimeoutS * 1000 });
+  await migrate(config.databaseUrl, database);
   const serverSecret = loadServerSecret(config.secret, config.dataDir);
   const redis: RedisScaleOut | null = config.redisUrl ? await openRedisScaleOut(config, log) : null;
   const { db, dialect } = database;

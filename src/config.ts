@@ -14,6 +14,18 @@ export interface Config {
   redisPrefix: string;
   /** PostgreSQL connections per process; N processes open up to N times this many. */
   databasePoolSize: number;
+  /** The longest a PostgreSQL query may take before the request gets 503 (client side). */
+  databaseQueryTimeoutS: number;
+  /** How long a graceful stop may take before the process exits anyway. */
+  shutdownTimeoutS: number;
+  /** A request whose headers and body have not all arrived by then is answered 408 and its connection closed. */
+  requestTimeoutS: number;
+  /** The same for the headers alone (never more than requestTimeoutS). */
+  headersTimeoutS: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutS: number;
+  /** Open connections one client address (IPv6: one /64) may hold; past it new ones are closed at once. */
+  maxConnectionsPerAddress: number;
   dataDir: string;
   /** Explicit server secret (BUREAU_SECRET); otherwise generated into dataDir on first start. */
   secret: string | undefined;
@@ -135,6 +147,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const devIdentityProvider =
     nodeEnv !== 'production' && (devIdpSetting === 'on' || (devIdpSetting === 'auto' && !anyProvider && loopbackPublicUrl));
 
+  const requestTimeoutS = int('BUREAU_REQUEST_TIMEOUT_S', 30, 1, 3600);
+
   const config: Config = {
     nodeEnv,
     port,
@@ -143,6 +157,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redisUrl,
     redisPrefix,
     databasePoolSize: int('BUREAU_DB_POOL_SIZE', 10, 1, 1000),
+    databaseQueryTimeoutS: int('BUREAU_DB_QUERY_TIMEOUT_S', 5, 1, 600),
+    shutdownTimeoutS: int('BUREAU_SHUTDOWN_TIMEOUT_S', 10, 1, 600),
+    requestTimeoutS,
+    // Node requires the headers' bound to be within the request's.
+    headersTimeoutS: Math.min(int('BUREAU_HEADERS_TIMEOUT_S', 10, 1, 3600), requestTimeoutS),
+    keepAliveTimeoutS: int('BUREAU_KEEP_ALIVE_TIMEOUT_S', 5, 1, 3600),
+    maxConnectionsPerAddress: int('BUREAU_MAX_CONNECTIONS_PER_ADDRESS', 256, 1, 1_000_000),
     dataDir: str('BUREAU_DATA_DIR', './data'),
     secret,
     publicUrl,

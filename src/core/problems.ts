@@ -14,6 +14,7 @@ export const problemCatalog = {
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   validation_failed: { status: 400, title: 'Request is not valid' },
   malformed_json: { status: 400, title: 'Body is not valid JSON' },
+  request_timeout: { status: 408, title: 'Request not received in time' },
   payload_too_large: { status: 413, title: 'Request body too large' },
   headers_too_large: { status: 431, title: 'Request headers too large' },
   bad_request: { status: 400, title: 'Malformed HTTP request' },

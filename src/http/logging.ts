@@ -1,5 +1,6 @@
 import type { FastifyServerOptions } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { clientAddressOf } from '../core/client-address.ts';
 
 /** Query parameters that may carry a credential; their values never reach a log. */
 const SECRET_QUERY_PARAMS = new Set(['apikey', 'ticket', 'code', 'state']);
@@ -57,7 +58,8 @@ export function loggerOptions(level: string, stream?: DestinationStream): Fastif
     },
     serializers: {
       req(req: { method: string; url: string; ip?: string; socket?: { remoteAddress?: string } }) {
-        return { method: req.method, url: redactUrl(req.url), remoteAddress: req.ip ?? req.socket?.remoteAddress };
+        // The address the request is counted under: never a forwarded port or a forwarded non-address.
+        return { method: req.method, url: redactUrl(req.url), remoteAddress: clientAddressOf(req.ip, req.socket?.remoteAddress) };
       },
     },
   };

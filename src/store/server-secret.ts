@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makePrivateDirectory } from './private-files.ts';
 
 const SECRET_BYTES = 32;
 
@@ -27,7 +28,7 @@ export function loadServerSecret(explicit: string | undefined, dataDir: string):
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  mkdirSync(dataDir, { recursive: true });
+  makePrivateDirectory(dataDir);
   const secret = randomBytes(SECRET_BYTES);
   // Written whole to a private temporary file, then linked into place: link() fails if
   // the name exists, so two processes starting together agree on one complete secret.

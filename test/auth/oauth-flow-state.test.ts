@@ -17,6 +17,20 @@ describe('returnTo', () => {
     ['\\\\evil.example', '/'],
     ['/\t/evil.example', '/'],
     ['/\n/evil.example', '/'],
+    // Dot segments the URL parser resolves into a leading `//` (another host).
+    ['/.//evil.example/x', '/'],
+    ['/..//evil.example/x', '/'],
+    ['/a/..//evil.example/x', '/'],
+    ['/a/b/../../..//evil.example', '/'],
+    ['/%2e//evil.example/x', '/'],
+    ['/%2E%2E//evil.example/x', '/'],
+    ['/.%2e//evil.example', '/'],
+    ['/./\\evil.example', '/'],
+    ['/.\t//evil.example', '/'],
+    // Percent-encoded separators are not separators: the path stays ours, as sent.
+    ['/%2f%2fevil.example', '/%2f%2fevil.example'],
+    ['/%5c%5cevil.example', '/%5c%5cevil.example'],
+    ['/%09/evil.example', '/%09/evil.example'],
     ['javascript:alert(1)', '/'],
     ['data:text/html,x', '/'],
     ['evil.example', '/'],
@@ -41,6 +55,24 @@ describe('returnTo', () => {
         expect(new URL(out, ours).origin).toBe(ours);
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('paths built of dot segments, encoded dots, slashes and backslashes never leave the origin', () => {
+    const ours = 'https://bureau.example';
+    const segment = fc.constantFrom('', '.', '..', '%2e', '%2E%2e', '.%2e', 'a', 'evil.example', '%2f', '%5c', '\\', '\t', '?', '#');
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 8 }), (segments) => {
+        const out = sanitizeReturnTo(`/${segments.join('/')}`);
+        expect(out.startsWith('/')).toBe(true);
+        expect(out.startsWith('//')).toBe(false);
+        expect(out.startsWith('/\\')).toBe(false);
+        expect(new URL(out, ours).origin).toBe(ours);
+        // What is sent is what a browser resolves: resolving it again changes nothing.
+        const again = new URL(out, ours);
+        expect(`${again.pathname}${again.search}${again.hash}`).toBe(out);
+      }),
+      { numRuns: 5000 },
     );
   });
 });

@@ -30,6 +30,35 @@ describe('config', () => {
     }
   });
 
+  it('bounds slow clients, shutdown and database queries by default', () => {
+    expect(loadConfig({})).toMatchObject({
+      requestTimeoutS: 30,
+      headersTimeoutS: 10,
+      keepAliveTimeoutS: 5,
+      maxConnectionsPerAddress: 256,
+      shutdownTimeoutS: 10,
+      databaseQueryTimeoutS: 5,
+    });
+  });
+
+  it('keeps the headers timeout within the request timeout, as Node requires', () => {
+    expect(loadConfig({ BUREAU_REQUEST_TIMEOUT_S: '4' })).toMatchObject({ requestTimeoutS: 4, headersTimeoutS: 4 });
+    expect(loadConfig({ BUREAU_REQUEST_TIMEOUT_S: '60', BUREAU_HEADERS_TIMEOUT_S: '20' })).toMatchObject({ requestTimeoutS: 60, headersTimeoutS: 20 });
+  });
+
+  it.each([
+    ['BUREAU_REQUEST_TIMEOUT_S', '0'],
+    ['BUREAU_HEADERS_TIMEOUT_S', '0'],
+    ['BUREAU_KEEP_ALIVE_TIMEOUT_S', '0'],
+    ['BUREAU_MAX_CONNECTIONS_PER_ADDRESS', '0'],
+    ['BUREAU_SHUTDOWN_TIMEOUT_S', '0'],
+    ['BUREAU_SHUTDOWN_TIMEOUT_S', '601'],
+    ['BUREAU_DB_QUERY_TIMEOUT_S', '0'],
+    ['BUREAU_DB_QUERY_TIMEOUT_S', 'five'],
+  ])('refuses %s=%s (0 would mean no bound at all)', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
   describe('the development identity provider', () => {
     it('runs by default on a loopback public URL with no provider configured', () => {
       expect(loadConfig({}).devIdentityProvider).toBe(true);

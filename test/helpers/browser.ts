@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
  * manual redirect following. Requests to the app's public origin go through
  * app.inject (so BUREAU_PUBLIC_URL can be an https URL nobody listens on);
  * everything else (identity providers on loopback) goes over real HTTP with fetch.
+ * Without an app (null), every request goes over real HTTP, to a server that listens.
  */
 export interface Page {
   url: string;
@@ -26,7 +27,7 @@ export class TestBrowser {
   readonly history: Page[] = [];
 
   constructor(
-    private readonly app: FastifyInstance,
+    private readonly app: FastifyInstance | null,
     private readonly appOrigin: string,
     private readonly userAgent = 'TestBrowser/1.0',
   ) {}
@@ -55,7 +56,7 @@ export class TestBrowser {
     const body = form ? new URLSearchParams(form).toString() : undefined;
     if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
     let page: Page;
-    if (target.origin === this.appOrigin) {
+    if (this.app && target.origin === this.appOrigin) {
       const res = await this.app.inject({ method: method as 'GET', url: `${target.pathname}${target.search}`, headers, payload: body });
       const raw = res.headers['set-cookie'];
       page = {

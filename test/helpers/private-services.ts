@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -62,10 +62,56 @@ export class PrivatePostgres {
     ]);
   }
 
+  /**
+   * Freezes every process of this cluster (SIGSTOP), as a frozen disk or a network
+   * partition does: connections stay open, nothing answers. The postmaster first, so
+   * it forks no new backend while its children are stopped.
+   */
+  pause(): void {
+    const postmaster = this.postmasterPid();
+    process.kill(postmaster, 'SIGSTOP');
+    for (const pid of childrenOf(postmaster)) process.kill(pid, 'SIGSTOP');
+  }
+
+  /** Lets every process of this cluster run again (SIGCONT). */
+  resume(): void {
+    const postmaster = this.postmasterPid();
+    for (const pid of childrenOf(postmaster)) process.kill(pid, 'SIGCONT');
+    process.kill(postmaster, 'SIGCONT');
+  }
+
+  private postmasterPid(): number {
+    return Number(readFileSync(`${this.dir}/pg/postmaster.pid`, 'utf8').split('\n')[0]);
+  }
+
   async destroy(): Promise<void> {
+    // A paused cluster ignores pg_ctl's request until it runs again.
+    try {
+      this.resume();
+    } catch {
+      /* not running */
+    }
     await run('bash', ['-c', `${this.pgCtl} -m immediate stop`]).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The processes whose parent is `parent` (from /proc; the backends of a postmaster). */
+function childrenOf(parent: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === parent) out.push(Number(entry));
+  }
+  return out;
 }
 
 /** A Redis server of the test's own, for fault tests that stop and start it. */

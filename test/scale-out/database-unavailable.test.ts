@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { isDatabaseUnavailable } from '../../src/http/plugins/errors.ts';
@@ -39,6 +40,39 @@ describe('isDatabaseUnavailable', () => {
     // The next query on that client fails too, and is the same kind of failure.
     expect(isDatabaseUnavailable(await errorOf(() => client.query('select 1')))).toBe(true);
     await client.end().catch(() => {});
+  });
+
+  it('a query over the bound fails as unavailable, and its connection is discarded rather than reused', async () => {
+    // One connection, so reuse would be certain: the next query would wait behind pg_sleep.
+    const handle = openDatabase(postgresAdminUrl(), { poolSize: 1, queryTimeoutMs: 500 });
+    try {
+      const pidOf = async () => (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(handle.db)).rows[0].pid;
+      const first = await pidOf();
+      const started = Date.now();
+      const err = await errorOf(() => sql`select pg_sleep(5)`.execute(handle.db));
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(isDatabaseUnavailable(err)).toBe(true);
+      // The next query gets a new connection and answers at once, not after the sleep.
+      const next = Date.now();
+      expect(await pidOf()).not.toBe(first);
+      expect(Date.now() - next).toBeLessThan(1000);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('a transaction whose query times out fails once, as unavailable, without waiting a second bound for its ROLLBACK', async () => {
+    const handle = openDatabase(postgresAdminUrl(), { poolSize: 1, queryTimeoutMs: 1000 });
+    try {
+      const started = Date.now();
+      const err = await errorOf(() => handle.db.transaction().execute((trx) => sql`select pg_sleep(5)`.execute(trx)));
+      expect(isDatabaseUnavailable(err)).toBe(true);
+      // One bound (1 s), not two (the ROLLBACK queued behind the sleep would wait its own).
+      expect(Date.now() - started).toBeLessThan(1800);
+      expect((await sql<{ one: number }>`select 1 as one`.execute(handle.db)).rows[0].one).toBe(1);
+    } finally {
+      await handle.close();
+    }
   });
 
   it('recognises a host that resolves to several addresses, all refusing (AggregateError)', () => {

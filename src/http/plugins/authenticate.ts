@@ -6,7 +6,7 @@ import type { Principal } from '../../auth/principal.ts';
 import type { RequestLimiter } from '../../auth/request-limits.ts';
 import type { SessionPrincipal, SessionService } from '../../auth/sessions.ts';
 import type { StreamTickets } from '../../activity/stream-tickets.ts';
-import { limiterAddress } from '../../core/client-address.ts';
+import { clientAddressOf, limiterAddress } from '../../core/client-address.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { DigestMemo } from '../../core/digest-memo.ts';
 import { Problem } from '../../core/problems.ts';
@@ -135,7 +135,8 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
    */
   const authenticate = (request: FastifyRequest, reply: FastifyReply): Promise<unknown> | undefined => {
     const route = request.routeOptions.config;
-    request.ctx = { principal: null, clientAddress: request.ip, limiterAddress: limiterAddress(request.ip), route };
+    const clientAddress = clientAddressOf(request.ip, request.socket.remoteAddress);
+    request.ctx = { principal: null, clientAddress, limiterAddress: limiterAddress(clientAddress), route };
     // An unknown route is 404 for everyone (limited per address), not 401; but a key in
     // the URL is refused wherever it is sent (see readCredentials).
     if (route.auth === 'none' || request.is404) {

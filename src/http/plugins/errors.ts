@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
-import { Problem, problemBody } from '../../core/problems.ts';
+import { Problem, type ProblemCode, problemBody } from '../../core/problems.ts';
 import { sendProblem } from '../problem-reply.ts';
 
 const FRAMEWORK_ERRORS: Record<string, Problem> = {
@@ -28,7 +28,21 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
   // A host name with several addresses fails with an AggregateError of one error per address.
   if (Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every(isDatabaseUnavailable)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error/i.test(e.message ?? '');
+  // "Query read timeout": a query over BUREAU_DB_QUERY_TIMEOUT_S (a paused or partitioned
+  // PostgreSQL); its connection is discarded (store/discarding-pool.ts).
+  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error|Query read timeout/i.test(e.message ?? '');
+}
+
+/**
+ * The client went away (closed or reset its connection, or was cut off for being too
+ * slow) while its body was arriving: the body stream's own error. ECONNRESET is also
+ * what a database connection says when it drops, so the code alone is not enough: the
+ * request's socket must be gone too. Not a database outage: no 503, no error-level log.
+ */
+export function isClientAbort(err: { code?: string }, request: FastifyRequest): boolean {
+  if (err.code !== 'ECONNRESET' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') return false;
+  const socket = request.raw.socket as Socket | null;
+  return request.raw.destroyed || !socket || socket.destroyed;
 }
 
 /**
@@ -59,6 +73,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (known) return sendProblem(reply, known);
     if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return sendProblem(reply, new Problem('malformed_json'));
     if (isUnstorableText(error)) return sendProblem(reply, new Problem('validation_failed', 'Text contains characters that cannot be stored'));
+    if (isClientAbort(error, request)) {
+      // Nobody is left to answer; the status is for the request log only.
+      request.log.info({ event: 'client_aborted', err: { message: error.message, code: error.code } }, 'client went away before its request arrived');
+      return sendProblem(reply, new Problem('bad_request', 'The request was not received whole'));
+    }
     if (isDatabaseUnavailable(error)) {
       request.log.error({ err: { message: error.message, code: error.code } }, 'database unavailable');
       return sendProblem(reply, new Problem('unavailable', undefined, 1));
@@ -98,17 +117,31 @@ export function addMethodNotAllowedRoutes(app: FastifyInstance, routes: Map<stri
 
 /**
  * Requests Node's HTTP parser rejects (garbage request line, bad chunking, huge
- * headers) never reach Fastify's handlers; answer them with a problem too.
+ * headers) or gives up on (not received within BUREAU_HEADERS_TIMEOUT_S or
+ * BUREAU_REQUEST_TIMEOUT_S: 408) never reach Fastify's handlers; answer them with a
+ * problem too.
  */
 export function clientErrorReply(err: Error & { code?: string }, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
+  // Nothing can be answered on a reset socket, nor after a response started (its bytes
+  // would corrupt it): only close.
+  const started = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (err.code === 'ECONNRESET' || !socket.writable || started) {
     socket.destroy();
     return;
   }
-  const code = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request';
+  const code = CLIENT_ERROR_PROBLEMS[err.code ?? ''] ?? 'bad_request';
   const problem = problemBody(code);
   const body = JSON.stringify(problem);
+  // Closed once the answer is out: a client trickling its request would otherwise keep
+  // the other half of the connection open.
   socket.end(
     `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
   );
 }
+
+const CLIENT_ERROR_PROBLEMS: Record<string, ProblemCode> = {
+  HPE_HEADER_OVERFLOW: 'headers_too_large',
+  // Headers or body not received within BUREAU_HEADERS_TIMEOUT_S / BUREAU_REQUEST_TIMEOUT_S.
+  ERR_HTTP_REQUEST_TIMEOUT: 'request_timeout',
+};
