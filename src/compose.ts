@@ -132,7 +132,8 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   const clock = options.clock ?? systemClock;
   const log = new LoggerRelay();
   // Before anything reads or writes in it: it holds the secret and, by default, the database.
-  tightenDataDirectory(config.dataDir, log);
+  const runsDesktops = config.desktops === 'local' && options.role !== 'cli';
+  tightenDataDirectory(config.dataDir, log, { traversable: runsDesktops && process.getuid?.() === 0 });
   const onError = options.onBackgroundError ?? ((err: unknown) => log.error({ event: 'background_write_failed', err: { message: (err as Error)?.message } }, 'background write failed'));
   const database = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize, queryTimeoutMs: config.databaseQueryTimeoutS * 1000 });
   await migrate(config.databaseUrl, database);
@@ -228,7 +229,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   const ticketStore = options.streamTicketStore ?? redis?.ticketStore(new MemoryTicketStore(clock)) ?? new MemoryTicketStore(clock);
 
   // Desktops: this process runs them when BUREAU_DESKTOPS=local (and the CLI never does).
-  const desktopHost = config.desktops === 'local' && options.role !== 'cli' ? new LocalDesktopHost({ dataDir: config.dataDir, log, memoryMb: config.desktopMemoryMb }) : null;
+  const desktopHost = runsDesktops ? new LocalDesktopHost({ dataDir: config.dataDir, log, memoryMb: config.desktopMemoryMb }) : null;
   const desktops = new DesktopService({
     store: new SqlDesktopStore(db, dialect),
     host: desktopHost,

@@ -10,6 +10,11 @@ import type { Logger } from '../core/logger.ts';
  * version, a hand-made directory).
  */
 export const PRIVATE_DIR_MODE = 0o700;
+/**
+ * When desktops run as root, each under a uid of its own, that uid must pass through
+ * the data directory to reach its home: others may traverse it (x), never list or read it.
+ */
+export const TRAVERSABLE_DIR_MODE = 0o711;
 export const PRIVATE_FILE_MODE = 0o600;
 
 const octal = (mode: number) => mode.toString(8).padStart(4, '0');
@@ -31,14 +36,21 @@ function modeOf(path: string): number | null {
 
 /**
  * Tightens an existing data directory that group or others can enter or read to
- * 0700, with a warning (event `data_dir_permissions_tightened`). A missing one is
- * left to be created, owner-only, by whatever first writes in it.
+ * 0700 (0711 when desktops run under uids of their own: `traversable`), with a warning
+ * (event `data_dir_permissions_tightened`). A missing one is left to be created,
+ * owner-only, by whatever first writes in it.
  */
-export function tightenDataDirectory(dir: string, log: Logger): void {
+export function tightenDataDirectory(dir: string, log: Logger, options: { traversable?: boolean } = {}): void {
   const mode = modeOf(dir);
-  if (mode === null || (mode & 0o077) === 0) return;
+  const target = options.traversable ? TRAVERSABLE_DIR_MODE : PRIVATE_DIR_MODE;
+  if (mode === null) return;
+  if ((mode & ~target & 0o777) === 0) {
+    // Tight enough; desktops' uids only need to pass through.
+    if (mode !== target && options.traversable) chmodSync(dir, target);
+    return;
+  }
   try {
-    chmodSync(dir, PRIVATE_DIR_MODE);
+    chmodSync(dir, target);
   } catch (err) {
     // Not ours to change (another owner, a read-only mount): say so and serve anyway.
     log.warn(
@@ -48,8 +60,8 @@ export function tightenDataDirectory(dir: string, log: Logger): void {
     return;
   }
   log.warn(
-    { event: 'data_dir_permissions_tightened', dir, from: octal(mode), to: octal(PRIVATE_DIR_MODE) },
-    `the data directory ${dir} was readable by other users (${octal(mode)}); it is now ${octal(PRIVATE_DIR_MODE)}`,
+    { event: 'data_dir_permissions_tightened', dir, from: octal(mode), to: octal(target) },
+    `the data directory ${dir} was readable by other users (${octal(mode)}); it is now ${octal(target)}`,
   );
 }
 

@@ -33,11 +33,14 @@ function newRoot(): string {
   return root;
 }
 
-async function serve(dataDir: string): Promise<ServerProcess> {
+async function serve(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const server = await ServerProcess.start('perms', {
     DATABASE_URL: `sqlite:${join(dataDir, 'bureau.db')}`,
     BUREAU_DATA_DIR: dataDir,
     BUREAU_DEV_IDP: 'off',
+    // Desktops under uids of their own need the directory traversable (the last test).
+    BUREAU_DESKTOPS: 'off',
+    ...env,
   });
   servers.push(server);
   return server;
@@ -94,5 +97,14 @@ describe('data directory permissions', () => {
     const server = await serve(dataDir);
     expect(octal(modeOf(dataDir))).toBe('0700');
     expect(server.logEvents('data_dir_permissions_tightened')).toEqual([]);
+  });
+
+  it.runIf(process.getuid?.() === 0)('as root with desktops, the data directory lets desktop uids pass through (0711) but never list or read it', async () => {
+    const dataDir = join(newRoot(), 'data');
+    mkdirSync(dataDir, { mode: 0o755 });
+    chmodSync(dataDir, 0o755);
+    await serve(dataDir, { BUREAU_DESKTOPS: 'local' });
+    expect(octal(modeOf(dataDir))).toBe('0711');
+    for (const file of databaseFiles(dataDir).filter(existsSync)) expect(octal(modeOf(file))).toBe('0600');
   });
 });
