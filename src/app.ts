@@ -128,7 +128,19 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
     sessionCookie,
     publicOrigin,
     refusalDelayMs: config.refusalDelayMs,
+    observe: services.metrics ? (method, outcome) => services.metrics!.authentication(method, outcome) : undefined,
+    onLimitDecision: services.metrics ? (allowed) => services.metrics!.limitDecision(allowed) : undefined,
   });
+  const metrics = services.metrics;
+  if (metrics) {
+    // Counted by route pattern, not URL: a bounded set of series.
+    app.addHook('onResponse', (request, reply, done) => {
+      // Fastify puts the route's url in its config; ctx is missing only for requests the router refused.
+      const route = (request.ctx?.route as { url?: string } | undefined)?.url ?? 'unmatched';
+      metrics.request(request.method, request.is404 ? 'not_found' : route, reply.statusCode);
+      done();
+    });
+  }
   await app.register(healthRoutes, { database: services.database });
   await app.register(meRoutes, { accounts: services.accounts });
   await app.register(desktopRoutes, { desktops: services.desktops });

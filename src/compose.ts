@@ -35,6 +35,7 @@ import { LocalDesktopHost } from './infra/desktops/local-host.ts';
 import { loadHostId } from './store/host-id.ts';
 import { startDevSignIn } from './dev-idp/dev-sign-in.ts';
 import { BcryptThreads } from './infra/bcrypt-threads.ts';
+import { ServerMetrics } from './infra/metrics.ts';
 import { type DatabaseHandle, openDatabase } from './store/database.ts';
 import { MemoryLimiterStore } from './store/memory-limiter-store.ts';
 import { MemoryStreamSlots } from './store/memory-stream-slots.ts';
@@ -92,6 +93,8 @@ export interface Services {
   log: LoggerRelay;
   /** What each process reads from the database every second: what other processes did that no message told it. */
   pollers: { revocations: RevocationPoller; activity: ActivityPoller; blockLifts: BlockLiftPoller };
+  /** Prometheus metrics when BUREAU_METRICS_PORT is set (serve.ts serves them on that port), else null. */
+  metrics: ServerMetrics | null;
   /** The periodic work: last-use flushes and the polls (serve.ts starts them). */
   jobs: BackgroundJobs;
   /** Stops the jobs, flushes pending writes and closes connections. */
@@ -259,6 +262,11 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     minutely: config.desktopIdleStopMin > 0 ? [() => desktops.stopIdle(idle, config.desktopIdleStopMin * 60_000)] : [],
   });
 
+  const metrics =
+    config.metricsPort > 0
+      ? new ServerMetrics({ bcrypt, openStreams: () => streams.size, runningDesktops: () => desktopHost?.runningCount() ?? 0 })
+      : null;
+
   return {
     config,
     clock,
@@ -285,6 +293,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     bcrypt,
     log,
     pollers,
+    metrics,
     jobs,
     async close() {
       jobs.stop();

@@ -18,6 +18,9 @@ export interface Config {
   databaseQueryTimeoutS: number;
   /** How long a graceful stop may take before the process exits anyway. */
   shutdownTimeoutS: number;
+  /** Port of the Prometheus /metrics listener; 0 (the default) serves none. Never the public port. */
+  metricsPort: number;
+  metricsHost: string;
   /** A request whose headers and body have not all arrived by then is answered 408 and its connection closed. */
   requestTimeoutS: number;
   /** The same for the headers alone (never more than requestTimeoutS). */
@@ -159,6 +162,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     databasePoolSize: int('BUREAU_DB_POOL_SIZE', 10, 1, 1000),
     databaseQueryTimeoutS: int('BUREAU_DB_QUERY_TIMEOUT_S', 5, 1, 600),
     shutdownTimeoutS: int('BUREAU_SHUTDOWN_TIMEOUT_S', 10, 1, 600),
+    metricsPort: int('BUREAU_METRICS_PORT', 0, 0, 65535),
+    metricsHost: str('BUREAU_METRICS_HOST', '127.0.0.1'),
     requestTimeoutS,
     // Node requires the headers' bound to be within the request's.
     headersTimeoutS: Math.min(int('BUREAU_HEADERS_TIMEOUT_S', 10, 1, 3600), requestTimeoutS),

@@ -49,5 +49,11 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   );
 
   await app.listen({ port: config.port, host: config.host });
+  // Metrics on their own port (BUREAU_METRICS_PORT), never the public one.
+  const metricsServer = services.metrics ? await services.metrics.listen(config.metricsPort, config.metricsHost) : null;
+  if (metricsServer) {
+    metricsServer.unref();
+    app.log.info({ event: 'metrics_listening', port: config.metricsPort, host: config.metricsHost }, 'metrics served at /metrics');
+  }
   app.log.info({ url: config.publicUrl, database: config.databaseUrl.split(':')[0], redis: Boolean(config.redisUrl) }, 'Le Bureau is listening');
 }

@@ -57,6 +57,8 @@ export interface DesktopHost {
   /** Stops it and removes its files (home included). */
   remove(id: string): Promise<void>;
   isRunning(id: string): boolean;
+  /** How many desktops run here now (metrics). */
+  runningCount(): number;
   /** PNG of the whole screen. */
   screenshot(id: string): Promise<Buffer>;
   /** Runs validated actions in order; the cursor afterwards, and a PNG when asked. */

@@ -30,6 +30,7 @@ export class GeneralLimit {
     private readonly limiter: RequestLimiter,
     private readonly clock: Clock,
     private readonly refusals: Refusals,
+    private readonly onDecision?: (allowed: boolean) => void,
   ) {
     this.policy = `"general";q=${limiter.limit};w=${limiter.windowS}`;
   }
@@ -52,6 +53,7 @@ export class GeneralLimit {
   private apply(request: FastifyRequest, reply: FastifyReply, decision: LimitDecision): boolean {
     reply.header('ratelimit-policy', this.policy);
     reply.header('ratelimit', `"general";r=${decision.remaining};t=${decision.resetS}`);
+    this.onDecision?.(decision.allowed);
     if (decision.allowed) return true;
     const budget = budgetName(request.ctx.principal);
     request.log.info({ event: 'rate_limited', budget }, 'rate limit reached');

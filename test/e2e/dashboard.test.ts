@@ -358,8 +358,8 @@ describe('the dashboard in a real browser', () => {
           await page.getByRole('button', { name: 'Create desktop' }).click();
           await page.getByTestId('desktop-row').filter({ hasText: `busy-${i}` }).or(notice).first().waitFor();
         }
-        // The server's Retry-After, in words and as a time of day.
-        expect(await notice.textContent()).toMatch(/^Too many requests\. Try again in \d+ seconds? \(at .+\)\.$/);
+        // Whose budget ran out (this session's: the dashboard's own), and the server's Retry-After, in words and as a time of day.
+        expect(await notice.textContent()).toMatch(/^Too many requests: the budget of this session is used up\. Try again in \d+ seconds? \(at .+\)\.$/);
         await screenshot(page, '19-rate-limited');
       } finally {
         await limited.close();

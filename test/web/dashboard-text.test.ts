@@ -12,6 +12,11 @@ describe('describeError', () => {
     expect(describeError(new ApiError(429, 'rate_limited', 'Too many requests', 1))).toMatch(/Try again in 1 second \(/);
     expect(describeError(new ApiError(429, 'rate_limited', 'Too many requests', null))).toBe('Too many requests. Wait a moment and try again.');
     expect(describeError(new ApiError(503, 'overloaded', 'Server busy', 2))).toMatch(/^Le Bureau is busy\. Try again in 2 seconds/);
+    // A 429 names whose budget ran out, and counts down with the time given.
+    const limited = new ApiError(429, 'rate_limited', 'Too many requests', 42, 'lb_k_AbCdEfGhIjKl');
+    expect(describeError(limited)).toMatch(/^Too many requests: the budget of lb_k_AbCdEfGhIjKl is used up\. Try again in 42 seconds/);
+    expect(describeError(limited, limited.retryAt! - 1000)).toMatch(/Try again in 1 second \(/);
+    expect(describeError(limited, limited.retryAt!)).toBe('Too many requests: the budget of lb_k_AbCdEfGhIjKl is used up. You can try again now.');
   });
 
   it('turns the other failures into plain words, and shows validation details as sent', () => {

@@ -31,6 +31,10 @@ export interface AuthenticationDeps {
   sessionCookie: string;
   publicOrigin: string;
   refusalDelayMs: number;
+  /** Metrics: told of each credential checked and how it went (only when metrics are on). */
+  observe?: (method: 'api_key' | 'session' | 'ticket', outcome: 'ok' | 'invalid' | 'blocked' | 'overloaded' | 'cross_site') => void;
+  /** Metrics: told of each general-limit decision. */
+  onLimitDecision?: (allowed: boolean) => void;
 }
 
 /**
@@ -43,7 +47,8 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
   const { verifier, sessions, streamTickets, failedAttempts, sessionCookie, publicOrigin } = deps;
   app.decorateRequest('ctx', null as never);
   const refusals = new Refusals(deps.refusalDelayMs);
-  const limit = new GeneralLimit(deps.requestLimiter, deps.clock, refusals);
+  const limit = new GeneralLimit(deps.requestLimiter, deps.clock, refusals, deps.onLimitDecision);
+  const observe = deps.observe;
   /** The last credential each connection sent, and its digest (DigestMemo). */
   const memos = new ConnectionMemos();
   const sweeper = setInterval(() => memos.sweep(), MEMO_SWEEP_MS);
@@ -77,10 +82,12 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
     const { clientAddress } = request.ctx;
     const result = await verifier.verify(apiKey, clientAddress, request.ctx.limiterAddress, memo);
     if (result.ok) {
+      observe?.('api_key', 'ok');
       admit(request, reply, { method: 'api_key', accountId: result.accountId, keyId: result.keyId, publicId: result.publicId });
       await limit.later(request, reply, `key:${result.keyId}`);
       return;
     }
+    observe?.('api_key', result.reason === 'blocked' ? 'blocked' : 'invalid');
     if (result.reason === 'blocked') {
       request.log.warn({ event: 'auth_blocked', ip: clientAddress }, 'API key refused: address is blocked');
       // The failed-attempt policy is the one in force here: say so, and when it lifts.
@@ -101,6 +108,7 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
   const authenticateSession = async (request: FastifyRequest, reply: FastifyReply, token: string, memo: DigestMemo | undefined) => {
     const session = await sessions.authenticate(token, memo);
     if (!session) {
+      observe?.('session', 'invalid');
       request.log.info({ event: 'auth_failed', reason: 'invalid_session', ip: request.ctx.clientAddress }, 'session refused');
       return refuse(request, reply);
     }
@@ -110,15 +118,18 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
   const admitSession = (request: FastifyRequest, reply: FastifyReply, session: SessionPrincipal): Promise<unknown> | undefined => {
     admit(request, reply, { method: 'session', accountId: session.accountId, sessionId: session.sessionId, expiresAt: session.expiresAt });
     if (isUnsafeMethod(request.method) && !isSameOriginRequest(request, publicOrigin)) {
+      observe?.('session', 'cross_site');
       request.log.warn({ event: 'csrf_refused', method: request.method, ip: request.ctx.clientAddress }, 'cross-site request refused');
       refusals.answer(request, reply, new Problem('cross_site_request'));
       return undefined;
     }
+    observe?.('session', 'ok');
     return limit.nowOrLater(request, reply, `ses:${session.sessionId}`);
   };
 
   const authenticateTicket = async (request: FastifyRequest, reply: FastifyReply, ticket: string) => {
     const principal = await streamTickets.redeem(ticket);
+    observe?.('ticket', principal ? 'ok' : 'invalid');
     if (!principal) {
       request.log.info({ event: 'auth_failed', reason: 'invalid_ticket', ip: request.ctx.clientAddress }, 'stream ticket refused');
       return refuse(request, reply);
@@ -150,6 +161,7 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
       const memo = memoOf(request);
       const warm = verifier.verifyNow(creds.apiKey, request.ctx.clientAddress, request.ctx.limiterAddress, memo);
       if (!warm) return authenticateApiKey(request, reply, creds.apiKey, memo);
+      observe?.('api_key', 'ok');
       admit(request, reply, { method: 'api_key', accountId: warm.accountId, keyId: warm.keyId, publicId: warm.publicId });
       return limit.nowOrLater(request, reply, `key:${warm.keyId}`);
     }
@@ -183,7 +195,10 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
       },
       (err: unknown) => {
         // Shed before bcrypt (503 overloaded): a refusal like the others.
-        if (err instanceof Problem && err.code === 'overloaded') refusals.answer(request, reply, err);
+        if (err instanceof Problem && err.code === 'overloaded') {
+          observe?.('api_key', 'overloaded');
+          refusals.answer(request, reply, err);
+        }
         // An empty rejection must still fail the request, never let it through unauthenticated.
         else done((err as Error) ?? new Error('authentication failed'));
       },

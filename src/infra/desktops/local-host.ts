@@ -130,6 +130,12 @@ export class LocalDesktopHost implements DesktopHost {
     await this.dirs.remove(id);
   }
 
+  runningCount(): number {
+    let n = 0;
+    for (const entry of this.desktops.values()) if (entry.supervisor.current != null) n++;
+    return n;
+  }
+
   isRunning(id: string): boolean {
     return this.desktops.get(id)?.supervisor.current != null;
   }
