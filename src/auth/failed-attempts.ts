@@ -15,7 +15,7 @@ export const BLOCK_VIEW_MS = 1000;
 /** A reservation refused while others are still being evaluated is retried this often (other processes' evaluations end unannounced). */
 const RESERVE_RETRY_MS = 100;
 /** After this long without a place, the attempt is shed (503) rather than evaluated. */
-const RESERVE_WAIT_MS = 5000;
+const RESERVE_WAIT_MS = 15_000;
 /**
  * Places held by evaluations in flight are counted in slots this long, and a slot is
  * forgotten after two: a process that dies mid-evaluation (SIGKILL) cannot keep an

@@ -342,7 +342,8 @@ export function describeProtectedRoutes(options: SuiteOptions): void {
           if (res.status === 401) bodies401.set(`${c.name} / ${label(r)}`, res.body);
         }
         expect(failures).toEqual([]);
-      });
+        // A wrong key costs one bcrypt compare on every route (timing tells no key ids): ~50 of them per case.
+      }, 120_000);
     }
 
     it("answers 403 forbidden for another account's resource, with a valid key", async () => {
