@@ -68,10 +68,10 @@ describe('live view of a real desktop', () => {
     expect(await cursor()).toEqual({ x: 123, y: 234 });
     client.close();
     await client.closed;
-    const recorded = await eventually(async () => {
+    const recorded = (await eventually(async () => {
       const e = await viewEvents();
       return e.length >= 2 ? e : null;
-    }, 5000, 'view events');
+    }, 5000, 'view events'))!;
     expect(recorded.map((e) => e.type)).toEqual(['desktop.view_closed', 'desktop.view_opened']);
     expect(recorded[1]).toMatchObject({ actor: { type: 'session', id: s.sessionId }, target: { id }, data: { mode: 'control' } });
     expect(recorded[0].data).toMatchObject({ mode: 'control', reason: 'client_closed', viewId: recorded[1].data.viewId });
@@ -92,7 +92,7 @@ describe('live view of a real desktop', () => {
     expect(await cursor()).toEqual({ x: 10, y: 20 });
     client.close();
     await client.closed;
-    const opened = await eventually(async () => (await viewEvents()).find((e) => e.type === 'desktop.view_opened' && e.actor.type === 'view_ticket') ?? null, 5000, 'the opened event');
+    const opened = (await eventually(async () => (await viewEvents()).find((e) => e.type === 'desktop.view_opened' && e.actor.type === 'view_ticket') ?? null, 5000, 'the opened event'))!;
     expect(opened).toMatchObject({ actor: { type: 'view_ticket', id: made.id }, data: { mode: 'view', createdBy: { type: 'api_key', id: owner.keyId } } });
     expect(JSON.stringify(await events())).not.toContain(made.ticket);
   });
@@ -175,7 +175,7 @@ describe('live view of a real desktop', () => {
     const refused = (await connect(wsUrl(made.url))) as Refusal;
     expect(refused.status).toBe(409);
     expect(JSON.parse(refused.body).code).toBe('desktop_not_running');
-    const closedEvent = await eventually(async () => (await viewEvents()).find((e) => e.type === 'desktop.view_closed' && e.data.reason === 'desktop_stopped') ?? null, 5000, 'the closed event');
+    const closedEvent = (await eventually(async () => (await viewEvents()).find((e) => e.type === 'desktop.view_closed' && e.data.reason === 'desktop_stopped') ?? null, 5000, 'the closed event'))!;
     expect(closedEvent.actor.type).toBe('view_ticket');
   }, 30_000);
 });
