@@ -62,7 +62,7 @@ describe.each(['sqlite', 'postgres'] as const)('live view access on %s', (databa
   it('refuses the session cookie unless the Origin is exactly ours', async () => {
     const s = await startSession(t, owner.email);
     const cookie = s.headers.cookie;
-    for (const headers of [
+    for (const headers of <Array<Record<string, string>>>[
       { cookie },
       { cookie, origin: 'https://evil.example' },
       { cookie, origin: `${origin}.evil.example` },
