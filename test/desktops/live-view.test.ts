@@ -166,6 +166,23 @@ describe('live view of a real desktop', () => {
     await eventually(() => (t.services.liveViews.count(id) === 0 ? true : null), 5000, 'views released');
   });
 
+  it('keeps a desktop with an open view from being stopped as idle', async () => {
+    const idle = t.services.desktopControl['deps'].idle;
+    const client = await open((await ticket({ ttlS: 3600 })).url);
+    t.clock.advance(2 * 60 * 60_000);
+    expect(await t.services.desktops.stopIdle(idle, 60 * 60_000)).toBe(0);
+    client.close();
+    await client.closed;
+    await eventually(() => (t.services.liveViews.count(id) === 0 ? true : null), 5000, 'the view released');
+    // Closing the view counts as a use: idle from then on.
+    expect(await t.services.desktops.stopIdle(idle, 60 * 60_000)).toBe(0);
+  });
+
+  it('never writes a ticket to the log', () => {
+    expect(t.logs.join('')).not.toMatch(/lb_vt_[0-9A-Za-z]/);
+    expect(t.logs.join('')).toContain('ticket=[REDACTED]');
+  });
+
   it('closes its views when the desktop stops, and refuses new ones with 409 desktop_not_running', async () => {
     const made = await ticket({ ttlS: 3600 });
     const client = await open(made.url);
