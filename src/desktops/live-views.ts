@@ -97,10 +97,6 @@ export class LiveView {
     return this.pendingClose !== null;
   }
 
-  get isOpen(): boolean {
-    return this.connection !== null && !this.done;
-  }
-
   /** The connection is up: the view counts as open (an event, and the desktop is not idle). */
   attach(connection: ViewConnection): void {
     if (this.done) return connection.close(this.pendingClose ?? 'client_closed');
@@ -231,7 +227,7 @@ export class LiveViews {
     }
   }
 
-  /** Called by a view once it closed. */
+  /** Called by a view once it closed (or was abandoned). */
   release(view: LiveView): void {
     this.all.delete(view);
     removeFrom(this.byDesktop, view.grant.desktopId, view);
