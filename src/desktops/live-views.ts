@@ -1,49 +1,20 @@
-import type { Duplex } from 'node:stream';
-import type { Actor } from '../activity/events.ts';
 import type { ActivityLog, ActivityPublisher } from '../activity/ports.ts';
 import { type Scheduler, timerScheduler } from '../activity/scheduler.ts';
 import type { Revocation, RevocationBus } from '../auth/ports.ts';
 import type { Clock } from '../core/clock.ts';
 import { Problem } from '../core/problems.ts';
-import { newId } from '../core/random.ts';
 import type { DesktopService } from './desktops.ts';
 import type { IdleTracker } from './idle.ts';
-import type { TicketCreator, ViewMode, ViewTicketStore } from './ports.ts';
+import { LiveView, type ViewCloseReason, type ViewContext, type ViewGrant } from './live-view.ts';
+import type { ViewTicketStore } from './ports.ts';
 
-/** Who may open a view, as the HTTP layer established it (a session, or a view ticket). */
-export interface ViewGrant {
-  accountId: string;
-  desktopId: string;
-  mode: ViewMode;
-  /** The session, or `{ type: 'view_ticket', id }`. */
-  actor: Actor;
-  via: { type: 'session'; sessionId: string } | { type: 'view_ticket'; ticketId: string; creator: TicketCreator };
-  /** When the credential lapses by itself (the ticket's or session's expiry); null: never. */
-  endsAt: number | null;
-}
+export type { ViewCloseReason, ViewGrant } from './live-view.ts';
 
 /** Open live views per desktop, by default. */
 export const MAX_VIEWS_PER_DESKTOP = 10;
 
 /** Longer than any authentication of an upgrade takes. */
 const RECENT_REVOCATION_MS = 60_000;
-
-export type ViewCloseReason =
-  | 'client_closed'
-  | 'desktop_stopped'
-  | 'ticket_revoked'
-  | 'ticket_expired'
-  | 'credential_revoked'
-  | 'credential_expired'
-  | 'unresponsive'
-  | 'input_refused'
-  | 'server_shutdown';
-
-/** The connection a view lives on (the WebSocket, in the HTTP layer). */
-export interface ViewConnection {
-  /** Ends it; the connection then reports `closed` on its view. */
-  close(reason: ViewCloseReason): void;
-}
 
 export interface LiveViewsDeps {
   desktops: DesktopService;
@@ -63,92 +34,6 @@ export interface LiveViewsDeps {
   onError: (err: unknown) => void;
 }
 
-/** One live view: reserved while it opens, then attached to its connection until it closes. */
-export class LiveView {
-  readonly id = newId('view');
-  private connection: ViewConnection | null = null;
-  private pendingClose: ViewCloseReason | null = null;
-  private done = false;
-  private openedAt = 0;
-  /** Its events are written in order: opened before closed, even when it closes at once. */
-  private writes: Promise<void> = Promise.resolve();
-
-  /** The byte stream to the desktop's VNC server, once connected. */
-  private stream: Duplex | null = null;
-
-  constructor(
-    private readonly views: LiveViews,
-    readonly grant: ViewGrant,
-    readonly ip: string | null,
-  ) {}
-
-  get vnc(): Duplex {
-    if (!this.stream) throw new Error('the view is not connected to the desktop yet');
-    return this.stream;
-  }
-
-  connectVnc(stream: Duplex): void {
-    if (this.done) stream.destroy();
-    else this.stream = stream;
-  }
-
-  /** Its credential ended while it was opening: it must not open. */
-  get refused(): boolean {
-    return this.pendingClose !== null;
-  }
-
-  /** The connection is up: the view counts as open (an event, and the desktop is not idle). */
-  attach(connection: ViewConnection): void {
-    if (this.done) return connection.close(this.pendingClose ?? 'client_closed');
-    this.connection = connection;
-    this.openedAt = this.views.deps.clock.now();
-    this.views.deps.idle.viewOpened(this.grant.desktopId);
-    this.record('desktop.view_opened', {});
-    if (this.pendingClose) connection.close(this.pendingClose);
-  }
-
-  /** Asks the connection to close (revocation, expiry, shutdown). */
-  close(reason: ViewCloseReason): void {
-    if (this.done) return;
-    if (this.connection) this.connection.close(reason);
-    else this.pendingClose ??= reason;
-  }
-
-  /** The connection closed, whoever closed it. */
-  closed(reason: ViewCloseReason): void {
-    if (this.done) return;
-    this.done = true;
-    this.stream?.destroy();
-    this.views.release(this);
-    if (!this.connection) return;
-    this.views.deps.idle.viewClosed(this.grant.desktopId);
-    const durationS = Math.round((this.views.deps.clock.now() - this.openedAt) / 1000);
-    this.record('desktop.view_closed', { reason, durationS });
-  }
-
-  /** The upgrade never completed (the client left): nothing was opened, nothing is recorded. */
-  abandon(): void {
-    if (this.connection) return;
-    this.closed('client_closed');
-  }
-
-  private record(type: 'desktop.view_opened' | 'desktop.view_closed', data: Record<string, unknown>): void {
-    const { grant, ip } = this;
-    const { log, activity, clock, onError } = this.views.deps;
-    const draft = {
-      accountId: grant.accountId,
-      type,
-      at: clock.now(),
-      actor: grant.actor,
-      target: { type: 'desktop', id: grant.desktopId },
-      ip,
-      // Who made the ticket, never the ticket itself.
-      data: { viewId: this.id, mode: grant.mode, ...(grant.via.type === 'view_ticket' ? { createdBy: grant.via.creator } : {}), ...data },
-    };
-    this.writes = this.writes.then(() => log.append([draft]).then((events) => activity.publish(events))).catch(onError);
-  }
-}
-
 /**
  * The live views open in this process: the per-desktop cap, their events, and closing
  * them when their credential ends (a revocation at once; an expiry or a ticket deleted
@@ -163,9 +48,11 @@ export class LiveViews {
   private readonly recentRevocations = new Map<string, number>();
 
   readonly heartbeatMs: number;
+  private readonly context: ViewContext;
 
-  constructor(readonly deps: LiveViewsDeps) {
+  constructor(private readonly deps: LiveViewsDeps) {
     this.heartbeatMs = deps.heartbeatMs ?? 15_000;
+    this.context = { log: deps.log, activity: deps.activity, clock: deps.clock, idle: deps.idle, onError: deps.onError, release: (view) => this.release(view) };
     deps.revocations.subscribe((r) => this.revoked(r));
   }
 
@@ -176,7 +63,7 @@ export class LiveViews {
     }
     // Registered before the first await: concurrent opens cannot pass the cap together,
     // and a revocation from now on reaches it (one just before is in recentRevocations).
-    const view = new LiveView(this, grant, ip);
+    const view = new LiveView(this.context, grant, ip);
     this.all.add(view);
     addTo(this.byDesktop, grant.desktopId, view);
     this.startTimer();
@@ -227,8 +114,7 @@ export class LiveViews {
     }
   }
 
-  /** Called by a view once it closed (or was abandoned). */
-  release(view: LiveView): void {
+  private release(view: LiveView): void {
     this.all.delete(view);
     removeFrom(this.byDesktop, view.grant.desktopId, view);
     if (this.all.size === 0 && this.stopTimer) {
