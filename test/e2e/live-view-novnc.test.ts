@@ -61,6 +61,8 @@ describe('live view with noVNC in Chromium', () => {
   const openPage = async (): Promise<Page> => {
     const p = await browser.newPage();
     await p.goto(page.base);
+    // The module (and noVNC's imports) may still be loading when the page says it loaded.
+    await p.waitForFunction(() => typeof (window as any).openView === 'function');
     return p;
   };
 
@@ -119,6 +121,7 @@ describe('live view with noVNC in Chromium', () => {
     await context.addCookies([{ name: sessionCookieName(t.services.config), value: s.token, domain: '127.0.0.1', path: '/', httpOnly: true, secure: false }]);
     const p = await context.newPage();
     await p.goto(page.base);
+    await p.waitForFunction(() => typeof (window as any).openView === 'function');
     const outcome = await p.evaluate((u) => (window as any).openView(u), wsUrl(`/api/desktops/${id}/view`));
     expect(outcome).toBe('disconnected');
     const refused = t.logs.filter((l) => l.includes('cross-site live view refused'));
