@@ -103,6 +103,11 @@ export async function desktopViewRoutes(app: FastifyInstance, deps: DesktopViewD
       }
       const { socket, head } = takeUpgrade(request);
       reply.hijack();
+      // The client may have left while it was authenticated: its 'close' has been and gone.
+      if (socket.destroyed) {
+        view.abandon();
+        return reply;
+      }
       // If the handshake fails (a bad Sec-WebSocket-Key), ws answers 400 and never calls back.
       const gone = () => view.abandon();
       socket.once('close', gone);
