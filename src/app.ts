@@ -14,6 +14,8 @@ import { authRoutes } from './http/routes/auth.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { desktopRoutes } from './http/routes/desktops.ts';
 import { desktopControlRoutes } from './http/routes/desktop-control.ts';
+import { desktopViewRoutes } from './http/routes/desktop-view.ts';
+import { viewTicketRoutes } from './http/routes/view-tickets.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { recordRoutes } from './http/route-table.ts';
 import { meRoutes } from './http/routes/me.ts';
@@ -145,6 +147,16 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   await app.register(meRoutes, { accounts: services.accounts });
   await app.register(desktopRoutes, { desktops: services.desktops });
   await app.register(desktopControlRoutes, { control: services.desktopControl });
+  await app.register(viewTicketRoutes, { tickets: services.viewTickets });
+  await app.register(desktopViewRoutes, {
+    views: services.liveViews,
+    tickets: services.viewTickets,
+    sessions: services.sessions,
+    sessionCookie,
+    publicOrigin,
+    heartbeatMs: services.liveViews.heartbeatMs,
+    refusalDelayMs: config.refusalDelayMs,
+  });
   await app.register(apiKeyRoutes, { apiKeys: services.apiKeys });
   await app.register(sessionRoutes, { sessions: services.sessions, sessionCookie, publicOrigin });
   await app.register(authRoutes, {

@@ -30,6 +30,9 @@ import { ActionEvents } from './desktops/action-events.ts';
 import { DesktopControl } from './desktops/desktop-control.ts';
 import { DesktopService } from './desktops/desktops.ts';
 import { IdleTracker } from './desktops/idle.ts';
+import { LiveViews, type LiveViewsDeps, MAX_VIEWS_PER_DESKTOP } from './desktops/live-views.ts';
+import { ticketCreators } from './desktops/ticket-creators.ts';
+import { ViewTickets } from './desktops/view-tickets.ts';
 import type { DesktopHost } from './desktops/ports.ts';
 import { LocalDesktopHost } from './infra/desktops/local-host.ts';
 import { loadHostId } from './store/host-id.ts';
@@ -53,6 +56,7 @@ import { SqlIdentityStore } from './store/sql-identities.ts';
 import { SqlRecentRevocations } from './store/sql-recent-revocations.ts';
 import { SqlSessionStore } from './store/sql-sessions.ts';
 import { SqlUsedFlowStore } from './store/sql-used-flows.ts';
+import { SqlViewTicketStore } from './store/sql-view-tickets.ts';
 
 /**
  * The application, built from one Config: every service, store and background job.
@@ -76,6 +80,10 @@ export interface Services {
   lastUse: LastUseRecorder;
   desktops: DesktopService;
   desktopControl: DesktopControl;
+  /** Open live views (noVNC over WebSocket) of the desktops this process runs. */
+  liveViews: LiveViews;
+  /** Shareable links to a desktop's live view. */
+  viewTickets: ViewTickets;
   /** What runs desktops in this process (null with BUREAU_DESKTOPS=off). */
   desktopHost: DesktopHost | null;
   activityLog: ActivityLog;
@@ -113,6 +121,8 @@ export interface ComposeOptions {
   streamTiming?: Partial<StreamTiming>;
   streamScheduler?: Scheduler;
   onBackgroundError?: (err: unknown) => void;
+  /** Live views: the per-desktop cap, and short check and ping intervals for tests. */
+  liveViews?: Partial<Pick<LiveViewsDeps, 'maxPerDesktop' | 'checkMs' | 'heartbeatMs'>>;
 }
 
 /**
@@ -246,6 +256,9 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   const idle = new IdleTracker(clock);
   const actionEvents = new ActionEvents(activityLog, activity, clock, onError);
   const desktopControl = new DesktopControl({ desktops, actionEvents, log: activityLog, activity, clock, idle });
+  const viewTicketStore = new SqlViewTicketStore(db);
+  const liveViews = new LiveViews({ desktops, log: activityLog, activity, clock, idle, revocations, tickets: viewTicketStore, maxPerDesktop: MAX_VIEWS_PER_DESKTOP, onError, ...options.liveViews });
+  const viewTickets = new ViewTickets({ store: viewTicketStore, desktops, creators: ticketCreators(apiKeyStore, sessionStore, clock), views: liveViews, clock, serverSecret, revocations, onError });
 
   const pollers = {
     // Picks up revocations no message announced (the CLI, a lost Redis message).
@@ -281,6 +294,8 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     lastUse,
     desktops,
     desktopControl,
+    liveViews,
+    viewTickets,
     desktopHost,
     activityLog,
     activity,
@@ -298,6 +313,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     async close() {
       jobs.stop();
       streams.closeAll('server_shutdown');
+      liveViews.closeAll('server_shutdown');
       await jobs.flushNow();
       await desktopHost?.close();
       await devSignIn?.close();

@@ -25,7 +25,8 @@ export type ActivityType =
   | 'ip.blocked';
 
 export interface Actor {
-  type: 'api_key' | 'session' | 'operator' | 'system';
+  /** 'view_ticket': someone who opened a desktop's live view with a shared ticket (its id). */
+  type: 'api_key' | 'session' | 'operator' | 'system' | 'view_ticket';
   id: string | null;
 }
 

@@ -22,6 +22,8 @@ export const problemCatalog = {
   rate_limited: { status: 429, title: 'Too many requests' },
   ip_blocked: { status: 429, title: 'Too many failed API key attempts from this address' },
   too_many_streams: { status: 429, title: 'Too many open streams' },
+  too_many_views: { status: 429, title: 'Too many open live views of this desktop' },
+  upgrade_required: { status: 426, title: 'Open this URL as a WebSocket' },
   overloaded: { status: 503, title: 'Server busy, retry shortly' },
   unavailable: { status: 503, title: 'Service temporarily unavailable' },
   internal_error: { status: 500, title: 'Internal error' },

@@ -146,3 +146,46 @@ export interface DesktopStore {
   transition(id: string, change: Transition, event: ActivityDraft | null): Promise<{ desktop: Desktop; events: ActivityEvent[] } | null | 'account' | 'host'>;
   delete(id: string, event: ActivityDraft): Promise<ActivityEvent[]>;
 }
+
+/** What a live view may do: watch only (input dropped), or drive the desktop too. */
+export type ViewMode = 'view' | 'control';
+
+/** The credential that made a view ticket: the ticket dies with it. */
+export interface TicketCreator {
+  type: 'api_key' | 'session';
+  id: string;
+}
+
+/** A shareable grant to open one desktop's live view (the secret itself is never stored). */
+export interface ViewTicket {
+  id: string;
+  desktopId: string;
+  accountId: string;
+  mode: ViewMode;
+  creator: TicketCreator;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** View tickets, keyed by the keyed digest of their secret. */
+export interface ViewTicketStore {
+  /** Stores a ticket, and forgets the desktop's tickets that expired before `now`. */
+  insert(ticket: ViewTicket, digest: string, now: number): Promise<void>;
+  findByDigest(digest: string): Promise<ViewTicket | undefined>;
+  /** The desktop's tickets not expired at `now`, newest first. */
+  listLive(desktopId: string, now: number): Promise<ViewTicket[]>;
+  /** false when the desktop has no such ticket. */
+  delete(desktopId: string, id: string): Promise<boolean>;
+  /** Forgets every ticket a key or session made (it was revoked or ended). */
+  deleteByCreator(creator: TicketCreator): Promise<number>;
+  /** Which of `ids` still exist unexpired at `now` (open views check theirs every second). */
+  stillLive(ids: string[], now: number): Promise<Set<string>>;
+}
+
+/**
+ * Whether the key or session that made a ticket still holds: null when it was
+ * revoked, ended or expired; else when it ends by itself (null: never).
+ */
+export interface TicketCreators {
+  endsAt(accountId: string, creator: TicketCreator): Promise<{ endsAt: number | null } | null>;
+}

@@ -143,6 +143,26 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('desktops_host_state').on('desktops').columns(['host_id', 'state']).execute();
       },
     },
+    '007_view_tickets': {
+      async up(db: Kysely<any>) {
+        // Shareable grants to a desktop's live view: only a keyed digest of the secret is
+        // stored. They go with their desktop (cascade) and with the key or session that made them.
+        await db.schema
+          .createTable('view_tickets')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('desktop_id', 'text', (c) => c.notNull().references('desktops.id').onDelete('cascade'))
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull().unique())
+          .addColumn('mode', 'text', (c) => c.notNull())
+          .addColumn('creator_type', 'text', (c) => c.notNull())
+          .addColumn('creator_id', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('view_tickets_desktop').on('view_tickets').columns(['desktop_id', 'expires_at']).execute();
+        await db.schema.createIndex('view_tickets_creator').on('view_tickets').columns(['creator_type', 'creator_id']).execute();
+      },
+    },
   };
 }
 

@@ -14,6 +14,7 @@ export interface Database {
   sessions: SessionRow;
   used_sign_in_flows: UsedSignInFlowRow;
   address_blocks: AddressBlockRow;
+  view_tickets: ViewTicketRow;
 }
 
 export interface AccountRow {
@@ -106,4 +107,17 @@ export interface AddressBlockRow {
   blocked_at: number;
   until_at: number;
   lifted_at: number | null;
+}
+
+/** A desktop's live-view ticket: the keyed digest of its secret, never the secret. */
+export interface ViewTicketRow {
+  id: string;
+  desktop_id: string;
+  account_id: string;
+  digest: string;
+  mode: string;
+  creator_type: string;
+  creator_id: string;
+  created_at: number;
+  expires_at: number;
 }

@@ -196,6 +196,9 @@ export const ownedResources: OwnedResource[] = [
   { url: '/api/desktops/:id/actions', create: newDesktop, bodies: { POST: { actions: [{ type: 'wait', ms: 0 }] } } },
   { url: '/api/desktops/:id/exec', create: newDesktop, bodies: { POST: { command: 'true' } } },
   { url: '/api/desktops/:id/files', create: newDesktop, query: { path: 'notes.txt' }, bodies: { PUT: 'hello' } },
+  { url: '/api/desktops/:id/view-tickets', create: newDesktop, bodies: { POST: { mode: 'view' } } },
+  // Both parameters get the desktop's id: the desktop is checked first (403), the ticket after (404 for the owner).
+  { url: '/api/desktops/:id/view-tickets/:ticketId', create: newDesktop },
   {
     url: '/api/api-keys/:id',
     create: async (c, owner) => (await c.t.services.apiKeys.create(owner.accountId, { name: 'theirs' }, { type: 'operator', id: null }, null)).apiKey.id,

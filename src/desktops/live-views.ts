@@ -1,0 +1,161 @@
+import type { ActivityLog, ActivityPublisher } from '../activity/ports.ts';
+import { type Scheduler, timerScheduler } from '../activity/scheduler.ts';
+import type { Revocation, RevocationBus } from '../auth/ports.ts';
+import type { Clock } from '../core/clock.ts';
+import { Problem } from '../core/problems.ts';
+import type { DesktopService } from './desktops.ts';
+import type { IdleTracker } from './idle.ts';
+import { LiveView, type ViewCloseReason, type ViewContext, type ViewGrant } from './live-view.ts';
+import type { ViewTicketStore } from './ports.ts';
+
+export type { ViewCloseReason, ViewGrant } from './live-view.ts';
+
+/** Open live views per desktop, by default. */
+export const MAX_VIEWS_PER_DESKTOP = 10;
+
+/** Longer than any authentication of an upgrade takes. */
+const RECENT_REVOCATION_MS = 60_000;
+
+export interface LiveViewsDeps {
+  desktops: DesktopService;
+  log: ActivityLog;
+  activity: ActivityPublisher;
+  clock: Clock;
+  idle: IdleTracker;
+  revocations: RevocationBus;
+  tickets: Pick<ViewTicketStore, 'stillLive'>;
+  /** Open views per desktop (this process runs the desktop, so it counts them all). */
+  maxPerDesktop: number;
+  /** How often open views check their credential's expiry and their ticket (default 1000 ms). */
+  checkMs?: number;
+  /** How often the connection layer pings each open view (default 15 000 ms). */
+  heartbeatMs?: number;
+  scheduler?: Scheduler;
+  onError: (err: unknown) => void;
+}
+
+/**
+ * The live views open in this process: the per-desktop cap, their events, and closing
+ * them when their credential ends (a revocation at once; an expiry or a ticket deleted
+ * elsewhere at the next check, every second while any view is open).
+ */
+export class LiveViews {
+  private readonly all = new Set<LiveView>();
+  private readonly byDesktop = new Map<string, Set<LiveView>>();
+  private stopTimer: (() => void) | null = null;
+  private checking = false;
+  /** Credentials revoked lately: one revoked between a request's authentication and its view's registration still closes it. */
+  private readonly recentRevocations = new Map<string, number>();
+
+  readonly heartbeatMs: number;
+  private readonly context: ViewContext;
+
+  constructor(private readonly deps: LiveViewsDeps) {
+    this.heartbeatMs = deps.heartbeatMs ?? 15_000;
+    this.context = { log: deps.log, activity: deps.activity, clock: deps.clock, idle: deps.idle, onError: deps.onError, release: (view) => this.release(view) };
+    deps.revocations.subscribe((r) => this.revoked(r));
+  }
+
+  /** A view of a running desktop the grant's account owns (403, 404, 409 otherwise), with its VNC stream; 429 past the cap. */
+  async open(grant: ViewGrant, ip: string | null): Promise<LiveView> {
+    if (this.count(grant.desktopId) >= this.deps.maxPerDesktop) {
+      throw new Problem('too_many_views', `A desktop has at most ${this.deps.maxPerDesktop} open live views: close one first`, 5);
+    }
+    // Registered before the first await: concurrent opens cannot pass the cap together,
+    // and a revocation from now on reaches it (one just before is in recentRevocations).
+    const view = new LiveView(this.context, grant, ip);
+    this.all.add(view);
+    addTo(this.byDesktop, grant.desktopId, view);
+    this.startTimer();
+    if (this.wasRevoked(grant)) view.close('credential_revoked');
+    try {
+      const desktop = await this.deps.desktops.running(grant.accountId, grant.desktopId);
+      view.connectVnc(await desktop.host.openView(grant.desktopId));
+    } catch (err) {
+      view.abandon();
+      throw err;
+    }
+    return view;
+  }
+
+  /** Open (or opening) views of a desktop in this process. */
+  count(desktopId: string): number {
+    return this.byDesktop.get(desktopId)?.size ?? 0;
+  }
+
+  /** A ticket was deleted here: its views close at once (elsewhere, at their next check). */
+  closeTicket(ticketId: string): void {
+    for (const v of [...this.all]) if (v.grant.via.type === 'view_ticket' && v.grant.via.ticketId === ticketId) v.close('ticket_revoked');
+  }
+
+  closeAll(reason: ViewCloseReason): void {
+    for (const v of [...this.all]) v.close(reason);
+  }
+
+  /** Closes views whose credential expired, and ticket views whose ticket is gone (deleted by any process). */
+  async check(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      const now = this.deps.clock.now();
+      const ticketViews: LiveView[] = [];
+      for (const v of this.all) {
+        if (v.grant.endsAt !== null && v.grant.endsAt <= now) v.close(v.grant.via.type === 'view_ticket' ? 'ticket_expired' : 'credential_expired');
+        else if (v.grant.via.type === 'view_ticket') ticketViews.push(v);
+      }
+      if (ticketViews.length === 0) return;
+      const ids = [...new Set(ticketViews.map((v) => (v.grant.via as { ticketId: string }).ticketId))];
+      const live = await this.deps.tickets.stillLive(ids, now);
+      for (const v of ticketViews) if (!live.has((v.grant.via as { ticketId: string }).ticketId)) v.close('ticket_revoked');
+    } catch (err) {
+      this.deps.onError(err);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private release(view: LiveView): void {
+    this.all.delete(view);
+    removeFrom(this.byDesktop, view.grant.desktopId, view);
+    if (this.all.size === 0 && this.stopTimer) {
+      this.stopTimer();
+      this.stopTimer = null;
+    }
+  }
+
+  /** Whether the grant's credential was revoked while its request was being authenticated. */
+  private wasRevoked(grant: ViewGrant): boolean {
+    const via = grant.via;
+    const key = via.type === 'session' ? `session:${via.sessionId}` : `${via.creator.type}:${via.creator.id}`;
+    return this.recentRevocations.has(key);
+  }
+
+  private startTimer(): void {
+    if (this.stopTimer) return;
+    this.stopTimer = (this.deps.scheduler ?? timerScheduler).every(this.deps.checkMs ?? 1000, () => void this.check());
+  }
+
+  private revoked(r: Revocation): void {
+    const now = this.deps.clock.now();
+    this.recentRevocations.set(`${r.kind}:${r.id}`, now);
+    for (const [key, at] of this.recentRevocations) if (at < now - RECENT_REVOCATION_MS) this.recentRevocations.delete(key);
+    for (const v of [...this.all]) {
+      const via = v.grant.via;
+      const hit = via.type === 'session' ? r.kind === 'session' && via.sessionId === r.id : via.creator.type === r.kind && via.creator.id === r.id;
+      if (hit) v.close('credential_revoked');
+    }
+  }
+}
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (set) set.add(value);
+  else map.set(key, new Set([value]));
+}
+
+function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}
