@@ -27,7 +27,7 @@ function run(command, args, options = {}) {
   try {
     return execFileSync(command, args, { cwd: dir, env: baseEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...options });
   } catch (err) {
-    throw new Error(`${command} ${args.join(' ')} failed:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+    throw new Error(`${command} ${args.join(' ')} failed:\n${err.stdout ?? ''}${err.stderr ?? ''}`, { cause: err });
   }
 }
 
@@ -102,7 +102,9 @@ async function main() {
   }
   const page = await fetch(`${base}/`);
   const html = await page.text();
-  if (page.status !== 200 || !/text\/html/.test(page.headers.get('content-type') ?? '')) throw new Error(`GET / answered ${page.status}: ${html.slice(0, 300)}`);
+  if (page.status !== 200 || !/text\/html/.test(page.headers.get('content-type') ?? '')) {
+    throw new Error(`GET / answered ${page.status}: ${html.slice(0, 300)}`);
+  }
   const script = /<script[^>]+src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
   if (!script) throw new Error(`index.html names no script:\n${html}`);
   const asset = await fetch(base + script);
