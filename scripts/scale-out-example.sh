@@ -24,6 +24,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# bin/bureau.js runs the compiled server: build it if it is missing or older than src/.
+node scripts/build.js --if-stale || exit 1
 start_services || { echo "scale-out-example: could not start PostgreSQL and Redis; see above" >&2; exit 1; }
 
 psql "$BUREAU_TEST_PG_URL" -qc 'CREATE DATABASE bureau' >/dev/null || exit 1

@@ -51,6 +51,16 @@ start_redis() {
   export BUREAU_TEST_REDIS_PORT="$REDISPORT"
 }
 
+# Debian's Chromium at /usr/bin/chromium, for the browser tests (test/e2e/browser.ts).
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  if [ "$(id -u)" = 0 ]; then
+    echo "services: installing chromium" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  [ -x /usr/bin/chromium ] || { echo "services: Chromium is not installed at /usr/bin/chromium (apt-get install chromium)" >&2; return 1; }
+}
+
 start_services() {
   SERVICES_DIR=$(mktemp -d /tmp/bureau-services.XXXXXX)
   chmod 755 "$SERVICES_DIR"

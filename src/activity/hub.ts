@@ -1,5 +1,4 @@
 import type { ActivityEvent } from './events.ts';
-import type { ActivityPublisher } from './ports.ts';
 import type { ActivityHub, ActivityListener } from './ports.ts';
 
 /** The in-process hub: one map from account to its listeners. */

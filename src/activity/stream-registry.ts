@@ -2,7 +2,6 @@ import type { Principal } from '../auth/principal.ts';
 import type { Revocation, RevocationBus } from '../auth/ports.ts';
 import type { Clock } from '../core/clock.ts';
 import { ActivityStream, type CloseReason, DEFAULT_STREAM_TIMING, PAGE, type StreamContext, type StreamTiming } from './activity-stream.ts';
-import type { ActivityEvent } from './events.ts';
 import type { ActivityHub, ActivityLog, StreamCredentials, StreamSlots } from './ports.ts';
 import { type Scheduler, timerScheduler } from './scheduler.ts';
 import { SharedReads } from './shared-reads.ts';

@@ -123,7 +123,7 @@ export class ApiKeyVerifier {
     const reserved = await guard.reserve(limiterAddress);
     if ('blocked' in reserved) return this.refuseBlocked(presented, clientAddress, limiterAddress, reserved.blocked, memo);
     if ('busy' in reserved) throw OVERLOADED;
-    let matched = false;
+    let matched: boolean;
     let row: ApiKeyRecord | undefined;
     try {
       row = await store.findByPublicId(publicId);

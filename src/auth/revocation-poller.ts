@@ -1,6 +1,5 @@
 import type { Clock } from '../core/clock.ts';
-import type { Revocation, RevocationBus } from './ports.ts';
-import type { RecentRevocations } from './ports.ts';
+import type { RecentRevocations, RevocationBus } from './ports.ts';
 
 /**
  * The backstop for revocations that no message announced: a key revoked by the

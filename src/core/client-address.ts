@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 const RECENT_MAX = 10_000;
@@ -40,6 +39,11 @@ function withoutPort(value: string): string {
   return IPV4_WITH_PORT.exec(value)?.[1] ?? BRACKETED_IPV6.exec(value)?.[1] ?? value;
 }
 
+/** A plain IPv4 (four decimal parts) or IPv6 address: nothing a parser would read loosely ("1", "0x7f.1"). */
+function isIpAddress(value: string): boolean {
+  return ipaddr.IPv4.isValidFourPartDecimal(value) || ipaddr.IPv6.isValid(value);
+}
+
 /**
  * The client address a request is recorded and limited under. `forwardedOrIp` is
  * Fastify's `request.ip`: the socket's address, or, from a proxy listed in
@@ -54,7 +58,7 @@ export function clientAddressOf(forwardedOrIp: string | undefined, socketAddress
   if (forwardedOrIp !== undefined && forwardedOrIp === socketAddress) return forwardedOrIp;
   if (forwardedOrIp !== undefined) {
     const candidate = withoutPort(forwardedOrIp.trim());
-    if (isIP(candidate) !== 0) return candidate;
+    if (isIpAddress(candidate)) return candidate;
   }
   return socketAddress ?? '';
 }

@@ -1,3 +1,7 @@
+import { prettyLine } from './terminal-logs.ts';
+
+const PINO_LEVELS = { info: 30, warn: 40, error: 50 } as const;
+
 /**
  * The slice of a pino logger that services outside the HTTP layer use (Redis
  * connections reporting an outage, for instance). Fastify's `app.log` satisfies it.
@@ -11,8 +15,8 @@ export interface Logger {
 /**
  * Services are built before the Fastify app that owns the real logger, so they log
  * through this relay; buildApp attaches app.log. Until then (start-up, CLI commands)
- * lines go to stderr as JSON, so nothing is ever lost or printed to stdout, where the
- * CLI writes its results.
+ * lines go to stderr as JSON (readable lines on a terminal), so nothing is ever lost or
+ * printed to stdout, where the CLI writes its results.
  */
 export class LoggerRelay implements Logger {
   private target: Logger | null = null;
@@ -35,6 +39,7 @@ export class LoggerRelay implements Logger {
 
   private write(level: 'info' | 'warn' | 'error', obj: object, msg: string): void {
     if (this.target) return this.target[level](obj, msg);
-    process.stderr.write(`${JSON.stringify({ level, time: Date.now(), ...obj, msg })}\n`);
+    const entry = { level, time: Date.now(), ...obj, msg };
+    process.stderr.write(process.stderr.isTTY ? prettyLine({ ...entry, level: PINO_LEVELS[level] }) : `${JSON.stringify(entry)}\n`);
   }
 }

@@ -1,6 +1,7 @@
 import type { FastifyServerOptions } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { clientAddressOf } from '../core/client-address.ts';
+import { prettyStdout } from '../core/terminal-logs.ts';
 
 /** Query parameters that may carry a credential; their values never reach a log. */
 const SECRET_QUERY_PARAMS = new Set(['apikey', 'ticket', 'code', 'state']);
@@ -40,10 +41,12 @@ export function redactUrl(url: string): string {
   return `${path}?${query}`;
 }
 
+/** JSON lines to `stream`, or to stdout: readable lines when stdout is a terminal, JSON otherwise. */
 export function loggerOptions(level: string, stream?: DestinationStream): FastifyServerOptions['logger'] {
+  const destination = stream ?? (process.stdout.isTTY ? prettyStdout() : undefined);
   return {
     level,
-    ...(stream ? { stream } : {}),
+    ...(destination ? { stream: destination } : {}),
     redact: {
       paths: [
         'req.headers["x-api-key"]',

@@ -1,21 +1,19 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureAccount } from '../../src/accounts/accounts.ts';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type Services, compose } from '../../src/compose.ts';
+import { BUREAU_ARGS, ROOT } from '../helpers/bureau-command.ts';
 
 // `bureau sessions list|revoke`, as an operator runs it: a subprocess on the same
 // SQLite database as a server. The server here caches nothing (BUREAU_KEY_CACHE_TTL_S=0),
 // so a revocation shows at its next request; a running server with its cache drops
 // the session within a second (it polls recent revocations: see revocation-poller.ts).
-
-const BIN = resolve(import.meta.dirname, '../../bin/bureau.js');
-const ROOT = resolve(import.meta.dirname, '../..');
 
 let dir: string;
 let env: Record<string, string>;
@@ -24,7 +22,7 @@ let app: FastifyInstance;
 
 function bureau(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...BUREAU_ARGS, ...args], { cwd: ROOT, env, timeout: 30_000 }, (err, stdout, stderr) => {
       done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
   });

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgeKey } from '../helpers/api-keys.ts';
+import { BUREAU_ARGS, ROOT } from '../helpers/bureau-command.ts';
 import { eventually } from '../helpers/redis.ts';
 import { ServerProcess, request } from '../helpers/server-process.ts';
 
@@ -12,8 +13,6 @@ import { ServerProcess, request } from '../helpers/server-process.ts';
  * a running embedded server, whose blocks live in its own memory. A lift reaches it
  * through its once-a-second poll of the database.
  */
-const BIN = resolve(import.meta.dirname, '../../bin/bureau.js');
-const ROOT = resolve(import.meta.dirname, '../..');
 
 let dir: string;
 let env: Record<string, string>;
@@ -21,7 +20,7 @@ let server: ServerProcess;
 
 function bureau(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...BUREAU_ARGS, ...args], { cwd: ROOT, env, timeout: 30_000 }, (err, stdout, stderr) => {
       done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
   });

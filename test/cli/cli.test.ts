@@ -1,18 +1,16 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type Services, compose } from '../../src/compose.ts';
 import { KEY_SHAPE, keyParts } from '../helpers/api-keys.ts';
+import { BUREAU_ARGS, BUREAU_SHELL, ROOT } from '../helpers/bureau-command.ts';
 
 // The `bureau` command as users run it: a subprocess, on a temporary SQLite database.
-
-const BIN = resolve(import.meta.dirname, '../../bin/bureau.js');
-const ROOT = resolve(import.meta.dirname, '../..');
 
 interface Run {
   code: number;
@@ -25,7 +23,7 @@ let env: Record<string, string>;
 
 function bureau(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
   return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...env, ...extraEnv }, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...BUREAU_ARGS, ...args], { cwd: ROOT, env: { ...env, ...extraEnv }, timeout: 30_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       done({ code, stdout, stderr });
     });
@@ -85,7 +83,7 @@ describe('bureau CLI', () => {
   });
 
   it('keys create prints only the key, so KEY=$(bureau keys create ...) works, and the key authenticates', async () => {
-    const run = await sh(`KEY=$(node bin/bureau.js keys create --email ann@example.com --name ci) && printf '[%s]' "$KEY"`);
+    const run = await sh(`KEY=$(${BUREAU_SHELL} keys create --email ann@example.com --name ci) && printf '[%s]' "$KEY"`);
     expect(run.code).toBe(0);
     const key = /^\[(.*)\]$/.exec(run.stdout)![1];
     expect(key).toMatch(KEY_SHAPE);

@@ -8,10 +8,12 @@ import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type Services, compose } from '../../src/compose.ts';
 import { buildDashboard } from '../helpers/dashboard-build.ts';
+import { requireIntegrationLane } from '../helpers/lane.ts';
 import { freePort } from '../helpers/redis.ts';
 
 /** Debian's Chromium, never a downloaded browser. */
 export function launchChromium(): Promise<Browser> {
+  requireIntegrationLane('Chromium');
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

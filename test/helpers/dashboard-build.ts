@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'vite';
+import { requireIntegrationLane } from './lane.ts';
 
 let built: Promise<string> | null = null;
 
@@ -12,6 +13,7 @@ let built: Promise<string> | null = null;
  * previous `npm run build:web` nor break when someone rebuilds web/dist meanwhile.
  */
 export function buildDashboard(): Promise<string> {
+  requireIntegrationLane('a dashboard build');
   built ??= (async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'bureau-web-'));
     // vitest sets NODE_ENV=test, which would make Vite bundle React's development build:

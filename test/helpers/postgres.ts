@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { requireIntegrationLane } from './lane.ts';
 
 /** The throwaway server `npm test` starts; a suite that needs it fails loudly without it. */
 export function postgresAdminUrl(): string {
+  requireIntegrationLane('PostgreSQL');
   const url = process.env.BUREAU_TEST_PG_URL;
   if (!url) throw new Error('BUREAU_TEST_PG_URL is not set: run the tests with `npm test`, which starts PostgreSQL');
   return url;

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { requireIntegrationLane } from './lane.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,6 +38,7 @@ export class PrivatePostgres {
   ) {}
 
   static async start(): Promise<PrivatePostgres> {
+    requireIntegrationLane('PostgreSQL');
     const dir = newDir();
     const out = await withServicesScript(dir, 'start_postgres >&2\necho "$PGPORT"\necho "${PG_CTL[*]}"');
     const [port, pgCtl] = out.split('\n');
@@ -122,6 +124,7 @@ export class PrivateRedis {
   ) {}
 
   static async start(): Promise<PrivateRedis> {
+    requireIntegrationLane('Redis');
     const dir = newDir();
     const port = Number(await withServicesScript(dir, 'start_redis >&2\necho "$REDISPORT"'));
     return new PrivateRedis(dir, port);

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { Logger } from '../../src/core/logger.ts';
+import { requireIntegrationLane } from './lane.ts';
 
 /** The throwaway Redis `npm test` starts; a suite that needs it fails loudly without it. */
 export function redisTestUrl(): string {
+  requireIntegrationLane('Redis');
   const url = process.env.BUREAU_TEST_REDIS_URL;
   if (!url) throw new Error('BUREAU_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis');
   return url;

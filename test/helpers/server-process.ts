@@ -1,10 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { BUREAU_ARGS } from './bureau-command.ts';
 import { freePort } from './redis.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/bureau.js', import.meta.url));
 
 export interface HttpResult {
   status: number;
@@ -55,8 +53,9 @@ export function request(
 const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
 /**
- * A real `bureau serve` process on loopback, as a deployment runs it. Output is kept
- * (JSON log lines) for assertions on what was logged.
+ * A real `bureau serve` process on loopback, as a deployment runs it, but from the
+ * sources (bureau-command.ts). Output is kept (JSON log lines) for assertions on what
+ * was logged.
  */
 export class ServerProcess {
   readonly lines: string[] = [];
@@ -83,7 +82,7 @@ export class ServerProcess {
   /** Starts `bureau serve` with `env` on a free port and waits until it answers /healthz. */
   static async start(name: string, env: Record<string, string>, port?: number): Promise<ServerProcess> {
     const p = port ?? (await freePort());
-    const child = spawn(process.execPath, [BIN, 'serve'], {
+    const child = spawn(process.execPath, [...BUREAU_ARGS, 'serve'], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', ...env, PORT: String(p), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -2,9 +2,10 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgeKey, keyParts } from '../helpers/api-keys.ts';
+import { BUREAU_ARGS, ROOT } from '../helpers/bureau-command.ts';
 import { createPostgresDatabase } from '../helpers/postgres.ts';
 import { eventually, redisTestUrl, uniqueRedisPrefix } from '../helpers/redis.ts';
 import { ServerProcess, request } from '../helpers/server-process.ts';
@@ -15,8 +16,6 @@ import { ServerProcess, request } from '../helpers/server-process.ts';
  * wrong keys evaluated, one ip.blocked event), and an operator's lift must reach
  * every process within a second.
  */
-const BIN = resolve(import.meta.dirname, '../../bin/bureau.js');
-const ROOT = resolve(import.meta.dirname, '../..');
 
 let servers: ServerProcess[];
 let env: Record<string, string>;
@@ -30,7 +29,7 @@ const tempDir = () => {
 
 function bureau(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: tempDir(), ...env, BUREAU_DATA_DIR: tempDir() }, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...BUREAU_ARGS, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: tempDir(), ...env, BUREAU_DATA_DIR: tempDir() }, timeout: 30_000 }, (err, stdout, stderr) => {
       done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
   });

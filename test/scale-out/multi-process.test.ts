@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { ensureAccount } from '../../src/accounts/accounts.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type Services, compose } from '../../src/compose.ts';
 import { STREAM_PATH, type RawStream, rawGet } from '../activity/sse-clients.ts';
+import { BUREAU_ARGS } from '../helpers/bureau-command.ts';
 import { createPostgresDatabase } from '../helpers/postgres.ts';
 import { eventually, redisTestUrl, uniqueRedisPrefix } from '../helpers/redis.ts';
 import { type HttpResult, ServerProcess, request } from '../helpers/server-process.ts';
@@ -21,7 +21,6 @@ import { type HttpResult, ServerProcess, request } from '../helpers/server-proce
  * them exactly as in one process. The test process itself plays the operator (CLI,
  * sign-in) through services on the same database and Redis.
  */
-const BIN = fileURLToPath(new URL('../../bin/bureau.js', import.meta.url));
 const run = promisify(execFile);
 const PUBLIC_URL = 'http://localhost:8080';
 
@@ -178,7 +177,7 @@ describe('three processes on one PostgreSQL and one Redis', () => {
     const { key, keyId } = await newKey();
     const headers = { 'x-api-key': key };
     for (const s of servers) expect((await me(s, headers)).status).toBe(200);
-    await run(process.execPath, [BIN, 'keys', 'revoke', keyId], { env: { PATH: process.env.PATH ?? '', ...env, BUREAU_DATA_DIR: tempDir() } });
+    await run(process.execPath, [...BUREAU_ARGS, 'keys', 'revoke', keyId], { env: { PATH: process.env.PATH ?? '', ...env, BUREAU_DATA_DIR: tempDir() } });
     expect(await refusedEverywhere(servers, headers)).toBeLessThan(1000);
   });
 
