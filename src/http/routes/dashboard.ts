@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Problem } from '../../core/problems.ts';
 import { sendProblem } from '../problem-reply.ts';
 
@@ -12,7 +12,8 @@ export const DEFAULT_DASHBOARD_DIR = resolve(import.meta.dirname, '../../../web/
 /**
  * The dashboard's own pages (web/src/router.ts). Each serves index.html so a reload or a
  * shared link lands on the right page. An explicit list rather than a catch-all: a
- * mistyped URL still gets a 404, and nothing under /api/ can ever turn into HTML.
+ * mistyped URL still gets a 404 (as the dashboard's "not found" page when a browser
+ * asks for a page, see wantsNotFoundPage), and nothing under /api/ can ever turn into HTML.
  */
 export const DASHBOARD_PAGES = ['/', '/sign-in', '/desktops', '/api-keys', '/sessions', '/activity'] as const;
 
@@ -31,25 +32,53 @@ const REVALIDATE = 'no-cache';
  */
 const routeOptions = { config: { auth: 'none' as const, rateLimit: false }, schema: { hide: true } };
 
+/**
+ * A browser navigating to a path that is no page (a mistyped or outdated link): it asks
+ * for HTML, so it gets the dashboard, whose router shows "not found" with the menu,
+ * still with status 404. API paths, assets and any client that does not ask for HTML
+ * (scripts, curl's *\/*) keep the problem+json 404.
+ */
+function wantsNotFoundPage(request: FastifyRequest): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  const path = request.url;
+  if (path === '/api' || path.startsWith('/api/') || path.startsWith('/api?') || path.startsWith('/assets/')) return false;
+  return (request.headers.accept ?? '').includes('text/html');
+}
+
 export interface DashboardOptions {
   /** The built dashboard; DEFAULT_DASHBOARD_DIR unless a test built its own. */
   dir?: string;
 }
 
-/** Serves the built single-page app at / (pages), /assets/* (hashed files) and /favicon.svg. */
+/**
+ * Serves the built single-page app at / (pages), /assets/* (hashed files) and
+ * /favicon.svg; and the "not found" page to browsers on an unknown path.
+ *
+ * Files are served as the build left them, precompressed beside each asset (.br, .gz:
+ * web/vite-precompress.ts): the one whose encoding the client accepts, with
+ * `Vary: Accept-Encoding`, so no response is compressed per request.
+ */
 export async function dashboardRoutes(app: FastifyInstance, options: DashboardOptions) {
   const dir = options.dir ?? DEFAULT_DASHBOARD_DIR;
   // serve: false: no catch-all route; only the routes below, which say how they authenticate.
-  await app.register(fastifyStatic, { root: dir, serve: false, suppressWarning: true });
+  await app.register(fastifyStatic, { root: dir, serve: false, suppressWarning: true, preCompressed: true });
 
-  const page = (reply: FastifyReply) => {
+  const page = (reply: FastifyReply, status = 200) => {
     if (!existsSync(join(dir, 'index.html'))) {
       return sendProblem(reply, new Problem('unavailable', 'The dashboard is not built: run `npm run build:web`'));
     }
     reply.header('cache-control', REVALIDATE);
-    return reply.sendFile('index.html', { cacheControl: false });
+    return reply.code(status).sendFile('index.html', { cacheControl: false });
   };
   for (const url of DASHBOARD_PAGES) app.get(url, routeOptions, async (_request, reply) => page(reply));
+
+  // Unknown paths reach only the not-found handler, which is the application's (a
+  // problem); this hook, which sees every request first, answers the browser's ones.
+  // Callback style: the many requests it lets through cost no promise.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.is404 || !wantsNotFoundPage(request)) return done();
+    void page(reply, 404);
+  });
 
   app.get<{ Params: Static<typeof AssetParams> }>(
     '/assets/:file',
@@ -65,3 +94,6 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardOp
     return reply.sendFile('favicon.svg', { maxAge: '1d' });
   });
 }
+// Not encapsulated: the not-found page's hook must see requests no route matched,
+// which belong to the root context (what fastify-plugin does, without the dependency).
+Object.assign(dashboardRoutes, { [Symbol.for('skip-override')]: true });
