@@ -19,22 +19,23 @@ export interface DashboardSuite {
   newPage(options?: PageOptions): Promise<Page>;
   /** Watches a page opened some other way (a second tab) like newPage's. */
   watch(page: Page): void;
-  /** The signed-in account of a page, as the API sees it. */
-  accountOf(page: Page): Promise<{ id: string; email: string }>;
+  /** The signed-in account of a page, as the API (of `on`, this file's server by default) sees it. */
+  accountOf(page: Page, on?: LiveServer): Promise<{ id: string; email: string }>;
 }
 
 /**
  * One live server and one Chromium for a test file, with the checks every test gets:
- * no script error and no CSP violation on any page. Call at the top of a describe.
+ * no script error and no CSP violation on any page. Call at the top of a describe;
+ * `env` adds settings to the server's.
  */
-export function dashboardSuite(): DashboardSuite {
+export function dashboardSuite(env: Record<string, string> = {}): DashboardSuite {
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
   let server: LiveServer | undefined;
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    server = await startLiveServer();
+    server = await startLiveServer(env);
     browser = await launchChromium();
   });
   afterEach(async () => {
@@ -69,8 +70,8 @@ export function dashboardSuite(): DashboardSuite {
     watch(page) {
       watchForPageErrors(page, pageErrors);
     },
-    async accountOf(page) {
-      const res = await fetch(`${suite.server.base}/api/me`, { headers: { cookie: await sessionCookie(page.context()) } });
+    async accountOf(page, on = suite.server) {
+      const res = await fetch(`${on.base}/api/me`, { headers: { cookie: await sessionCookie(page.context()) } });
       return ((await res.json()) as { account: { id: string; email: string } }).account;
     },
   };
