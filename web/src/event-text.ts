@@ -56,7 +56,11 @@ function file(e: ActivityEvent): string {
 /** One line of plain language per event, with the keys it names as parts. */
 export function describeEvent(e: ActivityEvent, names: NameLookup): EventPart[] {
   const desk = () => desktopName(e, names);
-  const key = () => keyRef(e.target?.id, e.data, names);
+  // "API key “ci” (lb_k_…) revoked"; "An API key revoked" when nothing names it.
+  const aboutKey = (rest: string): EventPart[] => {
+    const k = keyRef(e.target?.id, e.data, names);
+    return k.name || k.keyId ? ['API key ', k, rest] : [`An API key${rest}`];
+  };
   switch (e.type) {
     case 'desktop.created':
       return [`Desktop ${desk()} created`];
@@ -90,13 +94,13 @@ export function describeEvent(e: ActivityEvent, names: NameLookup): EventPart[] 
     case 'desktop.view_closed':
       return [`Live view of desktop ${desk()} closed`];
     case 'api_key.created':
-      return ['API key ', key(), ' created'];
+      return aboutKey(' created');
     case 'api_key.revoked':
-      return ['API key ', key(), ' revoked'];
+      return aboutKey(' revoked');
     case 'api_key.new_address':
-      return ['API key ', key(), ` used from a new address: ${e.ip ?? 'unknown'}`];
+      return aboutKey(` used from a new address: ${e.ip ?? 'unknown'}`);
     case 'api_key.refused_blocked_address':
-      return ['API key ', key(), ` refused: its address ${str(e.data, 'address') || e.ip || 'unknown'} is blocked after failed attempts`];
+      return aboutKey(` refused: its address ${str(e.data, 'address') || e.ip || 'unknown'} is blocked after failed attempts`);
     case 'session.started':
       return [`Signed in with ${providerName(str(e.data, 'provider') || null)}`];
     case 'session.ended':
@@ -115,7 +119,10 @@ export function describeActor(e: ActivityEvent, names: NameLookup, sessionId: st
   const { type, id } = e.actor;
   if (e.type === 'api_key.new_address' || e.type === 'ip.blocked' || e.type === 'api_key.refused_blocked_address') return null;
   if (type === 'session') return [id && id === sessionId ? 'you, in this browser' : 'a browser session'];
-  if (type === 'api_key') return ['API key ', keyRef(id, null, names)];
+  if (type === 'api_key') {
+    const k = keyRef(id, null, names);
+    return k.name || k.keyId ? ['API key ', k] : ['an API key'];
+  }
   if (type === 'operator') return ['an operator (bureau CLI)'];
   if (type === 'system') return ['Le Bureau'];
   return null;
