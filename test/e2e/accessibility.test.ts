@@ -113,7 +113,7 @@ describe('accessibility', () => {
 
       // Made elsewhere (a script): announced.
       await createDesktop(suite.server, me.id, 'made-by-a-script');
-      await expect.poll(said).toBe('New activity: Desktop “made-by-a-script” created.');
+      await expect.poll(said, { timeout: 5000 }).toBe('New activity: Desktop “made-by-a-script” created.');
 
       // Made here: the page's own status says it; the announcer does not repeat it.
       await page.getByLabel('New desktop name').fill('made-here');
@@ -125,7 +125,7 @@ describe('accessibility', () => {
       // An alert, on whatever page is open: a key's first use from an address.
       const { key } = await createKey(suite.server, me.id, 'deploy-bot');
       expect((await useKey(suite.server, key)).status).toBe(200);
-      await expect.poll(said).toMatch(/API key “deploy-bot” \(lb_k_\w+\) used from a new address: 127\.0\.0\.1\.$/);
+      await expect.poll(said, { timeout: 5000 }).toMatch(/API key “deploy-bot” \(lb_k_\w+\) used from a new address: 127\.0\.0\.1\.$/);
       expect(await said()).toMatch(/^(Needs your attention: API key|2 new events\. One needs your attention\. Latest: API key)/);
     },
     E2E_TIMEOUT,

@@ -67,7 +67,7 @@ describe('the keyboard focus', () => {
       await page.keyboard.type('renamed');
       await page.keyboard.press('Enter');
       await page.getByTestId('desktop-row').filter({ hasText: 'renamed' }).waitFor();
-      await expect.poll(() => focused(page)).toBe('Rename renamed');
+      await expect.poll(() => focused(page), { timeout: 5000 }).toBe('Rename renamed');
 
       // Start a failed desktop: it fails again (this server runs none), the focus stays on its button.
       await tabTo(page, 'Start renamed');
@@ -94,14 +94,14 @@ describe('the keyboard focus', () => {
         await page.getByTestId('desktop-row').filter({ hasText: name }).waitFor({ state: 'detached' });
       };
       await confirmDelete('newest');
-      await expect.poll(() => focused(page)).toBe('Delete renamed');
+      await expect.poll(() => focused(page), { timeout: 5000 }).toBe('Delete renamed');
       // The last row: the one before it.
       await confirmDelete('oldest');
-      await expect.poll(() => focused(page)).toBe('Delete renamed');
+      await expect.poll(() => focused(page), { timeout: 5000 }).toBe('Delete renamed');
       // The only row: the name field, to create one.
       await confirmDelete('renamed');
       await page.getByText('No desktops yet.').waitFor();
-      await expect.poll(() => focused(page)).toBe('desktop-name');
+      await expect.poll(() => focused(page), { timeout: 5000 }).toBe('desktop-name');
     },
     E2E_TIMEOUT,
   );
@@ -130,7 +130,7 @@ describe('the keyboard focus', () => {
       await tabTo(page, 'I have stored it, close');
       await page.keyboard.press('Enter');
       await dialog.waitFor({ state: 'detached' });
-      await expect.poll(() => focusedRow(page, 'api-key-row')).toContain('copied-key');
+      await expect.poll(() => focusedRow(page, 'api-key-row'), { timeout: 5000 }).toContain('copied-key');
 
       // Not copied: Escape and the close button both ask first; going back keeps the key on screen.
       await createWithKeyboard('uncopied-key');
@@ -145,7 +145,7 @@ describe('the keyboard focus', () => {
       await sure.waitFor();
       await sure.getByRole('button', { name: 'Close, I do not need it' }).click();
       await dialog.waitFor({ state: 'detached' });
-      await expect.poll(() => focusedRow(page, 'api-key-row')).toContain('uncopied-key');
+      await expect.poll(() => focusedRow(page, 'api-key-row'), { timeout: 5000 }).toContain('uncopied-key');
 
       // Copied from the field itself (Ctrl+C): that counts, closing asks nothing.
       await createWithKeyboard('ctrl-c-key');
@@ -156,7 +156,7 @@ describe('the keyboard focus', () => {
       await page.keyboard.press('Escape');
       await dialog.waitFor({ state: 'detached' });
       expect(await sure.count()).toBe(0);
-      await expect.poll(() => focusedRow(page, 'api-key-row')).toContain('ctrl-c-key');
+      await expect.poll(() => focusedRow(page, 'api-key-row'), { timeout: 5000 }).toContain('ctrl-c-key');
 
       // Revoke: its button goes away; the focus goes to the key's row, now Revoked.
       await tabTo(page, 'Revoke uncopied-key');
@@ -168,7 +168,7 @@ describe('the keyboard focus', () => {
       await page.keyboard.press('Enter');
       await confirm.waitFor({ state: 'detached' });
       await page.getByTestId('api-key-row').filter({ hasText: 'uncopied-key' }).getByText('Revoked').waitFor();
-      await expect.poll(() => focusedRow(page, 'api-key-row')).toMatch(/uncopied-key.*Revoked/);
+      await expect.poll(() => focusedRow(page, 'api-key-row'), { timeout: 5000 }).toMatch(/uncopied-key.*Revoked/);
       // And Tab goes on from there, to the next key's Revoke.
       await page.keyboard.press('Tab');
       expect(await focused(page)).toBe('Revoke copied-key');

@@ -91,8 +91,8 @@ describe('mission control', () => {
       await page.getByRole('heading', { name: 'API keys' }).waitFor();
       expect(new URL(page.url()).search).toBe(`?key=${beta.apiKey.id}`);
       const row = page.getByTestId('api-key-row').filter({ hasText: 'beta' });
-      await expect.poll(() => row.getAttribute('class')).toContain('highlighted');
-      await expect.poll(() => focusedRow(page, 'api-key-row')).toContain('beta');
+      await expect.poll(() => row.getAttribute('class'), { timeout: 5000 }).toContain('highlighted');
+      await expect.poll(() => focusedRow(page, 'api-key-row'), { timeout: 5000 }).toContain('beta');
     },
     E2E_TIMEOUT,
   );

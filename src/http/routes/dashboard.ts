@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import { type Static, Type } from '@sinclair/typebox';
@@ -60,40 +61,47 @@ export interface DashboardOptions {
  */
 export async function dashboardRoutes(app: FastifyInstance, options: DashboardOptions) {
   const dir = options.dir ?? DEFAULT_DASHBOARD_DIR;
-  // serve: false: no catch-all route; only the routes below, which say how they authenticate.
-  await app.register(fastifyStatic, { root: dir, serve: false, suppressWarning: true, preCompressed: true });
+  const notBuilt = () => new Problem('unavailable', 'The dashboard is not built: run `npm run build:web`');
 
-  const page = (reply: FastifyReply, status = 200) => {
-    if (!existsSync(join(dir, 'index.html'))) {
-      return sendProblem(reply, new Problem('unavailable', 'The dashboard is not built: run `npm run build:web`'));
-    }
-    reply.header('cache-control', REVALIDATE);
-    return reply.code(status).sendFile('index.html', { cacheControl: false });
-  };
-  for (const url of DASHBOARD_PAGES) app.get(url, routeOptions, async (_request, reply) => page(reply));
+  // Its own context: @fastify/static's reply.sendFile stays here, so another plugin can
+  // register @fastify/static for its own files.
+  await app.register(async (files) => {
+    // serve: false: no catch-all route; only the routes below, which say how they authenticate.
+    await files.register(fastifyStatic, { root: dir, serve: false, suppressWarning: true, preCompressed: true });
+
+    const page = (reply: FastifyReply) => {
+      if (!existsSync(join(dir, 'index.html'))) return sendProblem(reply, notBuilt());
+      reply.header('cache-control', REVALIDATE);
+      return reply.sendFile('index.html', { cacheControl: false });
+    };
+    for (const url of DASHBOARD_PAGES) files.get(url, routeOptions, async (_request, reply) => page(reply));
+
+    files.get<{ Params: Static<typeof AssetParams> }>(
+      '/assets/:file',
+      { ...routeOptions, schema: { hide: true, params: AssetParams } },
+      async (request, reply) => {
+        // send sets Cache-Control only when it serves the file: a 404 is never cached for a year.
+        // A name that is not there falls through to the 404 problem.
+        return reply.sendFile(`assets/${request.params.file}`, { maxAge: '365d', immutable: true });
+      },
+    );
+
+    files.get('/favicon.svg', routeOptions, async (_request, reply) => {
+      return reply.sendFile('favicon.svg', { maxAge: '1d' });
+    });
+  });
 
   // Unknown paths reach only the not-found handler, which is the application's (a
-  // problem); this hook, which sees every request first, answers the browser's ones.
-  // Callback style: the many requests it lets through cost no promise.
+  // problem) and belongs to the root context; this hook, there too, answers the
+  // browser's ones first. Callback style: the many requests it lets through cost no promise.
   app.addHook('onRequest', (request, reply, done) => {
     if (!request.is404 || !wantsNotFoundPage(request)) return done();
-    void page(reply, 404);
-  });
-
-  app.get<{ Params: Static<typeof AssetParams> }>(
-    '/assets/:file',
-    { ...routeOptions, schema: { hide: true, params: AssetParams } },
-    async (request, reply) => {
-      // send sets Cache-Control only when it serves the file: a 404 is never cached for a year.
-      // A name that is not there falls through to the 404 problem.
-      return reply.sendFile(`assets/${request.params.file}`, { maxAge: '365d', immutable: true });
-    },
-  );
-
-  app.get('/favicon.svg', routeOptions, async (_request, reply) => {
-    return reply.sendFile('favicon.svg', { maxAge: '1d' });
+    readFile(join(dir, 'index.html')).then(
+      (html) => reply.code(404).header('cache-control', REVALIDATE).type('text/html; charset=utf-8').send(html),
+      () => sendProblem(reply, notBuilt()),
+    );
   });
 }
-// Not encapsulated: the not-found page's hook must see requests no route matched,
-// which belong to the root context (what fastify-plugin does, without the dependency).
+// Not encapsulated (what fastify-plugin does, without the dependency): the not-found
+// page's hook must be in the root context, where requests no route matched are handled.
 Object.assign(dashboardRoutes, { [Symbol.for('skip-override')]: true });
