@@ -22,7 +22,7 @@ function useNow(): number {
 
 /**
  * "5 minutes ago", with the exact date on hover. `focusable`: also on keyboard focus
- * (a tab stop showing the date beside it, and read out with the relative time), for
+ * (a tab stop: the date shows above it, and is read out after the relative time), for
  * lists where the exact moment matters (mission control).
  */
 export function Time({ iso, fallback = '—', focusable = false }: { iso: string | null; fallback?: string; focusable?: boolean }) {
