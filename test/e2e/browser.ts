@@ -22,21 +22,26 @@ export function launchChromium(): Promise<Browser> {
 
 export interface LiveServer {
   base: string;
+  port: number;
+  /** Its data directory (the SQLite database): a server started again on it keeps every account and session. */
+  dir: string;
   app: FastifyInstance;
   services: Services;
-  close(): Promise<void>;
+  /** keepData: leave the database for a server started again on it (see startLiveServer's `reuse`). */
+  close(options?: { keepData?: boolean }): Promise<void>;
 }
 
 /**
  * The real server on loopback, as `bureau serve` runs it (compose + buildApp +
  * listen), with the local development OpenID provider, serving a fresh build of the
  * dashboard. The port is chosen first: the public URL (and so the OAuth redirect URI)
- * must name it.
+ * must name it. `reuse` starts it again on a stopped server's port and data (the page
+ * in the browser sees the same server come back).
  */
-export async function startLiveServer(env: Record<string, string> = {}): Promise<LiveServer> {
+export async function startLiveServer(env: Record<string, string> = {}, reuse: { port: number; dir: string } | null = null): Promise<LiveServer> {
   const dashboardDir = await buildDashboard();
-  const dir = mkdtempSync(join(tmpdir(), 'bureau-e2e-'));
-  const port = await freePort();
+  const dir = reuse?.dir ?? mkdtempSync(join(tmpdir(), 'bureau-e2e-'));
+  const port = reuse?.port ?? (await freePort());
   const base = `http://127.0.0.1:${port}`;
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -47,6 +52,8 @@ export async function startLiveServer(env: Record<string, string> = {}): Promise
     HOST: '127.0.0.1',
     BUREAU_PUBLIC_URL: base,
     LOG_LEVEL: 'warn',
+    // Desktops are rows only: created `failed`, saying this server runs none.
+    BUREAU_DESKTOPS: 'off',
     ...env,
   });
   const services = await compose(config);
@@ -54,12 +61,14 @@ export async function startLiveServer(env: Record<string, string> = {}): Promise
   await app.listen({ port, host: '127.0.0.1' });
   return {
     base,
+    port,
+    dir,
     app,
     services,
-    async close() {
+    async close(options: { keepData?: boolean } = {}) {
       await app.close();
       await services.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!options.keepData) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,7 +1,8 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { removeDashboardBuild } from '../helpers/dashboard-build.ts';
-import { type LiveServer, launchChromium, screenshot, sessionCookie, signIn, startLiveServer, watchForPageErrors } from './browser.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { type LiveServer, screenshot, sessionCookie, signIn, startLiveServer } from './browser.ts';
+import { E2E_TIMEOUT, type PageOptions, allowClipboard, dashboardSuite } from './fixture.ts';
+import { focused, tabTo } from './keyboard.ts';
 
 /*
  * The dashboard end to end: Debian's Chromium, driven by playwright-core, against the
@@ -9,57 +10,20 @@ import { type LiveServer, launchChromium, screenshot, sessionCookie, signIn, sta
  * Each page is screenshotted into test-results/screenshots/ for review.
  */
 
-const E2E_TIMEOUT = 90_000;
-
-/** What has the keyboard focus: its aria-label, else its id, else its text. */
-function focused(page: Page): Promise<string | null> {
-  return page.evaluate(() => {
-    const el = document.activeElement;
-    return el ? el.getAttribute('aria-label') || el.id || el.textContent : null;
-  });
-}
-
-/** Presses Tab until `target` (see focused()) has the focus: proof it is reachable by keyboard. */
-async function tabTo(page: Page, target: string): Promise<void> {
-  for (let i = 0; i < 40; i++) {
-    if ((await focused(page)) === target) return;
-    await page.keyboard.press('Tab');
-  }
-  throw new Error(`${target} cannot be reached with Tab`);
-}
-
 describe('the dashboard in a real browser', () => {
+  const suite = dashboardSuite();
+  // Every test here reads the one live server of this file.
   let server: LiveServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const pageErrors: string[] = [];
 
-  async function newPage(options: { width?: number; height?: number } = {}): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: options.width ?? 1200, height: options.height ?? 800 } });
-    contexts.push(context);
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
-    const page = await context.newPage();
-    watchForPageErrors(page, pageErrors);
+  async function newPage(options: PageOptions = {}): Promise<Page> {
+    server = suite.server;
+    const page = await suite.newPage(options);
+    await allowClipboard(page, server.base);
     return page;
   }
 
   /** The API as a program calls it, from this test process. */
   const callApi = (path: string, headers: Record<string, string>) => fetch(server.base + path, { headers });
-
-  beforeAll(async () => {
-    server = await startLiveServer();
-    browser = await launchChromium();
-  });
-  afterEach(async () => {
-    for (const c of contexts.splice(0)) await c.close();
-    // No script error and no CSP violation on any page, in any test.
-    expect(pageErrors.splice(0)).toEqual([]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await removeDashboardBuild();
-  });
 
   it(
     'the path a new user takes: sign in, desktop, key shown once and used, live feed, revoke, sign out',
@@ -85,7 +49,7 @@ describe('the dashboard in a real browser', () => {
 
       // Mission control open in a second tab of the same browser: it must update live.
       const feed = await page.context().newPage();
-      watchForPageErrors(feed, pageErrors);
+      suite.watch(feed);
       await feed.goto(`${server.base}/activity`);
       await feed.getByTestId('stream-status').getByText('Live').waitFor();
       await feed.locator('[data-type="session.started"]').first().waitFor();
@@ -98,8 +62,10 @@ describe('the dashboard in a real browser', () => {
       await screenshot(page, '04-desktops-empty');
       await page.getByLabel('New desktop name').fill('research-agent');
       await page.getByRole('button', { name: 'Create desktop' }).click();
+      // This server runs no desktops: the desktop is recorded failed, saying why.
       const row = page.getByTestId('desktop-row').filter({ hasText: 'research-agent' });
-      await row.getByText('Running').waitFor();
+      await row.getByText('Failed').waitFor();
+      expect(await row.getByTestId('desktop-failure').textContent()).toBe('This server runs no desktops (BUREAU_DESKTOPS=off)');
 
       // Rename it.
       await row.getByRole('button', { name: 'Rename research-agent' }).click();
@@ -220,7 +186,9 @@ describe('the dashboard in a real browser', () => {
         for (const u of [...navigations, ...requests]) expect(u).not.toContain(key);
       };
       await check(); // while the dialog is open
+      // Not copied: closing asks first.
       await dialog.getByRole('button', { name: /close/ }).click();
+      await page.getByRole('dialog', { name: 'Close without copying the key?' }).getByRole('button', { name: 'Close, I do not need it' }).click();
       await dialog.waitFor({ state: 'detached' });
       await check();
       expect(await page.content()).not.toContain(key);
@@ -326,7 +294,19 @@ describe('the dashboard in a real browser', () => {
       await phone.getByTestId('new-api-key').waitFor();
       expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
       await screenshot(phone, '15-new-key-dialog-narrow');
+      // Escape before copying asks first; the safe answer has the focus, so Enter goes back.
       await phone.keyboard.press('Escape');
+      const sure = phone.getByRole('dialog', { name: 'Close without copying the key?' });
+      await sure.waitFor();
+      expect(await focused(phone)).toBe('Go back to the key');
+      await phone.keyboard.press('Enter');
+      await sure.waitFor({ state: 'detached' });
+      await phone.getByTestId('new-api-key').waitFor();
+      await phone.keyboard.press('Escape');
+      await sure.waitFor();
+      await phone.keyboard.press('Tab');
+      await phone.keyboard.press('Enter');
+      await phone.getByTestId('new-api-key').waitFor({ state: 'detached' });
       await phone.getByTestId('api-key-row').waitFor();
       await screenshot(phone, '16-api-keys-narrow');
 
@@ -346,20 +326,28 @@ describe('the dashboard in a real browser', () => {
   );
 
   it(
-    'over the rate limit, the page says when to try again',
+    'over the rate limit, the page names the budget that ran out (this session) and counts down to when to try again',
     async () => {
       const limited = await startLiveServer({ BUREAU_RATE_LIMIT_PER_MINUTE: '15' });
       try {
         const page = await newPage();
         await signIn(page, limited.base, 'rosalind@example.com', '/desktops');
-        const notice = page.getByRole('alert').filter({ hasText: 'Too many requests' });
+        // The refused creation says it, and so does the list when its reload is refused too.
+        const notice = page.getByRole('alert').filter({ hasText: 'Too many requests' }).first();
         for (let i = 1; i <= 15 && !(await notice.isVisible()); i++) {
           await page.getByLabel('New desktop name').fill(`busy-${i}`);
           await page.getByRole('button', { name: 'Create desktop' }).click();
           await page.getByTestId('desktop-row').filter({ hasText: `busy-${i}` }).or(notice).first().waitFor();
         }
-        // Whose budget ran out (this session's: the dashboard's own), and the server's Retry-After, in words and as a time of day.
-        expect(await notice.textContent()).toMatch(/^Too many requests: the budget of this session is used up\. Try again in \d+ seconds? \(at .+\)\.$/);
+        // The 429's budget, in words, then the server's Retry-After as a countdown and a time of day.
+        const secondsLeft = async () => {
+          const text = (await notice.textContent()) ?? '';
+          expect(text).toMatch(/(^|\. )Too many requests: the budget of this session is used up\. Try again in \d+ seconds? \(at .+\)\.$/);
+          return Number(/in (\d+) second/.exec(text)![1]);
+        };
+        const first = await secondsLeft();
+        expect(first).toBeGreaterThan(1);
+        await expect.poll(secondsLeft, { timeout: 5000 }).toBeLessThan(first);
         await screenshot(page, '19-rate-limited');
       } finally {
         await limited.close();

@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
@@ -70,11 +71,66 @@ describe('the dashboard is served at /', () => {
 
   it('serves hashed assets with a year-long immutable cache', async () => {
     expect(assets.some((a) => a.endsWith('.js'))).toBe(true);
-    for (const name of assets) {
+    for (const name of assets.filter((a) => !/\.(br|gz)$/.test(a))) {
       const res = await app.inject({ url: `/assets/${name}` });
       expect(res.statusCode, name).toBe(200);
       expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
       expect(res.headers['content-type']).toMatch(name.endsWith('.js') ? /javascript/ : /text\/css/);
+    }
+  });
+
+  it('serves the script and the stylesheet precompressed, in the encoding the client accepts, varying on it', async () => {
+    const scripts = assets.filter((a) => /\.(js|css)$/.test(a));
+    expect(scripts.length).toBe(2);
+    for (const name of scripts) {
+      const original = readFileSync(join(dist, 'assets', name));
+      const cases = [
+        { accept: 'gzip, deflate, br, zstd', encoding: 'br', decode: (b: Buffer) => brotliDecompressSync(b) },
+        { accept: 'gzip', encoding: 'gzip', decode: (b: Buffer) => gunzipSync(b) },
+        { accept: 'identity', encoding: undefined, decode: (b: Buffer) => b },
+        { accept: undefined, encoding: undefined, decode: (b: Buffer) => b },
+      ];
+      for (const c of cases) {
+        const res = await app.inject({ url: `/assets/${name}`, headers: c.accept ? { 'accept-encoding': c.accept } : {} });
+        expect(res.statusCode, `${name} ${c.accept}`).toBe(200);
+        expect(res.headers['content-encoding'], `${name} ${c.accept}`).toBe(c.encoding);
+        expect(res.headers['content-type']).toMatch(name.endsWith('.js') ? /javascript/ : /text\/css/);
+        expect(String(res.headers.vary)).toMatch(/accept-encoding/i);
+        expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+        const body = res.rawPayload;
+        if (c.encoding) expect(body.length).toBeLessThan(original.length / 2);
+        expect(c.decode(body).equals(original), `${name} ${c.accept}`).toBe(true);
+      }
+    }
+  });
+
+  it('a browser asking for an unknown page gets the dashboard with status 404; anything else gets the problem', async () => {
+    const html = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+    for (const url of ['/keys', '/api-keys/', '/desktops/extra', '/nope?x=1', '/index.html']) {
+      for (const method of ['GET', 'HEAD'] as const) {
+        const res = await app.inject({ method, url, headers: { accept: html } });
+        expect(res.statusCode, `${method} ${url}`).toBe(404);
+        expect(res.headers['content-type'], url).toMatch(/^text\/html/);
+        expect(res.headers['cache-control'], url).toBe('no-cache');
+        expect(String(res.headers['content-security-policy'])).toContain("script-src 'self'");
+        if (method === 'GET') expect(res.body).toBe(readFileSync(join(dist, 'index.html'), 'utf8'));
+      }
+    }
+    // The API, assets, other methods, and clients that do not ask for HTML keep the problem.
+    const problems = [
+      { url: '/api/nope', headers: { accept: html } },
+      { url: '/api', headers: { accept: html } },
+      { url: '/api?x', headers: { accept: html } },
+      { url: '/assets/nope-123.js', headers: { accept: html } },
+      { url: '/keys', headers: { accept: '*/*' } },
+      { url: '/keys', headers: { accept: 'application/json' } },
+      { url: '/keys', headers: {} },
+      { url: '/keys', method: 'POST' as const, headers: { accept: html, 'content-type': 'application/json' }, payload: '{}' },
+    ];
+    for (const p of problems) {
+      const res = await app.inject({ method: p.method ?? 'GET', url: p.url, headers: p.headers, payload: p.payload });
+      expect(res.statusCode, `${p.url} ${JSON.stringify(p.headers)}`).toBe(404);
+      expect(res.headers['content-type'], p.url).toMatch(/^application\/problem\+json/);
     }
   });
 

@@ -1,23 +1,33 @@
 import { useSyncExternalStore } from 'react';
 import { type ActivityEvent, api, request } from './api.ts';
+import { isAlert } from './event-text.ts';
+import { names } from './names.ts';
 
-/** Every type the stream sends as `event:`; EventSource only delivers named events to listeners for that name. */
+/**
+ * Every type the stream sends as `event:` (src/activity/events.ts); EventSource only
+ * delivers named events to listeners for that name, so a type missing here is never seen live.
+ */
 export const EVENT_TYPES = [
   'desktop.created',
   'desktop.updated',
   'desktop.deleted',
+  'desktop.started',
+  'desktop.stopped',
+  'desktop.failed',
+  'desktop.action',
+  'desktop.exec',
+  'desktop.file_uploaded',
+  'desktop.file_downloaded',
+  'desktop.view_opened',
+  'desktop.view_closed',
   'api_key.created',
   'api_key.revoked',
   'api_key.new_address',
+  'api_key.refused_blocked_address',
   'session.started',
   'session.ended',
   'ip.blocked',
 ] as const;
-
-/** Events that call for a look: a key used from an address it never came from, an address blocked. */
-export function isAlert(e: ActivityEvent): boolean {
-  return e.type === 'api_key.new_address' || e.type === 'ip.blocked';
-}
 
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting' | 'stopped';
 
@@ -81,6 +91,7 @@ export class ActivityFeed {
     try {
       const page = await api.activity(null);
       if (!this.running) return;
+      names.rememberFrom(page.events, false);
       this.merge(page.events);
       this.nextBefore = page.nextBefore;
       this.lastId = Math.max(this.lastId ?? 0, page.events[0]?.id ?? 0);
@@ -99,6 +110,7 @@ export class ActivityFeed {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.state = { events: [], status: 'stopped', history: 'idle', historyError: null, unseen: 0, unseenAlerts: 0 };
+    names.clear();
     this.lastId = null;
     this.nextBefore = null;
     this.emit();
@@ -111,6 +123,7 @@ export class ActivityFeed {
     try {
       const page = await api.activity(this.nextBefore);
       if (!this.running) return;
+      names.rememberFrom(page.events, false);
       this.merge(page.events);
       this.nextBefore = page.nextBefore;
       if (this.lastId === null) this.lastId = page.events[0]?.id ?? null;
@@ -187,6 +200,7 @@ export class ActivityFeed {
   private receive(event: ActivityEvent): void {
     if (this.state.events.some((e) => e.id === event.id)) return;
     this.lastId = Math.max(this.lastId ?? 0, event.id);
+    names.rememberFrom([event], true);
     this.merge([event]);
     const mine = event.actor.type === 'session' && event.actor.id === this.ownSessionId;
     if (!this.watching && !mine) this.set({ unseen: this.state.unseen + 1, unseenAlerts: this.state.unseenAlerts + (isAlert(event) ? 1 : 0) });

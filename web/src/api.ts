@@ -15,11 +15,15 @@ export interface Me {
   account: Account;
   authentication: { method: 'session' | 'api_key'; sessionId?: string; keyId?: string };
 }
-export type DesktopState = 'provisioning' | 'running' | 'stopped';
+/** starting → running → stopping → stopped; failed (with `failure`, a reason in plain words). */
+export type DesktopState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 export interface Desktop {
   id: string;
   name: string;
   state: DesktopState;
+  failure: string | null;
+  /** WIDTHxHEIGHT of its screen. */
+  resolution: string;
   createdAt: string;
   updatedAt: string;
 }

@@ -1,13 +1,15 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { EventAnnouncer } from './announcer.tsx';
 import { feed, useFeed } from './activity.ts';
 import { type Me, ApiError, api, describeError, onUnauthorized } from './api.ts';
 import { Loading } from './components.tsx';
 import { ActivityPage } from './pages/activity.tsx';
 import { ApiKeysPage } from './pages/api-keys.tsx';
 import { DesktopsPage } from './pages/desktops.tsx';
+import { NotFoundPage } from './pages/not-found.tsx';
 import { SessionsPage } from './pages/sessions.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
-import { Link, PAGES, navigate, usePath } from './router.tsx';
+import { Link, PAGES, PAGE_TITLES, navigate, usePath } from './router.tsx';
 
 type Auth = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'signed-out'; notice: string | null } | { state: 'signed-in'; me: Me };
 
@@ -34,20 +36,20 @@ export function App() {
     return () => feed.stop();
   }, [auth.state]);
 
-  // Keep the address bar honest: /sign-in when signed out, a dashboard page when signed in.
+  // Keep the address bar honest: /sign-in when signed out, a dashboard page when signed
+  // in (an unknown path stays, and shows "not found").
   useEffect(() => {
     if (auth.state === 'signed-out' && path !== PAGES.signIn) {
       if (SIGNED_IN_PAGES.has(path)) setReturnTo(path);
       navigate(PAGES.signIn, { replace: true });
-    } else if (auth.state === 'signed-in' && !SIGNED_IN_PAGES.has(path)) {
+    } else if (auth.state === 'signed-in' && path === PAGES.signIn) {
       navigate(PAGES.desktops, { replace: true });
     }
   }, [auth.state, path]);
 
-  // Each page gets a title, and focus moves to it, so screen readers announce the change.
+  // Each page gets a title, so screen readers announce the change.
   useEffect(() => {
-    const titles: Record<string, string> = { [PAGES.desktops]: 'Desktops', [PAGES.apiKeys]: 'API keys', [PAGES.sessions]: 'Sessions', [PAGES.activity]: 'Mission control', [PAGES.signIn]: 'Sign in' };
-    document.title = `${titles[path] ?? 'Dashboard'} · Le Bureau`;
+    document.title = `${PAGE_TITLES[path] ?? 'Page not found'} · Le Bureau`;
   }, [path]);
 
   const signOut = async () => {
@@ -83,7 +85,13 @@ function SignedIn({ me, path, onSignOut }: { me: Me; path: string; onSignOut: ()
   const { unseen, unseenAlerts, status } = useFeed();
   const [signOutError, setSignOutError] = useState<unknown>(null);
 
+  // Going to another page moves the focus to its content, so screen readers start there.
+  // Not on the first page shown: there the focus stays at the top of the document, so
+  // Tab reaches the skip link and the menu first.
+  const shownPath = useRef(path);
   useEffect(() => {
+    if (shownPath.current === path) return;
+    shownPath.current = path;
     document.getElementById('main')?.focus({ preventScroll: true });
   }, [path]);
 
@@ -133,7 +141,9 @@ function SignedIn({ me, path, onSignOut }: { me: Me; path: string; onSignOut: ()
         {path === PAGES.apiKeys && <ApiKeysPage />}
         {path === PAGES.sessions && <SessionsPage onSignOut={onSignOut} />}
         {path === PAGES.activity && <ActivityPage sessionId={me.authentication.sessionId} />}
+        {!SIGNED_IN_PAGES.has(path) && path !== PAGES.signIn && <NotFoundPage path={path} />}
       </main>
+      <EventAnnouncer sessionId={me.authentication.sessionId} />
     </div>
   );
 }

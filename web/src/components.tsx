@@ -1,6 +1,7 @@
-import { type ReactNode, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { type ReactNode, useEffect, useId, useRef, useState, useSyncExternalStore } from 'react';
 import { ApiError, describeError } from './api.ts';
 import { formatDate, formatRelative } from './format.ts';
+import type { List } from './use-list.ts';
 
 /* One clock for every relative time on the page, ticking twice a minute. */
 let now = Date.now();
@@ -19,29 +20,51 @@ function useNow(): number {
   );
 }
 
-/** "5 minutes ago", with the exact date on hover and for assistive technology. */
-export function Time({ iso, fallback = '—' }: { iso: string | null; fallback?: string }) {
+/**
+ * "5 minutes ago", with the exact date on hover. `focusable`: also on keyboard focus
+ * (a tab stop: the date shows above it, and is read out after the relative time), for
+ * lists where the exact moment matters (mission control).
+ */
+export function Time({ iso, fallback = '—', focusable = false }: { iso: string | null; fallback?: string; focusable?: boolean }) {
   const current = useNow();
+  const tipId = useId();
   if (!iso) return <span className="muted">{fallback}</span>;
+  const relative = formatRelative(iso, Math.max(current, Date.now()));
+  if (!focusable) {
+    return (
+      <time dateTime={iso} title={formatDate(iso)}>
+        {relative}
+      </time>
+    );
+  }
   return (
-    <time dateTime={iso} title={formatDate(iso)}>
-      {formatRelative(iso, Math.max(current, Date.now()))}
-    </time>
+    <span className="exact-time">
+      <time dateTime={iso} tabIndex={0} aria-describedby={tipId} data-testid="event-time">
+        {relative}
+      </time>
+      <span className="exact-time-tip" role="tooltip" id={tipId}>
+        {formatDate(iso, true)}
+      </span>
+    </span>
   );
 }
 
 /**
  * A modal on the native <dialog>: the browser traps focus, Escape closes it, and focus
- * returns to what opened it.
+ * returns to what opened it. The element marked data-autofocus gets the focus first.
  */
 export function Dialog({ title, onClose, children, className }: { title: string; onClose: () => void; children: ReactNode; className?: string }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
   const onCloseRef = useRef(onClose);
   onCloseRef.current = onClose;
   useEffect(() => {
     const dialog = ref.current!;
     const opener = document.activeElement as HTMLElement | null;
     dialog.showModal();
+    // showModal() focuses the first focusable element; a dialog names a better one with
+    // data-autofocus (React's autoFocus runs before the dialog is shown, so it is lost).
+    dialog.querySelector<HTMLElement>('[data-autofocus]')?.focus();
     // A close event queued before the dialog was shown again (React's StrictMode remount) is stale.
     const closed = () => {
       if (!dialog.open) onCloseRef.current();
@@ -59,12 +82,16 @@ export function Dialog({ title, onClose, children, className }: { title: string;
       dialog.removeEventListener('close', closed);
       dialog.removeEventListener('cancel', cancel);
       if (dialog.open) dialog.close();
-      if (opener?.isConnected) opener.focus();
+      // Back to what opened it, unless the page has already put the focus somewhere
+      // better (useFocusLater: the row after a deleted one, a new key's row).
+      const focus = document.activeElement;
+      const unclaimed = !focus || focus === document.body || dialog.contains(focus);
+      if (unclaimed && opener?.isConnected) opener.focus();
     };
   }, []);
   return (
-    <dialog ref={ref} className={`dialog ${className ?? ''}`} aria-labelledby="dialog-title">
-      <h2 id="dialog-title">{title}</h2>
+    <dialog ref={ref} className={`dialog ${className ?? ''}`} aria-labelledby={titleId}>
+      <h2 id={titleId}>{title}</h2>
       {children}
     </dialog>
   );
@@ -77,6 +104,8 @@ export function ConfirmDialog(props: {
   confirmLabel: string;
   onConfirm: () => Promise<void>;
   onClose: () => void;
+  /** The safe choice's words (Cancel). */
+  cancelLabel?: string;
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -96,8 +125,8 @@ export function ConfirmDialog(props: {
       <div className="dialog-body">{props.children}</div>
       <ErrorNotice error={error} />
       <div className="actions">
-        <button type="button" autoFocus onClick={props.onClose}>
-          Cancel
+        <button type="button" data-autofocus onClick={props.onClose}>
+          {props.cancelLabel ?? 'Cancel'}
         </button>
         <button type="button" className="danger" disabled={busy} onClick={confirm}>
           {busy ? 'Working…' : props.confirmLabel}
@@ -140,36 +169,73 @@ export function Empty({ children }: { children: ReactNode }) {
   return <div className="empty">{children}</div>;
 }
 
-export function Badge({ kind, children }: { kind: string; children: ReactNode }) {
-  return <span className={`badge badge-${kind}`}>{children}</span>;
+/** A state in a word; `busy` marks one in progress (starting, stopping) with a moving dot. */
+export function Badge({ kind, children, busy = false }: { kind: string; children: ReactNode; busy?: boolean }) {
+  return (
+    <span className={`badge badge-${kind}${busy ? ' badge-busy' : ''}`}>
+      {busy && <span className="spinner" aria-hidden="true" />}
+      {children}
+    </span>
+  );
 }
 
 /**
- * Loads a list, and reloads it when asked (after a change, or when the live feed says
- * something changed elsewhere). A failed reload keeps the last list on screen.
+ * A list that failed to load (or to refresh): why, that it tries again by itself, and
+ * a Retry button. The list itself, when one was loaded before, stays on screen.
  */
-export function useList<T>(load: () => Promise<T[]>) {
-  const [items, setItems] = useState<T[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const loadRef = useRef(load);
-  loadRef.current = load;
-  const generation = useRef(0);
-  const reload = async () => {
-    const mine = ++generation.current;
+export function ListProblem({ list, what }: { list: List<unknown>; what: string }) {
+  const error = list.error;
+  const now = useSecondsWhile(error instanceof ApiError && error.retryAt !== null && error.retryAt > Date.now());
+  if (!error) return null;
+  return (
+    <div className="notice error list-problem" data-testid="list-problem">
+      <p role="alert">
+        {list.items ? `The ${what} could not be refreshed. ` : `The ${what} could not be loaded. `}
+        {describeError(error, now)}
+      </p>
+      <div className="row">
+        <button type="button" onClick={() => void list.reload()}>
+          Retry
+        </button>
+        {list.retrying && <span className="small">It reloads by itself as soon as Le Bureau answers.</span>}
+      </div>
+    </div>
+  );
+}
+
+/**
+ * Copies a value (an id) to the clipboard: "Copy id", then "Copied" for a moment. Its
+ * name for assistive technology adds what it belongs to (`of`), keeping the visible
+ * words first. Where the browser refuses, the value's own element (`selectOnFailure`)
+ * is selected for Ctrl+C. `onDone` says what happened, for the page's status line.
+ */
+export function CopyButton({ value, what, of, selectOnFailure, onDone }: {
+  value: string;
+  what: string;
+  of: string;
+  selectOnFailure?: () => HTMLElement | null;
+  onDone?: (copied: boolean) => void;
+}) {
+  const [copied, setCopied] = useState(false);
+  useEffect(() => {
+    if (!copied) return;
+    const timer = setTimeout(() => setCopied(false), 2000);
+    return () => clearTimeout(timer);
+  }, [copied]);
+  const copy = async () => {
     try {
-      const next = await loadRef.current();
-      if (mine === generation.current) {
-        setItems(next);
-        setError(null);
-      }
-    } catch (err) {
-      if (mine === generation.current) setError(err);
+      await navigator.clipboard.writeText(value);
+      setCopied(true);
+      onDone?.(true);
+    } catch {
+      const el = selectOnFailure?.();
+      if (el) window.getSelection()?.selectAllChildren(el);
+      onDone?.(false);
     }
   };
-  const reloadRef = useRef(reload);
-  reloadRef.current = reload;
-  useEffect(() => {
-    void reloadRef.current();
-  }, []);
-  return { items, error, reload: () => reloadRef.current(), setItems };
+  return (
+    <button type="button" className="small-button" onClick={copy} aria-label={copied ? `Copied the ${what} of ${of}` : `Copy ${what} of ${of}`}>
+      {copied ? 'Copied' : `Copy ${what}`}
+    </button>
+  );
 }

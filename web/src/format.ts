@@ -1,8 +1,10 @@
 const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const exact = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 
-export function formatDate(iso: string): string {
-  return absolute.format(new Date(iso));
+/** "1 Mar 2026, 12:00"; `seconds`: "1 Mar 2026, 12:00:07", where the moment matters (events). */
+export function formatDate(iso: string, seconds = false): string {
+  return (seconds ? exact : absolute).format(new Date(iso));
 }
 
 const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [

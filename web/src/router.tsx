@@ -1,16 +1,11 @@
 import { type AnchorHTMLAttributes, type MouseEvent, useSyncExternalStore } from 'react';
 
-/**
- * A few pages and the History API: no router library needed. The server serves
- * index.html for exactly these paths (src/http/routes/dashboard.ts, DASHBOARD_PAGES).
+import { PAGES } from './page-paths.ts';
+
+/*
+ * A few pages (page-paths.ts) and the History API: no router library needed.
  */
-export const PAGES = {
-  desktops: '/desktops',
-  apiKeys: '/api-keys',
-  sessions: '/sessions',
-  activity: '/activity',
-  signIn: '/sign-in',
-} as const;
+export { PAGES, PAGE_TITLES, suggestPage } from './page-paths.ts';
 
 const listeners = new Set<() => void>();
 const notify = () => listeners.forEach((l) => l());

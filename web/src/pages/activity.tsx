@@ -1,78 +1,70 @@
 import { useEffect, useRef, useState } from 'react';
-import { feed, isAlert, useFeed } from '../activity.ts';
-import { type ActivityEvent, type ApiKey, api } from '../api.ts';
+import { feed, useFeed } from '../activity.ts';
+import { type ActivityFilter, filterFromQuery, filterToQuery, isFiltered, matches } from '../activity-filter.ts';
+import { type ActivityEvent, api } from '../api.ts';
 import { Empty, ErrorNotice, Loading, Time } from '../components.tsx';
-import { providerName } from '../format.ts';
+import { type EventPart, type KeyRef, describeActor, describeEvent, isAlert } from '../event-text.ts';
+import { names, useNames } from '../names.ts';
 import { Link, PAGES } from '../router.tsx';
-
-type KeyNames = Map<string, Pick<ApiKey, 'name' | 'keyId'>>;
+import { ActivityFilters } from './activity-filters.tsx';
 
 const STATUS_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', stopped: 'Stopped' } as const;
-const END_REASONS: Record<string, string> = {
-  logout: 'signed out',
-  signed_out_elsewhere: 'signed out from another session',
-  ended: 'ended',
-  replaced: 'replaced by a new sign-in in the same browser',
-};
 
-function str(data: ActivityEvent['data'], field: string): string {
-  const v = data?.[field];
-  return typeof v === 'string' ? v : '';
+/** A key an event names: its name linking to it on the API keys page, and its visible id in monospace. */
+function KeyLink({ k }: { k: KeyRef }) {
+  const href = k.id ? `${PAGES.apiKeys}?key=${encodeURIComponent(k.id)}` : null;
+  const id = k.keyId ? <code className="key-id">{k.keyId}</code> : null;
+  const name = k.name ? `“${k.name}”` : null;
+  const linked = name ?? id ?? 'an API key';
+  return (
+    <span className="key-ref">
+      {href ? <Link to={href}>{linked}</Link> : linked}
+      {name && id && <> ({id})</>}
+    </span>
+  );
 }
 
-function keyLabel(id: string | undefined, data: ActivityEvent['data'], keys: KeyNames): string {
-  const known = id ? keys.get(id) : undefined;
-  const name = str(data, 'name') || known?.name;
-  const keyId = str(data, 'keyId') || known?.keyId;
-  if (name && keyId) return `“${name}” (${keyId})`;
-  return name ? `“${name}”` : keyId || 'an API key';
+function Parts({ parts }: { parts: EventPart[] }) {
+  return (
+    <>
+      {parts.map((p, i) => (typeof p === 'string' ? <span key={i}>{p}</span> : <KeyLink key={i} k={p} />))}
+    </>
+  );
 }
 
-/** One line of plain language per event. */
-export function describeEvent(e: ActivityEvent, keys: KeyNames): string {
-  const name = str(e.data, 'name');
-  switch (e.type) {
-    case 'desktop.created':
-      return `Desktop “${name}” created`;
-    case 'desktop.deleted':
-      return `Desktop “${name}” deleted`;
-    case 'desktop.updated': {
-      const changed = Array.isArray(e.data?.changed) ? e.data.changed : [];
-      if (changed.includes('name')) return `Desktop renamed to “${name}”`;
-      if (changed.includes('state')) return `Desktop “${name}” ${str(e.data, 'state') === 'running' ? 'started' : 'stopped'}`;
-      return `Desktop “${name}” updated`;
-    }
-    case 'api_key.created':
-      return `API key ${keyLabel(e.target?.id, e.data, keys)} created`;
-    case 'api_key.revoked':
-      return `API key ${keyLabel(e.target?.id, e.data, keys)} revoked`;
-    case 'api_key.new_address':
-      return `API key ${keyLabel(e.target?.id, e.data, keys)} used from a new address: ${e.ip ?? 'unknown'}`;
-    case 'session.started':
-      return `Signed in with ${providerName(str(e.data, 'provider') || null)}`;
-    case 'session.ended':
-      return `Session ${END_REASONS[str(e.data, 'reason')] ?? 'ended'}`;
-    case 'ip.blocked': {
-      const minutes = Math.round(Number(e.data?.blockS ?? 0) / 60);
-      return `Address ${str(e.data, 'address') || e.ip || 'unknown'} blocked from API-key sign-in${minutes ? ` for ${minutes} min` : ''} after repeated wrong keys`;
-    }
-    default:
-      return e.type;
-  }
-}
-
-function describeActor(e: ActivityEvent, keys: KeyNames, sessionId: string | undefined): string | null {
-  const { type, id } = e.actor;
-  if (e.type === 'api_key.new_address' || e.type === 'ip.blocked') return null;
-  if (type === 'session') return id && id === sessionId ? 'you, in this browser' : 'a browser session';
-  if (type === 'api_key') return `API key ${keyLabel(id ?? undefined, null, keys)}`;
-  if (type === 'operator') return 'an operator (bureau CLI)';
-  return null;
+function EventLine({ event: e, sessionId }: { event: ActivityEvent; sessionId: string | undefined }) {
+  const lookup = useNames();
+  const actor = describeActor(e, lookup, sessionId);
+  const alert = isAlert(e);
+  return (
+    <li className={`event${alert ? ' event-alert' : ''}`} data-testid="activity-event" data-type={e.type}>
+      {alert && <strong className="alert-label">{e.type === 'api_key.new_address' ? 'Unexpected usage?' : 'Blocked'}</strong>}
+      <span className="event-text">
+        <Parts parts={describeEvent(e, lookup)} />
+      </span>
+      <span className="event-meta muted small">
+        <Time iso={e.at} focusable />
+        {actor && (
+          <>
+            {' '}
+            · by <Parts parts={actor} />
+          </>
+        )}
+        {e.ip && e.type !== 'api_key.new_address' && <> · from {e.ip}</>}
+      </span>
+      {e.type === 'api_key.new_address' && (
+        <span className="event-hint small">
+          If neither you nor one of your programs used this key from {e.ip ?? 'there'},{' '}
+          {e.target ? <Link to={`${PAGES.apiKeys}?key=${encodeURIComponent(e.target.id)}`}>revoke it</Link> : <Link to={PAGES.apiKeys}>revoke it</Link>}.
+        </span>
+      )}
+    </li>
+  );
 }
 
 export function ActivityPage({ sessionId }: { sessionId: string | undefined }) {
   const state = useFeed();
-  const [keys, setKeys] = useState<KeyNames>(new Map());
+  const [filter, setFilter] = useState<ActivityFilter>(() => filterFromQuery(location.search));
   const sentinel = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -80,12 +72,21 @@ export function ActivityPage({ sessionId }: { sessionId: string | undefined }) {
     return () => feed.setWatching(false);
   }, []);
 
-  // Key names for events that carry only the key's id (new-address events).
+  // Names of keys and desktops, for events that carry only an id, and for the filters.
   useEffect(() => {
-    const load = () => api.apiKeys().then((list) => setKeys(new Map(list.map((k) => [k.id, k]))), () => {});
-    void load();
+    const load = () => {
+      api.apiKeys().then((list) => names.rememberKeys(list), () => {});
+      api.desktops().then((list) => names.rememberDesktops(list), () => {});
+    };
+    load();
     return feed.onEvent((e) => e.type === 'api_key.created' && void load());
   }, []);
+
+  // The filters are in the address, so a reload or a shared link shows the same view.
+  const changeFilter = (next: ActivityFilter) => {
+    setFilter(next);
+    history.replaceState(history.state, '', `${PAGES.activity}${filterToQuery(next)}`);
+  };
 
   // History loads as the end of the list scrolls into view.
   useEffect(() => {
@@ -94,10 +95,12 @@ export function ActivityPage({ sessionId }: { sessionId: string | undefined }) {
     const observer = new IntersectionObserver((entries) => entries.some((x) => x.isIntersecting) && void feed.loadOlder(), { rootMargin: '200px' });
     observer.observe(el);
     return () => observer.disconnect();
-    // Re-observed after each change: if the end is still in view (a tall screen), the next page loads too.
-  }, [state.events.length, state.history]);
+    // Re-observed after each change: if the end is still in view (a tall screen, or a
+    // filter that leaves few events), the next page loads too.
+  }, [state.events.length, state.history, filter]);
 
   const alerts = state.events.filter(isAlert).length;
+  const shown = isFiltered(filter) ? state.events.filter((e) => matches(e, filter)) : state.events;
 
   return (
     <>
@@ -110,9 +113,16 @@ export function ActivityPage({ sessionId }: { sessionId: string | undefined }) {
       </p>
       {alerts > 0 && (
         <p className="notice warning">
-          {alerts} event{alerts === 1 ? '' : 's'} below may need your attention. <Link to={PAGES.apiKeys}>Review API keys</Link>
+          {alerts} event{alerts === 1 ? '' : 's'} below may need your attention.{' '}
+          {!filter.alerts && (
+            <button type="button" className="link-button" onClick={() => changeFilter({ ...filter, alerts: true })}>
+              Show only these
+            </button>
+          )}{' '}
+          <Link to={PAGES.apiKeys}>Review API keys</Link>
         </p>
       )}
+      <ActivityFilters filter={filter} onChange={changeFilter} shown={shown.length} loaded={state.events.length} />
 
       {state.events.length === 0 && state.history === 'loading' && <Loading what="activity" />}
       {state.events.length === 0 && state.history === 'done' && (
@@ -121,29 +131,16 @@ export function ActivityPage({ sessionId }: { sessionId: string | undefined }) {
           <p className="muted">Create a desktop or an API key and it shows up here at once.</p>
         </Empty>
       )}
+      {state.events.length > 0 && shown.length === 0 && (
+        <Empty>
+          <p>No {state.history === 'done' ? '' : 'loaded '}event matches these filters.</p>
+          {state.history !== 'done' && <p className="muted">Older events load as you scroll.</p>}
+        </Empty>
+      )}
       <ol className="feed" aria-label="Activity, newest first" data-testid="activity-feed">
-        {state.events.map((e) => {
-          const actor = describeActor(e, keys, sessionId);
-          const alert = isAlert(e);
-          return (
-            <li key={e.id} className={`event${alert ? ' event-alert' : ''}`} data-testid="activity-event" data-type={e.type}>
-              {alert && (
-                <strong className="alert-label">{e.type === 'api_key.new_address' ? 'Unexpected usage?' : 'Blocked'}</strong>
-              )}
-              <span className="event-text">{describeEvent(e, keys)}</span>
-              <span className="event-meta muted small">
-                <Time iso={e.at} />
-                {actor && <> · by {actor}</>}
-                {e.ip && e.type !== 'api_key.new_address' && <> · from {e.ip}</>}
-              </span>
-              {e.type === 'api_key.new_address' && (
-                <span className="event-hint small">
-                  If neither you nor one of your programs used this key from {e.ip ?? 'there'}, <Link to={PAGES.apiKeys}>revoke it</Link>.
-                </span>
-              )}
-            </li>
-          );
-        })}
+        {shown.map((e) => (
+          <EventLine key={e.id} event={e} sessionId={sessionId} />
+        ))}
       </ol>
       <div ref={sentinel} className="sentinel" />
       <ErrorNotice error={state.historyError} />

@@ -1,9 +1,19 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { feed } from '../activity.ts';
 import { type ApiKey, ApiError, api } from '../api.ts';
-import { Badge, ConfirmDialog, Empty, ErrorNotice, Loading, Time, useList } from '../components.tsx';
-import { formatDate } from '../format.ts';
+import { ConfirmDialog, Empty, ErrorNotice, ListProblem, Loading } from '../components.tsx';
+import { useFocusLater } from '../focus.ts';
+import { duplicateNames, findSameName, newestFirst, sameNameKey } from '../lists.ts';
+import { names } from '../names.ts';
+import { useList } from '../use-list.ts';
+import { ApiKeyRow, keyNameId } from './api-key-row.tsx';
 import { NewKeyDialog } from './new-key-dialog.tsx';
+
+/**
+ * A key's last use changes with every request it makes, and no event says so (only a
+ * first use from a new address does): the list is read again this often while visible.
+ */
+const LAST_USE_POLL_MS = 10_000;
 
 const EXPIRY_CHOICES = [
   { value: 'never', label: 'Never' },
@@ -31,10 +41,13 @@ function expiryFrom(choice: string, date: string): { expiresAt: string | null } 
   return { expiresAt: new Date(Date.now() + Number(choice) * 86400_000).toISOString() };
 }
 
-const STATE_LABEL: Record<ApiKey['state'], string> = { active: 'Active', revoked: 'Revoked', expired: 'Expired' };
+/** The key a link asked for (/api-keys?key=<id>, from mission control): highlighted and focused. */
+function linkedKey(): string | null {
+  return new URLSearchParams(location.search).get('key');
+}
 
 export function ApiKeysPage() {
-  const list = useList(api.apiKeys);
+  const list = useList(api.apiKeys, { order: newestFirst, pollMs: LAST_USE_POLL_MS });
   const [name, setName] = useState('');
   const [expiry, setExpiry] = useState('never');
   const [date, setDate] = useState('');
@@ -44,9 +57,17 @@ export function ApiKeysPage() {
   const [created, setCreated] = useState<{ key: string; apiKey: ApiKey } | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const [status, setStatus] = useState('');
+  const [highlighted] = useState(linkedKey);
+  const focusLater = useFocusLater();
 
   // Last use and new-address events come from programs using keys: keep the list current.
   useEffect(() => feed.onEvent((e) => e.type.startsWith('api_key.') && void list.reload()), []);
+  useEffect(() => {
+    if (list.items) names.rememberKeys(list.items);
+  }, [list.items]);
+  useEffect(() => {
+    if (highlighted) focusLater(() => document.getElementById(keyNameId(highlighted)));
+  }, [highlighted]);
 
   const create = async (e: FormEvent) => {
     e.preventDefault();
@@ -68,6 +89,8 @@ export function ApiKeysPage() {
   };
 
   const tomorrow = localDate(new Date(Date.now() + 86400_000));
+  const duplicates = list.items ? duplicateNames(list.items) : new Set<string>();
+  const sameName = findSameName(list.items, name);
 
   return (
     <>
@@ -75,7 +98,7 @@ export function ApiKeysPage() {
         <h1>API keys</h1>
         <p className="muted">
           For scripts, CI and integrations: send a key in the <code>x-api-key</code> header. A key acts for your whole account. Use one key per integration, so you
-          can revoke one without touching the others.
+          can revoke one without touching the others. Newest first.
         </p>
       </header>
 
@@ -83,7 +106,16 @@ export function ApiKeysPage() {
         <div className="fields">
           <div className="field grow">
             <label htmlFor="key-name">Name</label>
-            <input id="key-name" value={name} onChange={(e) => setName(e.target.value)} maxLength={100} required placeholder="e.g. github-actions" autoComplete="off" />
+            <input
+              id="key-name"
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              maxLength={100}
+              required
+              placeholder="e.g. github-actions"
+              autoComplete="off"
+              aria-describedby={sameName ? 'key-name-hint' : undefined}
+            />
           </div>
           <div className="field">
             <label htmlFor="key-expiry">Expires</label>
@@ -107,13 +139,18 @@ export function ApiKeysPage() {
             </button>
           </div>
         </div>
+        {sameName && (
+          <p id="key-name-hint" className="field-hint">
+            A key called “{sameName.name}” already exists. You can create another, but two keys with one name are hard to tell apart when one must be revoked.
+          </p>
+        )}
       </form>
       <ErrorNotice error={createError} />
 
       <p className="sr-only" role="status">
         {status}
       </p>
-      <ErrorNotice error={list.error} />
+      <ListProblem list={list} what="API keys" />
       {list.items === null && !list.error && <Loading what="API keys" />}
       {list.items?.length === 0 && (
         <Empty>
@@ -138,52 +175,23 @@ export function ApiKeysPage() {
           </thead>
           <tbody>
             {list.items.map((k) => (
-              <tr key={k.id} data-testid="api-key-row" data-key-id={k.keyId} className={k.state === 'active' ? undefined : 'inactive'}>
-                <td data-label="Name">
-                  <strong className="name">{k.name}</strong>
-                </td>
-                <td data-label="Key id">
-                  <code>{k.keyId}</code>
-                </td>
-                <td data-label="Created">
-                  <Time iso={k.createdAt} />
-                </td>
-                <td data-label="Last used">
-                  {k.lastUsedAt ? (
-                    <>
-                      <Time iso={k.lastUsedAt} />
-                      {k.lastUsedIp && <span className="muted"> from {k.lastUsedIp}</span>}
-                    </>
-                  ) : (
-                    <span className="muted">Never</span>
-                  )}
-                </td>
-                <td data-label="Expires">
-                  {k.expiresAt ? <time dateTime={k.expiresAt}>{formatDate(k.expiresAt)}</time> : <span className="muted">Never</span>}
-                </td>
-                <td data-label="State">
-                  <Badge kind={k.state}>{STATE_LABEL[k.state]}</Badge>
-                  {k.revokedAt && (
-                    <span className="muted small">
-                      {' '}
-                      <Time iso={k.revokedAt} />
-                    </span>
-                  )}
-                </td>
-                <td className="row-actions">
-                  {k.state === 'active' && (
-                    <button type="button" className="danger-outline" onClick={() => setRevoking(k)} aria-label={`Revoke ${k.name}`}>
-                      Revoke
-                    </button>
-                  )}
-                </td>
-              </tr>
+              <ApiKeyRow key={k.id} apiKey={k} duplicate={duplicates.has(sameNameKey(k.name))} highlighted={k.id === highlighted} onRevoke={() => setRevoking(k)} />
             ))}
           </tbody>
         </table>
       )}
 
-      {created && <NewKeyDialog created={created} onClose={() => setCreated(null)} />}
+      {created && (
+        <NewKeyDialog
+          created={created}
+          onClose={() => {
+            // The key is dropped with the dialog; the focus goes to its row in the list.
+            const id = created.apiKey.id;
+            setCreated(null);
+            focusLater(() => document.getElementById(keyNameId(id)));
+          }}
+        />
+      )}
       {revoking && (
         <ConfirmDialog
           title={`Revoke “${revoking.name}”?`}
@@ -194,7 +202,9 @@ export function ApiKeysPage() {
               if (!(err instanceof ApiError && err.status === 404)) throw err;
             });
             setStatus(`Key “${revoking.name}” revoked.`);
-            void list.reload();
+            // Its Revoke button is gone: the focus goes to the key's row, now marked Revoked.
+            focusLater(() => document.getElementById(keyNameId(revoking.id)));
+            await list.reload();
           }}
         >
           <p>

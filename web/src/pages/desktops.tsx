@@ -1,26 +1,44 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { feed } from '../activity.ts';
 import { type Desktop, ApiError, api } from '../api.ts';
-import { Badge, ConfirmDialog, Empty, ErrorNotice, Loading, Time, useList } from '../components.tsx';
+import { ConfirmDialog, Empty, ErrorNotice, ListProblem, Loading } from '../components.tsx';
+import { useFocusLater } from '../focus.ts';
+import { duplicateNames, findSameName, newestFirst, sameNameKey } from '../lists.ts';
+import { names } from '../names.ts';
+import { useList } from '../use-list.ts';
+import { DesktopRow, IN_PROGRESS } from './desktop-row.tsx';
 
-const STATE_LABEL: Record<Desktop['state'], string> = { provisioning: 'Provisioning', running: 'Running', stopped: 'Stopped' };
+/** Events after which the list may have changed (not input, commands or files). */
+const LIST_EVENTS = new Set(['desktop.created', 'desktop.updated', 'desktop.deleted', 'desktop.started', 'desktop.stopped', 'desktop.failed']);
+/** While a desktop starts or stops, the list is read this often too, in case an event is missed. */
+const IN_PROGRESS_POLL_MS = 2000;
+
+export type Act = (what: () => Promise<unknown>, done: string | ((result: unknown) => string)) => Promise<void>;
 
 export function DesktopsPage() {
-  const list = useList(api.desktops);
+  const list = useList(api.desktops, {
+    order: newestFirst,
+    pollMs: (items) => (items.some((d) => IN_PROGRESS.has(d.state)) ? IN_PROGRESS_POLL_MS : null),
+  });
   const [name, setName] = useState('');
   const [creating, setCreating] = useState(false);
   const [actionError, setActionError] = useState<unknown>(null);
   const [deleting, setDeleting] = useState<Desktop | null>(null);
   const [status, setStatus] = useState('');
+  const focusLater = useFocusLater();
 
   // Changes made elsewhere (another tab, the API, a teammate's script) show up here live.
-  useEffect(() => feed.onEvent((e) => e.type.startsWith('desktop.') && void list.reload()), []);
+  useEffect(() => feed.onEvent((e) => LIST_EVENTS.has(e.type) && void list.reload()), []);
+  useEffect(() => {
+    if (list.items) names.rememberDesktops(list.items);
+  }, [list.items]);
 
-  const act = async (what: () => Promise<unknown>, done: string) => {
+  const act: Act = async (what, done) => {
     setActionError(null);
+    let result: unknown;
     try {
-      await what();
-      setStatus(done);
+      result = await what();
+      setStatus(typeof done === 'string' ? done : done(result));
     } catch (err) {
       setActionError(err);
       if (err instanceof ApiError && err.status === 404) void list.reload();
@@ -43,28 +61,45 @@ export function DesktopsPage() {
     }
   };
 
+  const duplicates = list.items ? duplicateNames(list.items) : new Set<string>();
+  const sameName = findSameName(list.items, name);
+
   return (
     <>
       <header className="page-header">
         <h1>Desktops</h1>
-        <p className="muted">Linux desktops that you and your agents work in.</p>
+        <p className="muted">Linux desktops that you and your agents work in. Newest first.</p>
       </header>
 
       <form className="inline-form" onSubmit={create} aria-label="Create a desktop">
         <label htmlFor="desktop-name">New desktop name</label>
         <div className="row">
-          <input id="desktop-name" value={name} onChange={(e) => setName(e.target.value)} maxLength={100} required placeholder="e.g. research-agent" autoComplete="off" />
+          <input
+            id="desktop-name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            maxLength={100}
+            required
+            placeholder="e.g. research-agent"
+            autoComplete="off"
+            aria-describedby={sameName ? 'desktop-name-hint' : undefined}
+          />
           <button type="submit" className="primary" disabled={creating || !name.trim()}>
             {creating ? 'Creating…' : 'Create desktop'}
           </button>
         </div>
+        {sameName && (
+          <p id="desktop-name-hint" className="field-hint">
+            A desktop called “{sameName.name}” already exists. You can create another, but two desktops with one name are easy to mix up.
+          </p>
+        )}
       </form>
 
       <p className="sr-only" role="status">
         {status}
       </p>
       <ErrorNotice error={actionError} />
-      <ErrorNotice error={list.error} />
+      <ListProblem list={list} what="desktops" />
       {list.items === null && !list.error && <Loading what="desktops" />}
       {list.items?.length === 0 && (
         <Empty>
@@ -78,6 +113,7 @@ export function DesktopsPage() {
             <tr>
               <th scope="col">Name</th>
               <th scope="col">State</th>
+              <th scope="col">Screen</th>
               <th scope="col">Created</th>
               <th scope="col">Updated</th>
               <th scope="col">
@@ -87,7 +123,7 @@ export function DesktopsPage() {
           </thead>
           <tbody>
             {list.items.map((d) => (
-              <DesktopRow key={d.id} desktop={d} act={act} onDelete={() => setDeleting(d)} />
+              <DesktopRow key={d.id} desktop={d} duplicate={duplicates.has(sameNameKey(d.name))} act={act} onDelete={() => setDeleting(d)} onStatus={setStatus} />
             ))}
           </tbody>
         </table>
@@ -105,84 +141,20 @@ export function DesktopsPage() {
               if (!(err instanceof ApiError && err.status === 404)) throw err;
             });
             setStatus(`Desktop “${deleting.name}” deleted.`);
-            void list.reload();
+            // The focus goes where the row was: the next row's Delete (the one before when it
+            // was the last), or the name field when the list is now empty.
+            const rows = list.items ?? [];
+            const at = rows.findIndex((d) => d.id === deleting.id);
+            const neighbour = rows[at + 1] ?? rows[at - 1];
+            focusLater(() =>
+              neighbour ? document.querySelector<HTMLElement>(`[data-desktop-id="${neighbour.id}"] [data-action="delete"]`) : document.getElementById('desktop-name'),
+            );
+            await list.reload();
           }}
         >
           <p>The desktop and everything on it are removed. This cannot be undone.</p>
         </ConfirmDialog>
       )}
     </>
-  );
-}
-
-function DesktopRow({ desktop: d, act, onDelete }: { desktop: Desktop; act: (what: () => Promise<unknown>, done: string) => Promise<void>; onDelete: () => void }) {
-  const [renaming, setRenaming] = useState(false);
-  const [draft, setDraft] = useState(d.name);
-  const [busy, setBusy] = useState(false);
-
-  const run = async (what: () => Promise<unknown>, done: string) => {
-    setBusy(true);
-    try {
-      await act(what, done);
-      return true;
-    } catch {
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
-  const rename = async (e: FormEvent) => {
-    e.preventDefault();
-    const next = draft.trim();
-    if (!next || next === d.name) return setRenaming(false);
-    if (await run(() => api.updateDesktop(d.id, { name: next }), `Renamed to “${next}”.`)) setRenaming(false);
-  };
-  const toggle = d.state === 'running' ? 'stopped' : 'running';
-
-  return (
-    <tr data-testid="desktop-row" data-desktop-id={d.id}>
-      <td data-label="Name">
-        {renaming ? (
-          <form className="row" onSubmit={rename} onKeyDown={(e) => e.key === 'Escape' && setRenaming(false)}>
-            <label className="sr-only" htmlFor={`rename-${d.id}`}>
-              New name for {d.name}
-            </label>
-            <input id={`rename-${d.id}`} value={draft} onChange={(e) => setDraft(e.target.value)} maxLength={100} required autoFocus autoComplete="off" />
-            <button type="submit" className="primary" disabled={busy}>
-              Save
-            </button>
-            <button type="button" onClick={() => setRenaming(false)}>
-              Cancel
-            </button>
-          </form>
-        ) : (
-          <strong className="name">{d.name}</strong>
-        )}
-      </td>
-      <td data-label="State">
-        <Badge kind={d.state}>{STATE_LABEL[d.state]}</Badge>
-      </td>
-      <td data-label="Created">
-        <Time iso={d.createdAt} />
-      </td>
-      <td data-label="Updated">
-        <Time iso={d.updatedAt} />
-      </td>
-      <td className="row-actions">
-        {!renaming && (
-          <button type="button" onClick={() => { setDraft(d.name); setRenaming(true); }} aria-label={`Rename ${d.name}`}>
-            Rename
-          </button>
-        )}
-        {d.state !== 'provisioning' && (
-          <button type="button" disabled={busy} onClick={() => run(() => api.updateDesktop(d.id, { state: toggle }), `${d.name} ${toggle === 'running' ? 'started' : 'stopped'}.`)} aria-label={`${toggle === 'running' ? 'Start' : 'Stop'} ${d.name}`}>
-            {toggle === 'running' ? 'Start' : 'Stop'}
-          </button>
-        )}
-        <button type="button" className="danger-outline" onClick={onDelete} aria-label={`Delete ${d.name}`}>
-          Delete
-        </button>
-      </td>
-    </tr>
   );
 }

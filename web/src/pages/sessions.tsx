@@ -1,14 +1,19 @@
 import { useEffect, useState } from 'react';
 import { feed } from '../activity.ts';
 import { type Session, ApiError, api } from '../api.ts';
-import { Badge, ConfirmDialog, Empty, ErrorNotice, Loading, Time, useList } from '../components.tsx';
+import { Badge, ConfirmDialog, Empty, ErrorNotice, ListProblem, Loading, Time } from '../components.tsx';
 import { describeDevice, providerName } from '../format.ts';
+import { useList } from '../use-list.ts';
+
+/** Other sessions' "last seen" moves without an event: read the list again this often while visible. */
+const LAST_SEEN_POLL_MS = 30_000;
 
 export function SessionsPage({ onSignOut }: { onSignOut: () => Promise<void> }) {
   // This browser's session first, then the most recently seen.
-  const list = useList(() =>
-    api.sessions().then((all) => all.sort((a, b) => Number(b.current) - Number(a.current) || b.lastSeenAt.localeCompare(a.lastSeenAt))),
-  );
+  const list = useList(api.sessions, {
+    order: (a, b) => Number(b.current) - Number(a.current) || b.lastSeenAt.localeCompare(a.lastSeenAt),
+    pollMs: LAST_SEEN_POLL_MS,
+  });
   const [ending, setEnding] = useState<Session | null>(null);
   const [endingOthers, setEndingOthers] = useState(false);
   const [status, setStatus] = useState('');
@@ -45,7 +50,7 @@ export function SessionsPage({ onSignOut }: { onSignOut: () => Promise<void> }) 
         {status}
       </p>
       <ErrorNotice error={error} />
-      <ErrorNotice error={list.error} />
+      <ListProblem list={list} what="sessions" />
       {list.items === null && !list.error && <Loading what="sessions" />}
       {list.items?.length === 0 && <Empty>No active sessions.</Empty>}
       {list.items && list.items.length > 0 && (

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { screenshot, signIn } from './browser.ts';
+import { expectAccessible } from './axe.ts';
+import { createDesktop, createKey, setDesktopState, useKey } from './data.ts';
+import { E2E_TIMEOUT, dashboardSuite } from './fixture.ts';
+
+describe('accessibility', () => {
+  const suite = dashboardSuite();
+
+  it('the CSP refuses axe-core as an inline script, so the checks evaluate it through DevTools instead', async () => {
+    // Not watched for CSP reports: this page is meant to provoke one.
+    const context = await suite.browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(suite.server.base);
+      await page.locator('a.provider-dev').waitFor();
+      const source = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+      await expect(page.addScriptTag({ content: source })).rejects.toThrow(/Content Security Policy/);
+      expect(await page.evaluate(() => 'axe' in window)).toBe(false);
+    } finally {
+      await context.close();
+    }
+  });
+
+  for (const colorScheme of ['light', 'dark'] as const) {
+    it(
+      `axe-core finds nothing serious or critical on any page, ${colorScheme}`,
+      async () => {
+        const page = await suite.newPage({ colorScheme });
+        const check = (label: string) => expectAccessible(page, `${label} (${colorScheme})`);
+        const shot = (name: string) => screenshot(page, `a11y-${colorScheme}-${name}`);
+
+        await page.goto(suite.server.base);
+        await page.locator('a.provider-dev').waitFor();
+        await check('sign-in');
+
+        const email = `axe-${colorScheme}@example.com`;
+        await signIn(page, suite.server.base, email, '/desktops');
+        const me = await suite.accountOf(page);
+        // Every state a desktop can be in, a duplicate name, keys active and revoked, an alert.
+        const states = ['starting', 'running', 'stopping', 'stopped'] as const;
+        for (const state of states) await setDesktopState(suite.server, (await createDesktop(suite.server, me.id, `desk-${state}`)).id, state);
+        await createDesktop(suite.server, me.id, 'desk-failed');
+        await createDesktop(suite.server, me.id, 'desk-failed');
+        const used = await createKey(suite.server, me.id, 'ci-pipeline');
+        expect((await useKey(suite.server, used.key)).status).toBe(200);
+        const revoked = await createKey(suite.server, me.id, 'old-key');
+        await suite.server.services.apiKeys.revoke(me.id, revoked.apiKey.id, { type: 'operator', id: null }, null);
+
+        await page.reload();
+        await page.getByTestId('desktop-row').nth(5).waitFor();
+        await check('desktops');
+        await shot('desktops');
+        await page.getByRole('button', { name: 'Rename desk-running' }).click();
+        await check('desktops, renaming');
+        await page.keyboard.press('Escape');
+        await page.getByRole('button', { name: 'Delete desk-stopped' }).click();
+        await check('delete confirmation');
+        await page.keyboard.press('Escape');
+
+        await page.getByRole('link', { name: 'API keys' }).click();
+        await page.getByTestId('api-key-row').filter({ hasText: 'from 127.0.0.1' }).waitFor();
+        await check('API keys');
+        await shot('api-keys');
+        await page.getByLabel('Name').fill('ci-pipeline');
+        await page.getByText('A key called “ci-pipeline” already exists.').waitFor();
+        await page.getByRole('button', { name: 'Create key' }).click();
+        await page.getByTestId('new-api-key').waitFor();
+        await check('new key dialog');
+        await page.keyboard.press('Escape');
+        await page.getByRole('dialog', { name: 'Close without copying the key?' }).waitFor();
+        await check('close without copying');
+        await shot('close-without-copying');
+        await page.getByRole('button', { name: 'Close, I do not need it' }).click();
+        await page.getByRole('button', { name: 'Revoke ci-pipeline' }).first().click();
+        await check('revoke confirmation');
+        await page.keyboard.press('Escape');
+
+        await page.getByRole('link', { name: 'Sessions' }).click();
+        await page.getByTestId('session-row').first().waitFor();
+        await check('sessions');
+
+        await page.getByRole('link', { name: /Mission control/ }).click();
+        await page.locator('[data-type="api_key.new_address"]').waitFor();
+        await check('mission control');
+        await shot('mission-control');
+        await page.getByLabel('Alerts only').check();
+        await check('mission control, alerts only');
+        await page.getByTestId('event-time').first().focus();
+        await check('mission control, exact time shown');
+
+        await page.goto(`${suite.server.base}/keys`);
+        await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+        await check('not found');
+        await shot('not-found');
+      },
+      E2E_TIMEOUT,
+    );
+  }
+
+  it(
+    'new events are announced to screen readers, politely; this browser’s own actions are not repeated',
+    async () => {
+      const page = await suite.newPage();
+      await signIn(page, suite.server.base, 'listener@example.com', '/desktops');
+      await page.locator('.topbar .live-dot').waitFor();
+      const me = await suite.accountOf(page);
+      const region = page.getByTestId('event-announcer');
+      expect(await region.getAttribute('aria-live')).toBe('polite');
+      const said = async () => ((await region.textContent()) ?? '').replace(/\u00a0/g, '').trim();
+
+      // Made elsewhere (a script): announced.
+      await createDesktop(suite.server, me.id, 'made-by-a-script');
+      await expect.poll(said, { timeout: 5000 }).toBe('New activity: Desktop “made-by-a-script” created.');
+
+      // Made here: the page's own status says it; the announcer does not repeat it.
+      await page.getByLabel('New desktop name').fill('made-here');
+      await page.getByRole('button', { name: 'Create desktop' }).click();
+      await page.getByRole('status').filter({ hasText: 'Desktop “made-here” created.' }).waitFor({ state: 'attached' });
+      await page.waitForTimeout(1500);
+      expect(await said()).toBe('New activity: Desktop “made-by-a-script” created.');
+
+      // An alert, on whatever page is open: a key's first use from an address.
+      const { key } = await createKey(suite.server, me.id, 'deploy-bot');
+      expect((await useKey(suite.server, key)).status).toBe(200);
+      await expect.poll(said, { timeout: 5000 }).toMatch(/API key “deploy-bot” \(lb_k_\w+\) used from a new address: 127\.0\.0\.1\.$/);
+      expect(await said()).toMatch(/^(Needs your attention: API key|2 new events\. One needs your attention\. Latest: API key)/);
+    },
+    E2E_TIMEOUT,
+  );
+});

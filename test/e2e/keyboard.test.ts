@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import { screenshot, signIn } from './browser.ts';
+import { createDesktop, setDesktopState, tick } from './data.ts';
+import { E2E_TIMEOUT, allowClipboard, dashboardSuite } from './fixture.ts';
+import { focused, focusedRow, tabTo } from './keyboard.ts';
+
+/*
+ * Keyboard focus after every action that removes or replaces what had it: it must land
+ * somewhere sensible, never on the page's body (where the next Tab starts from the top).
+ */
+
+describe('the keyboard focus', () => {
+  const suite = dashboardSuite();
+
+  it(
+    'starts at the top of a freshly loaded page, so Tab reaches the skip link and the menu; a move to another page focuses its content',
+    async () => {
+      const page = await suite.newPage();
+      await signIn(page, suite.server.base, 'tab@example.com', '/api-keys');
+      for (const path of ['/desktops', '/api-keys', '/sessions', '/activity', '/no-such-page']) {
+        await page.goto(suite.server.base + path);
+        await page.locator('h1').waitFor();
+        await page.keyboard.press('Tab');
+        expect(await focused(page), path).toBe('Skip to content');
+        await page.keyboard.press('Tab');
+        expect(await focused(page), path).toBe('Desktops');
+        await page.keyboard.press('Tab');
+        expect(await focused(page), path).toBe('API keys');
+      }
+      // Enter on a menu link: the new page's content has the focus, and the menu is one Shift+Tab away.
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'API keys' }).waitFor();
+      expect(await focused(page)).toBe('main');
+      await page.keyboard.press('Shift+Tab');
+      expect(await focused(page)).toBe('Sign out');
+    },
+    E2E_TIMEOUT,
+  );
+
+  it(
+    'after rename (Escape, Save), start, stop and delete on the desktops page',
+    async () => {
+      const page = await suite.newPage();
+      await signIn(page, suite.server.base, 'desk-keys@example.com', '/desktops');
+      const me = await suite.accountOf(page);
+      const oldest = await createDesktop(suite.server, me.id, 'oldest');
+      await tick();
+      await createDesktop(suite.server, me.id, 'middle');
+      await tick();
+      await createDesktop(suite.server, me.id, 'newest');
+      // As a host would report it: 'oldest' runs.
+      await setDesktopState(suite.server, oldest.id, 'running');
+      await page.reload();
+      await page.getByTestId('desktop-row').nth(2).waitFor();
+      expect(await page.getByTestId('desktop-row').locator('strong.name').allTextContents()).toEqual(['newest', 'middle', 'oldest']);
+
+      // Rename, then Escape: back on Rename, nothing changed.
+      await tabTo(page, 'Rename middle');
+      await page.keyboard.press('Enter');
+      expect(await focused(page)).toMatch(/^rename-dsk_/);
+      await page.keyboard.type('-draft');
+      await page.keyboard.press('Escape');
+      expect(await focused(page)).toBe('Rename middle');
+      // Rename and save with Enter: back on Rename, under the new name.
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('Control+A');
+      await page.keyboard.type('renamed');
+      await page.keyboard.press('Enter');
+      await page.getByTestId('desktop-row').filter({ hasText: 'renamed' }).waitFor();
+      await expect.poll(() => focused(page), { timeout: 5000 }).toBe('Rename renamed');
+
+      // Start a failed desktop: it fails again (this server runs none), the focus stays on its button.
+      await tabTo(page, 'Start renamed');
+      await page.keyboard.press('Enter');
+      await page.getByRole('status').filter({ hasText: '“renamed” could not start: This server runs no desktops (BUREAU_DESKTOPS=off).' }).waitFor({ state: 'attached' });
+      expect(await focused(page)).toBe('Start renamed');
+
+      // Stop a running desktop: the same button, now Start, keeps the focus.
+      await tabTo(page, 'Stop oldest');
+      await page.keyboard.press('Enter');
+      await page.getByTestId('desktop-row').filter({ hasText: 'oldest' }).getByText('Stopped').waitFor();
+      expect(await focused(page)).toBe('Start oldest');
+
+      // Delete the first row: the focus goes to the next row's Delete.
+      const confirmDelete = async (name: string) => {
+        await tabTo(page, `Delete ${name}`);
+        await page.keyboard.press('Enter');
+        const dialog = page.getByRole('dialog', { name: `Delete “${name}”?` });
+        await dialog.waitFor();
+        await page.keyboard.press('Tab');
+        expect(await focused(page)).toBe('Delete desktop');
+        await page.keyboard.press('Enter');
+        await dialog.waitFor({ state: 'detached' });
+        await page.getByTestId('desktop-row').filter({ hasText: name }).waitFor({ state: 'detached' });
+      };
+      await confirmDelete('newest');
+      await expect.poll(() => focused(page), { timeout: 5000 }).toBe('Delete renamed');
+      // The last row: the one before it.
+      await confirmDelete('oldest');
+      await expect.poll(() => focused(page), { timeout: 5000 }).toBe('Delete renamed');
+      // The only row: the name field, to create one.
+      await confirmDelete('renamed');
+      await page.getByText('No desktops yet.').waitFor();
+      await expect.poll(() => focused(page), { timeout: 5000 }).toBe('desktop-name');
+    },
+    E2E_TIMEOUT,
+  );
+
+  it(
+    'after closing the new-key dialog and after revoking: on the key’s row; closing before copying asks first',
+    async () => {
+      const page = await suite.newPage();
+      await allowClipboard(page, suite.server.base);
+      await signIn(page, suite.server.base, 'key-keys@example.com', '/api-keys');
+      const createWithKeyboard = async (name: string) => {
+        await tabTo(page, 'key-name');
+        await page.keyboard.type(name);
+        await page.keyboard.press('Enter');
+        await page.getByRole('dialog', { name: 'Your new API key' }).waitFor();
+        // Copy has the focus in the dialog.
+        expect(await focused(page)).toBe('Copy');
+      };
+      const dialog = page.getByRole('dialog', { name: 'Your new API key' });
+      const sure = page.getByRole('dialog', { name: 'Close without copying the key?' });
+
+      // Copied with the button, then closed: no question, the focus is on the new key's row.
+      await createWithKeyboard('copied-key');
+      await page.keyboard.press('Enter');
+      await dialog.getByText('Copied to the clipboard.').waitFor();
+      await tabTo(page, 'I have stored it, close');
+      await page.keyboard.press('Enter');
+      await dialog.waitFor({ state: 'detached' });
+      await expect.poll(() => focusedRow(page, 'api-key-row'), { timeout: 5000 }).toContain('copied-key');
+
+      // Not copied: Escape and the close button both ask first; going back keeps the key on screen.
+      await createWithKeyboard('uncopied-key');
+      await page.keyboard.press('Escape');
+      await sure.waitFor();
+      expect(await focused(page)).toBe('Go back to the key');
+      await screenshot(page, '20-close-without-copying');
+      await page.keyboard.press('Enter');
+      await sure.waitFor({ state: 'detached' });
+      expect(await dialog.getByTestId('new-api-key').inputValue()).toMatch(/^lb_k_/);
+      await dialog.getByRole('button', { name: 'I have stored it, close' }).click();
+      await sure.waitFor();
+      await sure.getByRole('button', { name: 'Close, I do not need it' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      await expect.poll(() => focusedRow(page, 'api-key-row'), { timeout: 5000 }).toContain('uncopied-key');
+
+      // Copied from the field itself (Ctrl+C): that counts, closing asks nothing.
+      await createWithKeyboard('ctrl-c-key');
+      await page.keyboard.press('Shift+Tab');
+      expect(await focused(page)).toBe('new-api-key');
+      await page.keyboard.press('Control+C');
+      expect(await page.evaluate(() => navigator.clipboard.readText())).toMatch(/^lb_k_/);
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'detached' });
+      expect(await sure.count()).toBe(0);
+      await expect.poll(() => focusedRow(page, 'api-key-row'), { timeout: 5000 }).toContain('ctrl-c-key');
+
+      // Revoke: its button goes away; the focus goes to the key's row, now Revoked.
+      await tabTo(page, 'Revoke uncopied-key');
+      await page.keyboard.press('Enter');
+      const confirm = page.getByRole('dialog', { name: 'Revoke “uncopied-key”?' });
+      await confirm.waitFor();
+      expect(await focused(page)).toBe('Cancel');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await confirm.waitFor({ state: 'detached' });
+      await page.getByTestId('api-key-row').filter({ hasText: 'uncopied-key' }).getByText('Revoked').waitFor();
+      await expect.poll(() => focusedRow(page, 'api-key-row'), { timeout: 5000 }).toMatch(/uncopied-key.*Revoked/);
+      // And Tab goes on from there, to the next key's Revoke.
+      await page.keyboard.press('Tab');
+      expect(await focused(page)).toBe('Revoke copied-key');
+    },
+    E2E_TIMEOUT,
+  );
+});
