@@ -94,6 +94,8 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   // Cookies are parsed when a route reads one (request-cookies.ts), not on every request.
   await app.register(cookie, { hook: false });
   await app.register(swagger, {
+    // Shared schemas keep their names (Problem, Desktop, ApiKey) instead of def-N, for clients and generated types.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Le Bureau API', version: '0.1.0', description: 'Desktops, API keys and mission control. See the README for authentication.' },

@@ -1,28 +1,32 @@
 import type { ActivityPublisher } from './ports.ts';
 /**
  * What mission control records. Events describe a change and are written in the
- * same transaction as it; they never contain a secret.
+ * same transaction as it; they never contain a secret. The dashboard imports this
+ * list (it listens for each type on the stream), so it cannot drift from the server's.
  */
-export type ActivityType =
-  | 'desktop.created'
-  | 'desktop.updated'
-  | 'desktop.deleted'
-  | 'desktop.started'
-  | 'desktop.stopped'
-  | 'desktop.failed'
-  | 'desktop.action'
-  | 'desktop.exec'
-  | 'desktop.file_uploaded'
-  | 'desktop.file_downloaded'
-  | 'desktop.view_opened'
-  | 'desktop.view_closed'
-  | 'api_key.created'
-  | 'api_key.revoked'
-  | 'api_key.new_address'
-  | 'api_key.refused_blocked_address'
-  | 'session.started'
-  | 'session.ended'
-  | 'ip.blocked';
+export const ACTIVITY_TYPES = [
+  'desktop.created',
+  'desktop.updated',
+  'desktop.deleted',
+  'desktop.started',
+  'desktop.stopped',
+  'desktop.failed',
+  'desktop.action',
+  'desktop.exec',
+  'desktop.file_uploaded',
+  'desktop.file_downloaded',
+  'desktop.view_opened',
+  'desktop.view_closed',
+  'api_key.created',
+  'api_key.revoked',
+  'api_key.new_address',
+  'api_key.refused_blocked_address',
+  'session.started',
+  'session.ended',
+  'ip.blocked',
+] as const;
+
+export type ActivityType = (typeof ACTIVITY_TYPES)[number];
 
 export interface Actor {
   /** 'view_ticket': someone who opened a desktop's live view with a shared ticket (its id). */

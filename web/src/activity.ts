@@ -1,33 +1,14 @@
 import { useSyncExternalStore } from 'react';
+import { ACTIVITY_TYPES } from '../../src/activity/events.ts';
 import { type ActivityEvent, api, request } from './api.ts';
 import { isAlert } from './event-text.ts';
 import { names } from './names.ts';
 
 /**
- * Every type the stream sends as `event:` (src/activity/events.ts); EventSource only
- * delivers named events to listeners for that name, so a type missing here is never seen live.
+ * Every type the stream sends as `event:`: EventSource only delivers named events to
+ * listeners for that name, so the list is the server's own (src/activity/events.ts).
  */
-export const EVENT_TYPES = [
-  'desktop.created',
-  'desktop.updated',
-  'desktop.deleted',
-  'desktop.started',
-  'desktop.stopped',
-  'desktop.failed',
-  'desktop.action',
-  'desktop.exec',
-  'desktop.file_uploaded',
-  'desktop.file_downloaded',
-  'desktop.view_opened',
-  'desktop.view_closed',
-  'api_key.created',
-  'api_key.revoked',
-  'api_key.new_address',
-  'api_key.refused_blocked_address',
-  'session.started',
-  'session.ended',
-  'ip.blocked',
-] as const;
+export const EVENT_TYPES = ACTIVITY_TYPES;
 
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting' | 'stopped';
 

@@ -4,64 +4,27 @@
  * credential: the cookie is out of JavaScript's reach, and a new API key only passes
  * through the return value of createApiKey().
  */
+import type { components, paths } from './api-types.ts';
 
-export interface Account {
-  id: string;
-  email: string;
-  name: string;
-  createdAt: string;
+/*
+ * The API's shapes, from the server's OpenAPI document (web/src/api-types.ts, made by
+ * `npm run types:web`; a test fails when it no longer matches the server).
+ */
+type Ok<P extends keyof paths, M extends 'get' | 'post' | 'patch' | 'delete'> = paths[P][M] extends {
+  responses: { 200: { content: { 'application/json': infer T } } };
 }
-export interface Me {
-  account: Account;
-  authentication: { method: 'session' | 'api_key'; sessionId?: string; keyId?: string };
-}
+  ? T
+  : never;
+
+export type Desktop = components['schemas']['Desktop'];
 /** starting → running → stopping → stopped; failed (with `failure`, a reason in plain words). */
-export type DesktopState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
-export interface Desktop {
-  id: string;
-  name: string;
-  state: DesktopState;
-  failure: string | null;
-  /** WIDTHxHEIGHT of its screen. */
-  resolution: string;
-  createdAt: string;
-  updatedAt: string;
-}
-export interface ApiKey {
-  id: string;
-  name: string;
-  keyId: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  lastUsedIp: string | null;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  state: 'active' | 'revoked' | 'expired';
-}
-export interface Session {
-  id: string;
-  createdAt: string;
-  lastSeenAt: string;
-  expiresAt: string;
-  ip: string | null;
-  userAgent: string | null;
-  provider: string | null;
-  current: boolean;
-}
-export interface Provider {
-  id: string;
-  name: string;
-  startUrl: string;
-}
-export interface ActivityEvent {
-  id: number;
-  type: string;
-  at: string;
-  actor: { type: string; id: string | null };
-  target: { type: string; id: string } | null;
-  ip: string | null;
-  data: Record<string, unknown> | null;
-}
+export type DesktopState = Desktop['state'];
+export type ApiKey = components['schemas']['ApiKey'];
+export type Me = Ok<'/api/me', 'get'>;
+export type Account = Me['account'];
+export type Session = Ok<'/api/sessions', 'get'>['sessions'][number];
+export type Provider = Ok<'/api/auth/providers', 'get'>['providers'][number];
+export type ActivityEvent = Ok<'/api/mission-control/activity', 'get'>['events'][number];
 
 /** An API failure: the problem+json body's code, plus Retry-After on 429 and 503. */
 export class ApiError extends Error {
