@@ -1,52 +1,49 @@
-import { existsSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two lanes. `integration`: every test file that needs PostgreSQL or Redis
- * (test/helpers/postgres.ts, redis.ts, private-services.ts, or createTestApp with
- * database 'postgres', e.g. a describe.each over sqlite and postgres), Chromium, a
- * dashboard build (test/helpers/dashboard-build.ts), or child `bureau` processes
- * (test/helpers/server-process.ts, bureau-command.ts) or the benchmark harness.
- * `unit`: everything else, which needs only Node.js and SQLite (`npm run test:unit`,
- * no services, under a minute). `npm test` runs both.
+ * Two lanes. `integration`: every test file that needs PostgreSQL or Redis, Chromium,
+ * a real desktop (root and the desktop packages), a dashboard build, child `bureau`
+ * processes or the benchmark harness. `unit`: everything else, which needs only
+ * Node.js and SQLite (`npm run test:unit`, no services). `npm test` runs both.
  *
- * A new test file is in the unit lane unless listed here. If it reaches for any of the
- * above there, the helper throws (test/helpers/lane.ts) saying to list it here.
+ * The lane is read from each file itself, so a new file cannot land in the wrong one:
+ * a file is integration when it lives in a folder of such tests or mentions one of the
+ * helpers or settings below. A unit-lane test that reaches for them anyway fails at
+ * once (test/helpers/lane.ts) instead of skipping.
  */
-const INTEGRATION = [
-  'test/activity/history.test.ts',
-  'test/activity/log-scan.test.ts',
-  'test/api/api-keys.test.ts',
-  'test/api/connection-memo.test.ts',
-  'test/api/credential-limits.test.ts',
-  'test/api/desktops.test.ts',
-  'test/api/errors.test.ts',
-  'test/api/fuzz.test.ts',
-  'test/api/key-guessing.test.ts',
-  'test/api/refusal-delay.test.ts',
-  'test/api/repeated-headers.test.ts',
-  'test/api/security.test.ts',
-  'test/auth/oauth-dev-idp-chromium.test.ts',
-  'test/auth/oauth-oidc.test.ts',
-  'test/auth/sessions-cli.test.ts',
-  'test/auth/sessions.test.ts',
-  'test/bench/smoke.test.ts',
-  'test/cli/blocks-cli.test.ts',
-  'test/cli/cli.test.ts',
-  'test/e2e/dashboard.test.ts',
-  'test/scale-out/database-unavailable.test.ts',
-  'test/scale-out/faults.test.ts',
-  'test/scale-out/key-guessing.test.ts',
-  'test/scale-out/multi-process.test.ts',
-  'test/store/limiter-store-contract.test.ts',
-  'test/store/store-contract.test.ts',
-  'test/store/stream-slots-contract.test.ts',
-  'test/web/dashboard-serving.test.ts',
+const INTEGRATION_FOLDERS = ['test/e2e/', 'test/scale-out/', 'test/bench/', 'test/cli/'];
+const INTEGRATION_MARKS = [
+  'helpers/postgres',
+  'helpers/redis',
+  'private-services',
+  'server-process',
+  'bureau-command',
+  'dashboard-build',
+  'playwright-core',
+  "'postgres'",
+  "BUREAU_DESKTOPS: 'local'",
+  'xvnc-fixture',
+  'desktop-fixture',
+  'unprivileged-scenario',
+  'abandoned-desktop',
+  'rfb-client',
 ];
 
-// A renamed or deleted file must be renamed here too, or its successor would silently change lanes.
-const gone = INTEGRATION.filter((file) => !existsSync(new URL(file, import.meta.url)));
-if (gone.length) throw new Error(`vitest.config.ts: INTEGRATION lists files that do not exist: ${gone.join(', ')}`);
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return testFiles(path);
+    return entry.name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+const root = dirname(fileURLToPath(import.meta.url));
+const INTEGRATION = testFiles(join(root, 'test'))
+  .map((file) => relative(root, file))
+  .filter((file) => INTEGRATION_FOLDERS.some((f) => file.startsWith(f)) || INTEGRATION_MARKS.some((m) => readFileSync(join(root, file), 'utf8').includes(m)));
 
 export default defineConfig({
   test: {
@@ -60,7 +57,9 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: INTEGRATION, env: { BUREAU_TEST_LANE: 'unit' } },
+        // Files share their workers' loaded modules (isolate: false): importing the app for
+        // every file was most of the lane's time. Tests keep no state in modules.
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: INTEGRATION, env: { BUREAU_TEST_LANE: 'unit' }, isolate: false },
       },
       {
         extends: true,
