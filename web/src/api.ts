@@ -27,6 +27,23 @@ export interface Desktop {
   createdAt: string;
   updatedAt: string;
 }
+/** A shareable link to a desktop's live view, as listed: never the secret. */
+export interface ViewTicket {
+  id: string;
+  mode: 'view' | 'control';
+  createdBy: { type: 'api_key' | 'session'; id: string };
+  createdAt: string;
+  expiresAt: string;
+}
+/** A view ticket just made: the only time its secret (`ticket`) is seen. */
+export interface IssuedViewTicket {
+  id: string;
+  ticket: string;
+  /** The WebSocket path with the ticket: /api/desktops/<id>/view?ticket=<ticket>. */
+  url: string;
+  mode: 'view' | 'control';
+  expiresAt: string;
+}
 export interface ApiKey {
   id: string;
   name: string;
@@ -96,22 +113,22 @@ function parseRetryAfter(value: string | null): number | null {
   return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** Sends a request with the cookie; answers the response when it is a success, else throws its ApiError. */
+async function send(method: string, path: string, body?: unknown, accept = 'application/json'): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(path, {
       method,
       credentials: 'same-origin',
       cache: 'no-store',
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      headers: body === undefined ? { accept } : { accept, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, 'network', 'Le Bureau could not be reached. Check your connection and try again.');
   }
-  if (res.status === 204) return undefined as T;
+  if (res.ok) return res;
   const payload: unknown = await res.json().catch(() => null);
-  if (res.ok) return payload as T;
   const problem = (payload ?? {}) as { code?: string; title?: string; detail?: string; budget?: string };
   const error = new ApiError(
     res.status,
@@ -122,6 +139,12 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   );
   if (res.status === 401) unauthorizedHandler();
   throw error;
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await send(method, path, body);
+  if (res.status === 204) return undefined as T;
+  return (await res.json().catch(() => null)) as T;
 }
 
 /** What to tell a person about a failure, in plain words; `now` moves a 429's countdown. */
@@ -152,6 +175,15 @@ export const api = {
   updateDesktop: (id: string, changes: { name?: string; state?: 'running' | 'stopped' }) =>
     request<Desktop>('PATCH', `/api/desktops/${encodeURIComponent(id)}`, changes),
   deleteDesktop: (id: string) => request<void>('DELETE', `/api/desktops/${encodeURIComponent(id)}`),
+  desktop: (id: string) => request<Desktop>('GET', `/api/desktops/${encodeURIComponent(id)}`),
+  /** A PNG of a running desktop's screen (does not count as using it: thumbnails never keep one from idling). */
+  screenshot: (id: string) => send('GET', `/api/desktops/${encodeURIComponent(id)}/screenshot`, undefined, 'image/png').then((r) => r.blob()),
+  viewTickets: (id: string) => request<{ viewTickets: ViewTicket[] }>('GET', `/api/desktops/${encodeURIComponent(id)}/view-tickets`).then((r) => r.viewTickets),
+  /** The only place a ticket's secret exists in the dashboard: the share panel shows its link and drops it. */
+  createViewTicket: (id: string, body: { mode: 'view' | 'control'; ttlS: number }) =>
+    request<IssuedViewTicket>('POST', `/api/desktops/${encodeURIComponent(id)}/view-tickets`, body),
+  revokeViewTicket: (id: string, ticketId: string) =>
+    request<void>('DELETE', `/api/desktops/${encodeURIComponent(id)}/view-tickets/${encodeURIComponent(ticketId)}`),
 
   apiKeys: () => request<{ apiKeys: ApiKey[] }>('GET', '/api/api-keys').then((r) => r.apiKeys),
   /** The only place a plaintext key exists in the dashboard: the caller shows it once and drops it. */
