@@ -1,5 +1,5 @@
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
-import { type Desktop, type IssuedViewTicket, type ViewTicket, api } from '../api.ts';
+import { ApiError, type Desktop, type IssuedViewTicket, type ViewTicket, api } from '../api.ts';
 import { CopyButton, ErrorNotice, ListProblem, Time } from '../components.tsx';
 import { formatDate } from '../format.ts';
 import { useFocusLater } from '../focus.ts';
@@ -70,8 +70,11 @@ export function SharePanel({ desktop: d, sessionId, onStatus }: { desktop: Deskt
     try {
       await api.revokeViewTicket(d.id, t.id);
     } catch (err) {
-      setError(err);
-      return;
+      // Already gone (revoked elsewhere, expired): what was asked for is done.
+      if (!(err instanceof ApiError && err.status === 404)) {
+        setError(err);
+        return;
+      }
     }
     if (made?.id === t.id) setMade(null);
     onStatus('Link revoked: it no longer opens the desktop, and anyone watching with it is disconnected.');
