@@ -103,6 +103,12 @@ describe('desktops, live', () => {
       expect(await page.title()).toBe('piloted · Desktops · Le Bureau');
       await page.getByTestId('live-placeholder').getByText('The desktop is stopped. Start it to see its screen.').waitFor();
 
+      // The page's CSP allows connections to 'self' only: no ws: or wss: source. The live
+      // view's same-origin WebSocket works under it (and the suite fails on any CSP report).
+      const csp = (await fetch(`${suite.server.base}/desktops/${id}`)).headers.get('content-security-policy') ?? '';
+      expect(csp).toMatch(/(^|;)connect-src 'self'(;|$)/);
+      expect(csp).not.toMatch(/wss?:/);
+
       // Start: the state follows, and the screen connects by itself, view only at first.
       await page.getByTestId('desktop-toggle').click();
       await page.locator('.desktop-title').getByText('Running').waitFor({ timeout: 30_000 });
