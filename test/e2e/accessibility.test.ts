@@ -60,6 +60,27 @@ describe('accessibility', () => {
         await check('delete confirmation');
         await page.keyboard.press('Escape');
 
+        // A desktop's page: stopped, with a watch-only link made; running (this server runs
+        // no desktops, so its view keeps reconnecting); and the viewer the link opens.
+        await page.getByRole('link', { name: 'desk-stopped', exact: true }).click();
+        await page.getByTestId('live-placeholder').waitFor();
+        await page.getByRole('button', { name: 'Make a link' }).click();
+        const link = await page.locator('#share-url').inputValue();
+        await page.getByTestId('view-ticket').waitFor();
+        await check('desktop page, link made');
+        await shot('desktop-page');
+        await page.getByRole('link', { name: '← All desktops' }).click();
+        await page.getByRole('link', { name: 'desk-running', exact: true }).click();
+        await expect.poll(() => page.getByTestId('live-status').textContent(), { timeout: 10_000 }).toMatch(/Reconnecting…$/);
+        await check('desktop page, running, reconnecting');
+        await page.getByText('Control', { exact: true }).click();
+        await check('desktop page, control');
+        const viewer = await suite.newPage({ colorScheme });
+        await viewer.goto(link);
+        await expect.poll(() => viewer.getByTestId('live-status').textContent(), { timeout: 10_000 }).toMatch(/Reconnecting…$/);
+        await expectAccessible(viewer, `viewer (${colorScheme})`);
+        await screenshot(viewer, `a11y-${colorScheme}-viewer`);
+
         await page.getByRole('link', { name: 'API keys' }).click();
         await page.getByTestId('api-key-row').filter({ hasText: 'from 127.0.0.1' }).waitFor();
         await check('API keys');

@@ -17,7 +17,8 @@ describe('the keyboard focus', () => {
     async () => {
       const page = await suite.newPage();
       await signIn(page, suite.server.base, 'tab@example.com', '/api-keys');
-      for (const path of ['/desktops', '/api-keys', '/sessions', '/activity', '/no-such-page']) {
+      const desk = await createDesktop(suite.server, (await suite.accountOf(page)).id, 'tabbed');
+      for (const path of ['/desktops', `/desktops/${desk.id}`, '/api-keys', '/sessions', '/activity', '/no-such-page']) {
         await page.goto(suite.server.base + path);
         await page.locator('h1').waitFor();
         await page.keyboard.press('Tab');

@@ -53,6 +53,17 @@ describe('on a 390 px screen', () => {
         const tops = await page.locator('header.topbar nav a').evaluateAll((links) => links.map((a) => Math.round(a.getBoundingClientRect().top)));
         expect(new Set(tops).size, path).toBe(1);
       }
+      // A desktop's page, with a watch-only link made (a long one), and the viewer it opens.
+      const desk = await createDesktop(suite.server, me.id, 'a-desktop-with-a-rather-long-name-that-must-wrap');
+      await page.goto(`${suite.server.base}/desktops/${desk.id}`);
+      await page.getByRole('button', { name: 'Make a link' }).click();
+      const link = await page.locator('#share-url').inputValue();
+      expect(await headerHeight(page)).toBeLessThanOrEqual(80);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+      await screenshot(page, '22-desktop-page-narrow');
+      await page.goto(link);
+      await page.getByTestId('live-status').waitFor();
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
       // With the count of unseen events beside Mission control too.
       await page.goto(`${suite.server.base}/desktops`);
       await page.locator('.topbar .live-dot').waitFor();

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { DASHBOARD_PAGES } from '../../src/http/routes/dashboard.ts';
+import { DASHBOARD_PAGES, DASHBOARD_PAGE_PATTERNS } from '../../src/http/routes/dashboard.ts';
 import { type Services, compose } from '../../src/compose.ts';
 import { buildDashboard, removeDashboardBuild } from '../helpers/dashboard-build.ts';
 
@@ -55,6 +55,19 @@ describe('the dashboard is served at /', () => {
     }
   });
 
+  it('serves a desktop’s page for any id of the API’s form, like the other pages', async () => {
+    expect(DASHBOARD_PAGE_PATTERNS).toEqual(['/desktops/:id']);
+    for (const url of ['/desktops/dsk_AbC123xyz', '/desktops/anything-of_the-form', `/desktops/${'a'.repeat(64)}`]) {
+      const res = await app.inject({ url });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['cache-control']).toBe('no-cache');
+      expect(String(res.headers['content-security-policy'])).toContain("connect-src 'self'");
+      expect(res.body).toBe(readFileSync(join(dist, 'index.html'), 'utf8'));
+    }
+    // Longer than an id can be: no page.
+    expect((await app.inject({ url: `/desktops/${'a'.repeat(65)}` })).statusCode).toBe(404);
+  });
+
   it('the built page has no inline script or style for the CSP to block', async () => {
     const html = (await app.inject({ url: '/' })).body;
     const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
@@ -81,7 +94,8 @@ describe('the dashboard is served at /', () => {
 
   it('serves the script and the stylesheet precompressed, in the encoding the client accepts, varying on it', async () => {
     const scripts = assets.filter((a) => /\.(js|css)$/.test(a));
-    expect(scripts.length).toBe(2);
+    // The dashboard's script and stylesheet, and noVNC's chunk (fetched with the first live screen).
+    expect(scripts.map((a) => a.replace(/-[\w-]+\./, '.')).sort()).toEqual(['index.css', 'index.js', 'rfb.js']);
     for (const name of scripts) {
       const original = readFileSync(join(dist, 'assets', name));
       const cases = [
@@ -106,7 +120,7 @@ describe('the dashboard is served at /', () => {
 
   it('a browser asking for an unknown page gets the dashboard with status 404; anything else gets the problem', async () => {
     const html = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
-    for (const url of ['/keys', '/api-keys/', '/desktops/extra', '/nope?x=1', '/index.html']) {
+    for (const url of ['/keys', '/api-keys/', '/desktops/a.b', '/desktops/x/extra', '/nope?x=1', '/index.html']) {
       for (const method of ['GET', 'HEAD'] as const) {
         const res = await app.inject({ method, url, headers: { accept: html } });
         expect(res.statusCode, `${method} ${url}`).toBe(404);
@@ -135,7 +149,7 @@ describe('the dashboard is served at /', () => {
   });
 
   it('answers 404 problems, never HTML and never a cacheable miss, for what is not there', async () => {
-    for (const url of ['/assets/nope-123.js', '/nope', '/api/nope', '/api/desktops/x/y', '/desktops/extra', '/index.html']) {
+    for (const url of ['/assets/nope-123.js', '/nope', '/api/nope', '/api/desktops/x/y', '/desktops/a.b', '/desktops/x/extra', '/index.html']) {
       const res = await app.inject({ url });
       expect(res.statusCode, url).toBeGreaterThanOrEqual(400);
       expect(res.headers['content-type'], url).toMatch(/^application\/problem\+json/);

@@ -15,6 +15,7 @@ type Ok<P extends keyof paths, M extends 'get' | 'post' | 'patch' | 'delete'> = 
 }
   ? T
   : never;
+type Created<P extends keyof paths> = paths[P]['post'] extends { responses: { 201: { content: { 'application/json': infer T } } } } ? T : never;
 
 export type Desktop = components['schemas']['Desktop'];
 /** starting → running → stopping → stopped; failed (with `failure`, a reason in plain words). */
@@ -25,6 +26,9 @@ export type Account = Me['account'];
 export type Session = Ok<'/api/sessions', 'get'>['sessions'][number];
 export type Provider = Ok<'/api/auth/providers', 'get'>['providers'][number];
 export type ActivityEvent = Ok<'/api/mission-control/activity', 'get'>['events'][number];
+export type ViewTicket = Ok<'/api/desktops/{id}/view-tickets', 'get'>['viewTickets'][number];
+/** A view ticket just made: the only time its secret (`ticket`) is seen. */
+export type IssuedViewTicket = Created<'/api/desktops/{id}/view-tickets'>;
 
 /** An API failure: the problem+json body's code, plus Retry-After on 429 and 503. */
 export class ApiError extends Error {
@@ -59,22 +63,22 @@ function parseRetryAfter(value: string | null): number | null {
   return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** Sends a request with the cookie; answers the response when it is a success, else throws its ApiError. */
+async function send(method: string, path: string, body?: unknown, accept = 'application/json'): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(path, {
       method,
       credentials: 'same-origin',
       cache: 'no-store',
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      headers: body === undefined ? { accept } : { accept, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, 'network', 'Le Bureau could not be reached. Check your connection and try again.');
   }
-  if (res.status === 204) return undefined as T;
+  if (res.ok) return res;
   const payload: unknown = await res.json().catch(() => null);
-  if (res.ok) return payload as T;
   const problem = (payload ?? {}) as { code?: string; title?: string; detail?: string; budget?: string };
   const error = new ApiError(
     res.status,
@@ -85,6 +89,12 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   );
   if (res.status === 401) unauthorizedHandler();
   throw error;
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await send(method, path, body);
+  if (res.status === 204) return undefined as T;
+  return (await res.json().catch(() => null)) as T;
 }
 
 /** What to tell a person about a failure, in plain words; `now` moves a 429's countdown. */
@@ -115,6 +125,15 @@ export const api = {
   updateDesktop: (id: string, changes: { name?: string; state?: 'running' | 'stopped' }) =>
     request<Desktop>('PATCH', `/api/desktops/${encodeURIComponent(id)}`, changes),
   deleteDesktop: (id: string) => request<void>('DELETE', `/api/desktops/${encodeURIComponent(id)}`),
+  desktop: (id: string) => request<Desktop>('GET', `/api/desktops/${encodeURIComponent(id)}`),
+  /** A PNG of a running desktop's screen (does not count as using it: thumbnails never keep one from idling). */
+  screenshot: (id: string) => send('GET', `/api/desktops/${encodeURIComponent(id)}/screenshot`, undefined, 'image/png').then((r) => r.blob()),
+  viewTickets: (id: string) => request<{ viewTickets: ViewTicket[] }>('GET', `/api/desktops/${encodeURIComponent(id)}/view-tickets`).then((r) => r.viewTickets),
+  /** The only place a ticket's secret exists in the dashboard: the share panel shows its link and drops it. */
+  createViewTicket: (id: string, body: { mode: 'view' | 'control'; ttlS: number }) =>
+    request<IssuedViewTicket>('POST', `/api/desktops/${encodeURIComponent(id)}/view-tickets`, body),
+  revokeViewTicket: (id: string, ticketId: string) =>
+    request<void>('DELETE', `/api/desktops/${encodeURIComponent(id)}/view-tickets/${encodeURIComponent(ticketId)}`),
 
   apiKeys: () => request<{ apiKeys: ApiKey[] }>('GET', '/api/api-keys').then((r) => r.apiKeys),
   /** The only place a plaintext key exists in the dashboard: the caller shows it once and drops it. */

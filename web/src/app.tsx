@@ -5,21 +5,30 @@ import { type Me, ApiError, api, describeError, onUnauthorized } from './api.ts'
 import { Loading } from './components.tsx';
 import { ActivityPage } from './pages/activity.tsx';
 import { ApiKeysPage } from './pages/api-keys.tsx';
+import { DesktopPage } from './pages/desktop.tsx';
 import { DesktopsPage } from './pages/desktops.tsx';
 import { NotFoundPage } from './pages/not-found.tsx';
 import { SessionsPage } from './pages/sessions.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
-import { Link, PAGES, PAGE_TITLES, navigate, usePath } from './router.tsx';
+import { ViewerPage } from './pages/viewer.tsx';
+import { Link, PAGES, PAGE_TITLES, desktopIdOf, navigate, usePath } from './router.tsx';
 
 type Auth = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'signed-out'; notice: string | null } | { state: 'signed-in'; me: Me };
 
 const SIGNED_IN_PAGES = new Set<string>([PAGES.desktops, PAGES.apiKeys, PAGES.sessions, PAGES.activity]);
+/** A page of the signed-in dashboard: one of the above, or a desktop's own page. */
+const isSignedInPage = (path: string) => SIGNED_IN_PAGES.has(path) || desktopIdOf(path) !== null;
 
+/** A shared link's viewer needs no account: it never asks who is signed in. */
 export function App() {
+  return usePath() === PAGES.viewer ? <ViewerPage /> : <Dashboard />;
+}
+
+function Dashboard() {
   const path = usePath();
   const [auth, setAuth] = useState<Auth>({ state: 'loading' });
   // Where to come back to after signing in (never carries anything but a page path).
-  const [returnTo, setReturnTo] = useState(() => (SIGNED_IN_PAGES.has(path) ? path : '/'));
+  const [returnTo, setReturnTo] = useState(() => (isSignedInPage(path) ? path : '/'));
 
   useEffect(() => {
     onUnauthorized(() => setAuth((a) => (a.state === 'signed-out' ? a : { state: 'signed-out', notice: a.state === 'signed-in' ? 'Your session has ended. Sign in again.' : null })));
@@ -40,7 +49,7 @@ export function App() {
   // in (an unknown path stays, and shows "not found").
   useEffect(() => {
     if (auth.state === 'signed-out' && path !== PAGES.signIn) {
-      if (SIGNED_IN_PAGES.has(path)) setReturnTo(path);
+      if (isSignedInPage(path)) setReturnTo(path);
       navigate(PAGES.signIn, { replace: true });
     } else if (auth.state === 'signed-in' && path === PAGES.signIn) {
       navigate(PAGES.desktops, { replace: true });
@@ -49,7 +58,7 @@ export function App() {
 
   // Each page gets a title, so screen readers announce the change.
   useEffect(() => {
-    document.title = `${PAGE_TITLES[path] ?? 'Page not found'} · Le Bureau`;
+    document.title = `${PAGE_TITLES[path] ?? (desktopIdOf(path) ? 'Desktop' : 'Page not found')} · Le Bureau`;
   }, [path]);
 
   const signOut = async () => {
@@ -141,7 +150,8 @@ function SignedIn({ me, path, onSignOut }: { me: Me; path: string; onSignOut: ()
         {path === PAGES.apiKeys && <ApiKeysPage />}
         {path === PAGES.sessions && <SessionsPage onSignOut={onSignOut} />}
         {path === PAGES.activity && <ActivityPage sessionId={me.authentication.sessionId} />}
-        {!SIGNED_IN_PAGES.has(path) && path !== PAGES.signIn && <NotFoundPage path={path} />}
+        {desktopIdOf(path) && <DesktopPage key={path} id={desktopIdOf(path)!} sessionId={me.authentication.sessionId} />}
+        {!isSignedInPage(path) && path !== PAGES.signIn && <NotFoundPage path={path} />}
       </main>
       <EventAnnouncer sessionId={me.authentication.sessionId} />
     </div>

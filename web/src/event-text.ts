@@ -33,6 +33,23 @@ const STOP_REASONS: Record<string, string> = {
   shutdown: ' when the server shut down',
 };
 
+const VIEW_MODES: Record<string, string> = {
+  view: ', watch only',
+  control: ', in control',
+};
+
+const VIEW_CLOSE_REASONS: Record<string, string> = {
+  client_closed: '',
+  desktop_stopped: ': the desktop stopped',
+  ticket_revoked: ': its link was revoked',
+  ticket_expired: ': its link expired',
+  credential_revoked: ': the session or key behind it ended',
+  credential_expired: ': the session or key behind it expired',
+  unresponsive: ': the viewer stopped answering',
+  input_refused: ': a watch-only viewer sent input',
+  server_shutdown: ': the server stopped',
+};
+
 function str(data: ActivityEvent['data'], field: string): string {
   const v = data?.[field];
   return typeof v === 'string' ? v : '';
@@ -90,9 +107,9 @@ export function describeEvent(e: ActivityEvent, names: NameLookup): EventPart[] 
     case 'desktop.file_downloaded':
       return [`${file(e)} downloaded from desktop ${desk()}`];
     case 'desktop.view_opened':
-      return [`Live view of desktop ${desk()} opened`];
+      return [`Live view of desktop ${desk()} opened${VIEW_MODES[str(e.data, 'mode')] ?? ''}`];
     case 'desktop.view_closed':
-      return [`Live view of desktop ${desk()} closed`];
+      return [`Live view of desktop ${desk()} closed${VIEW_CLOSE_REASONS[str(e.data, 'reason')] ?? ''}`];
     case 'api_key.created':
       return aboutKey(' created');
     case 'api_key.revoked':
@@ -125,6 +142,7 @@ export function describeActor(e: ActivityEvent, names: NameLookup, sessionId: st
   }
   if (type === 'operator') return ['an operator (bureau CLI)'];
   if (type === 'system') return ['Le Bureau'];
+  if (type === 'view_ticket') return ['someone with a shared link'];
   return null;
 }
 

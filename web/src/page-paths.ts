@@ -10,7 +10,23 @@ export const PAGES = {
   sessions: '/sessions',
   activity: '/activity',
   signIn: '/sign-in',
+  /** A shared desktop's live view, opened from a watch-only link: no sign-in (view-link.ts). */
+  viewer: '/view',
 } as const;
+
+/**
+ * One desktop's page, with its live view: /desktops/<id>. Served like the pages above
+ * (src/http/routes/dashboard.ts, DASHBOARD_PAGE_PATTERNS), for any id of the API's form.
+ */
+export function desktopPath(id: string): string {
+  return `${PAGES.desktops}/${encodeURIComponent(id)}`;
+}
+
+/** The desktop id of a desktop page's path, else null. Ids are the API's: [A-Za-z0-9_-], at most 64. */
+export function desktopIdOf(path: string): string | null {
+  const m = /^\/desktops\/([A-Za-z0-9_-]{1,64})$/.exec(path);
+  return m ? m[1] : null;
+}
 
 export const PAGE_TITLES: Record<string, string> = {
   [PAGES.desktops]: 'Desktops',
@@ -18,6 +34,7 @@ export const PAGE_TITLES: Record<string, string> = {
   [PAGES.sessions]: 'Sessions',
   [PAGES.activity]: 'Mission control',
   [PAGES.signIn]: 'Sign in',
+  [PAGES.viewer]: 'Shared desktop',
 };
 
 /** Other words people type for a page. */

@@ -6,6 +6,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Problem } from '../../core/problems.ts';
 import { sendProblem } from '../problem-reply.ts';
+import { IdParams } from '../schemas.ts';
 
 /** Where `npm run build:web` puts the dashboard (web/vite.config.ts). */
 export const DEFAULT_DASHBOARD_DIR = resolve(import.meta.dirname, '../../../web/dist');
@@ -16,7 +17,14 @@ export const DEFAULT_DASHBOARD_DIR = resolve(import.meta.dirname, '../../../web/
  * mistyped URL still gets a 404 (as the dashboard's "not found" page when a browser
  * asks for a page, see wantsNotFoundPage), and nothing under /api/ can ever turn into HTML.
  */
-export const DASHBOARD_PAGES = ['/', '/sign-in', '/desktops', '/api-keys', '/sessions', '/activity'] as const;
+export const DASHBOARD_PAGES = ['/', '/sign-in', '/desktops', '/api-keys', '/sessions', '/activity', '/view'] as const;
+
+/**
+ * Pages with a parameter: one desktop's page (/desktops/<id>, its live view). The id
+ * must have the API's form, or the path is no page (a 404, as for any unknown path).
+ */
+export const DASHBOARD_PAGE_PATTERNS = ['/desktops/:id'] as const;
+const PAGE_ID = new RegExp(IdParams.properties.id.pattern!);
 
 /** Vite names every built asset after a hash of its content: such a name never changes meaning. */
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
@@ -62,6 +70,12 @@ export interface DashboardOptions {
 export async function dashboardRoutes(app: FastifyInstance, options: DashboardOptions) {
   const dir = options.dir ?? DEFAULT_DASHBOARD_DIR;
   const notBuilt = () => new Problem('unavailable', 'The dashboard is not built: run `npm run build:web`');
+  /** The dashboard with status 404: it shows its "not found" page. */
+  const notFoundPage = (reply: FastifyReply) =>
+    readFile(join(dir, 'index.html')).then(
+      (html) => reply.code(404).header('cache-control', REVALIDATE).type('text/html; charset=utf-8').send(html),
+      () => sendProblem(reply, notBuilt()),
+    );
 
   // Its own context: @fastify/static's reply.sendFile stays here, so another plugin can
   // register @fastify/static for its own files.
@@ -75,6 +89,13 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardOp
       return reply.sendFile('index.html', { cacheControl: false });
     };
     for (const url of DASHBOARD_PAGES) files.get(url, routeOptions, async (_request, reply) => page(reply));
+    for (const url of DASHBOARD_PAGE_PATTERNS) {
+      files.get<{ Params: { id: string } }>(url, routeOptions, async (request, reply) => {
+        const id = request.params.id;
+        if (id.length <= 64 && PAGE_ID.test(id)) return page(reply);
+        return wantsNotFoundPage(request) ? notFoundPage(reply) : sendProblem(reply, new Problem('not_found'));
+      });
+    }
 
     files.get<{ Params: Static<typeof AssetParams> }>(
       '/assets/:file',
@@ -96,10 +117,7 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardOp
   // browser's ones first. Callback style: the many requests it lets through cost no promise.
   app.addHook('onRequest', (request, reply, done) => {
     if (!request.is404 || !wantsNotFoundPage(request)) return done();
-    readFile(join(dir, 'index.html')).then(
-      (html) => reply.code(404).header('cache-control', REVALIDATE).type('text/html; charset=utf-8').send(html),
-      () => sendProblem(reply, notBuilt()),
-    );
+    void notFoundPage(reply);
   });
 }
 // Not encapsulated (what fastify-plugin does, without the dependency): the not-found

@@ -1,9 +1,11 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { type Desktop, type DesktopState, api } from '../api.ts';
 import { Badge, CopyButton, Time } from '../components.tsx';
+import { Link, desktopPath } from '../router.tsx';
 import type { Act } from './desktops.tsx';
+import { DesktopThumbnail } from './desktop-thumbnail.tsx';
 
-const STATE_LABEL: Record<DesktopState, string> = {
+export const STATE_LABEL: Record<DesktopState, string> = {
   starting: 'Starting…',
   running: 'Running',
   stopping: 'Stopping…',
@@ -15,7 +17,7 @@ const STATE_LABEL: Record<DesktopState, string> = {
 export const IN_PROGRESS: ReadonlySet<DesktopState> = new Set(['starting', 'stopping']);
 
 /** What the Start/Stop button does in each state (null: nothing while it stops). */
-const TOGGLE: Record<DesktopState, { label: 'Start' | 'Stop'; to: 'running' | 'stopped' } | null> = {
+export const TOGGLE: Record<DesktopState, { label: 'Start' | 'Stop'; to: 'running' | 'stopped' } | null> = {
   starting: { label: 'Stop', to: 'stopped' },
   running: { label: 'Stop', to: 'stopped' },
   stopping: null,
@@ -24,15 +26,17 @@ const TOGGLE: Record<DesktopState, { label: 'Start' | 'Stop'; to: 'running' | 's
 };
 
 /** What a start or stop came to, in words for the status line. */
-function outcome(d: Desktop): string {
+export function outcome(d: Desktop): string {
   if (d.state === 'failed') return `“${d.name}” could not start: ${d.failure ?? 'no reason given'}.`;
   if (d.state === 'starting') return `“${d.name}” is starting.`;
   if (d.state === 'running') return `“${d.name}” is running.`;
   return `“${d.name}” stopped.`;
 }
 
-export function DesktopRow({ desktop: d, duplicate, act, onDelete, onStatus }: {
+export function DesktopRow({ desktop: d, duplicate, act, onDelete, onStatus, thumbnailEveryMs }: {
   desktop: Desktop;
+  /** How often a running desktop's thumbnail refreshes (use-thumbnail.ts). */
+  thumbnailEveryMs: number;
   /** Another desktop has the same name. */
   duplicate: boolean;
   act: Act;
@@ -105,7 +109,9 @@ export function DesktopRow({ desktop: d, duplicate, act, onDelete, onStatus }: {
           </form>
         ) : (
           <div className="cell">
-            <strong className="name">{d.name}</strong>
+            <strong className="name">
+              <Link to={desktopPath(d.id)}>{d.name}</Link>
+            </strong>
             {duplicate && (
               <>
                 {' '}
@@ -140,7 +146,12 @@ export function DesktopRow({ desktop: d, duplicate, act, onDelete, onStatus }: {
           )}
         </div>
       </td>
-      <td data-label="Screen">{d.resolution.replace('x', '×')}</td>
+      <td data-label="Screen">
+        <div className="cell screen-cell">
+          <DesktopThumbnail desktop={d} everyMs={thumbnailEveryMs} />
+          <span className="small">{d.resolution.replace('x', '×')}</span>
+        </div>
+      </td>
       <td data-label="Created">
         <Time iso={d.createdAt} />
       </td>

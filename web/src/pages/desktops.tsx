@@ -6,6 +6,7 @@ import { useFocusLater } from '../focus.ts';
 import { duplicateNames, findSameName, newestFirst, sameNameKey } from '../lists.ts';
 import { names } from '../names.ts';
 import { useList } from '../use-list.ts';
+import { thumbnailEveryMs } from '../use-thumbnail.ts';
 import { DesktopRow, IN_PROGRESS } from './desktop-row.tsx';
 
 /** Events after which the list may have changed (not input, commands or files). */
@@ -62,13 +63,14 @@ export function DesktopsPage() {
   };
 
   const duplicates = list.items ? duplicateNames(list.items) : new Set<string>();
+  const everyMs = thumbnailEveryMs(list.items?.filter((d) => d.state === 'running').length ?? 0);
   const sameName = findSameName(list.items, name);
 
   return (
     <>
       <header className="page-header">
         <h1>Desktops</h1>
-        <p className="muted">Linux desktops that you and your agents work in. Newest first.</p>
+        <p className="muted">Linux desktops that you and your agents work in. Newest first. Open one by its name to watch it live, drive it, or share a watch-only link.</p>
       </header>
 
       <form className="inline-form" onSubmit={create} aria-label="Create a desktop">
@@ -123,7 +125,7 @@ export function DesktopsPage() {
           </thead>
           <tbody>
             {list.items.map((d) => (
-              <DesktopRow key={d.id} desktop={d} duplicate={duplicates.has(sameNameKey(d.name))} act={act} onDelete={() => setDeleting(d)} onStatus={setStatus} />
+              <DesktopRow key={d.id} desktop={d} duplicate={duplicates.has(sameNameKey(d.name))} act={act} onDelete={() => setDeleting(d)} onStatus={setStatus} thumbnailEveryMs={everyMs} />
             ))}
           </tbody>
         </table>
