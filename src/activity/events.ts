@@ -20,6 +20,23 @@ export type ActivityType =
   | 'api_key.revoked'
   | 'api_key.new_address'
   | 'api_key.refused_blocked_address'
+  // Usage monitoring (docs/monitoring.md): the first address a key is used from, trust
+  // changes, webhook endpoints, and the alerts themselves (one type per alert kind).
+  | 'api_key.first_use'
+  | 'address.trusted'
+  | 'address.untrusted'
+  | 'webhook.created'
+  | 'webhook.deleted'
+  | 'alerts.acknowledged'
+  | 'alert.new_address'
+  | 'alert.usage_spike'
+  | 'alert.failure_spike'
+  | 'alert.old_key_used'
+  | 'alert.blocked_address'
+  | 'alert.key_leaked'
+  // Written by key rolling and secret scanning (built beside this); the alert rules listen for them.
+  | 'api_key.used_after_roll'
+  | 'api_key.leaked'
   | 'session.started'
   | 'session.ended'
   | 'ip.blocked';
