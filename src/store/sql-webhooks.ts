@@ -105,6 +105,17 @@ export class SqlWebhookStore implements WebhookStore {
   }
 
   async claimDue(now: number, leaseUntil: number, limit: number): Promise<DueDelivery[]> {
+    // Every process asks every second: a plain read first, since an UPDATE takes SQLite's
+    // write lock even when it matches nothing.
+    const any = await this.db
+      .selectFrom('webhook_deliveries')
+      .select('id')
+      .where('state', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+      .limit(1)
+      .executeTakeFirst();
+    if (!any) return [];
     let due = this.db
       .selectFrom('webhook_deliveries')
       .select('id')

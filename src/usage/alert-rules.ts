@@ -46,6 +46,13 @@ const keyOf = (e: ActivityEvent): string | null => (e.target?.type === 'api_key'
  * key. Each is raised once across processes (claims in the database).
  */
 export class AlertRules {
+  /**
+   * Claims this process took, until they end: a revoked key sent a hundred times a
+   * second costs one database claim an hour here, not one per request. The database
+   * claim still decides between processes.
+   */
+  private readonly held = new Map<string, number>();
+
   constructor(private readonly deps: AlertRulesDeps) {}
 
   /**
@@ -150,7 +157,19 @@ export class AlertRules {
   }
 
   private async raise(input: RaiseAlert): Promise<void> {
-    await this.deps.alerts.raise(input);
+    if (input.once) {
+      const now = this.deps.clock.now();
+      if ((this.held.get(input.once.claim) ?? 0) > now) return;
+      if (this.held.size >= 10_000) this.held.clear();
+      this.held.set(input.once.claim, now + input.once.forMs);
+    }
+    try {
+      await this.deps.alerts.raise(input);
+    } catch (err) {
+      // Not raised after all (the database failed): the next occurrence tries again.
+      if (input.once) this.held.delete(input.once.claim);
+      throw err;
+    }
   }
 
   private later(work: Promise<void>): void {

@@ -120,6 +120,8 @@ export class WebhookService {
   }
 
   private event(w: WebhookRecord, type: 'webhook.created' | 'webhook.deleted', actor: Actor, ip: string | null): ActivityDraft {
-    return { accountId: w.accountId, type, at: this.deps.clock.now(), actor, target: { type: 'webhook', id: w.id }, ip, data: { url: w.url, events: w.events } };
+    // Only the host: an endpoint's path or query often carries a token of its own, and events never hold secrets.
+    const host = new URL(w.url).host;
+    return { accountId: w.accountId, type, at: this.deps.clock.now(), actor, target: { type: 'webhook', id: w.id }, ip, data: { host, events: w.events } };
   }
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { listen, waitFor } from '../activity/sse-clients.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
-import { call, flushUsage, readerKey } from './usage-helpers.ts';
+import { call, eventsOf, flushUsage, readerKey } from './usage-helpers.ts';
 import { WebhookReceiver } from './webhook-receiver.ts';
 
 const SECOND = 1000;
@@ -54,6 +54,9 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (database) => {
     const listed = await call(base, 'GET', '/api/webhooks', { key: manager });
     expect(listed.body).toEqual({ webhooks: [webhook] });
     expect(JSON.stringify(listed.body)).not.toContain(secret);
+    // The registration is an event that names the host only (a path may hold a token).
+    const [registered] = await eventsOf(t, owner.accountId, 'webhook.created');
+    expect(registered.data).toEqual({ host: `127.0.0.1:${receiver.port}`, events: ['alert.new_address'] });
     const row = await t.services.database.db.selectFrom('webhooks').selectAll().where('id', '=', webhook.id).executeTakeFirstOrThrow();
     expect(JSON.stringify(row)).not.toContain(secret.slice(6));
     const everything = await register(manager, ['*'], receiver.url('/all'));
