@@ -208,7 +208,14 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     bcrypt,
     cache: keyCache,
     guard: failedAttempts,
-    lastUse,
+    // Each verified use: the key's last use, and the address for its usage (noted at
+    // verification, so a stream opened from a new address alerts when it opens).
+    lastUse: {
+      record(use) {
+        lastUse.record(use);
+        usage.recorder.noteAddress(use.keyId, use.ip, use.at);
+      },
+    },
     onFailure: (attempt) => blockedAddresses.failed(attempt),
     onBlockedValidKey: (use) => blockedAddresses.refusedValidKey(use),
     // Built below with the other usage services; called only once requests flow.

@@ -54,7 +54,7 @@ export interface VerifierDeps {
   bcrypt: BoundedBcrypt;
   cache: VerifiedKeyCache;
   guard: FailedAttemptGuard;
-  lastUse: LastUseRecorder;
+  lastUse: Pick<LastUseRecorder, 'record'>;
   /** Told of every failed attempt; must be cheap and must not throw. */
   onFailure?: (attempt: FailedKeyAttempt) => void;
   /** Told each time a known-valid key is refused for its address's block; must be cheap and must not throw. */

@@ -31,8 +31,10 @@ export interface UsageSink {
 }
 
 /**
- * Counts each request made with a key, in memory, by minute, outcome and route group,
- * with the addresses it came from; `flush` writes the counts in batches that add to the
+ * Counts each request made with a key, in memory, by minute, outcome and route group
+ * (`record`, when the request is answered), and the addresses the key is used from
+ * (`noteAddress`, when the key is verified: a stream answered hours later must not
+ * hide where it was opened from). `flush` writes the counts in batches that add to the
  * stored ones, so several processes add up and no request costs a write. An address a
  * key was not seen using in this process is written promptly (the next tick), so a
  * new-address alert does not wait for the periodic flush.
@@ -53,24 +55,17 @@ export class UsageRecorder {
     private readonly maxAddresses = 100_000,
   ) {}
 
-  /**
-   * One request: `group` is its route group's index, `ip` its client address, or null
-   * for a refusal (a wrong secret for a real key id is counted, but is no use of the key).
-   */
-  record(keyId: string, group: number, status: number, ip: string | null): void {
-    const now = this.clock.now();
-    const minute = now - (now % MINUTE);
-    let tally = this.tallies.get(keyId);
-    if (tally === undefined) {
-      tally = { minute, counts: new Uint32Array(COUNTERS), dirty: false, addresses: new Map() };
-      this.tallies.set(keyId, tally);
-    } else if (tally.minute !== minute) {
-      this.rotate(keyId, tally, minute);
-    }
+  /** One answered request: `group` is its route group's index. Refusals of a known key id count too. */
+  record(keyId: string, group: number, status: number): void {
+    const tally = this.tallyOf(keyId, this.clock.now());
     tally.counts[outcomeOf(status)]++;
     tally.counts[GROUP_OFFSET + group]++;
     tally.dirty = true;
-    if (ip === null) return;
+  }
+
+  /** The key was verified for a request from `ip` (a wrong secret is no use of the key, and is not noted). */
+  noteAddress(keyId: string, ip: string, now: number): void {
+    const tally = this.tallyOf(keyId, now);
     const address = tally.addresses.get(ip);
     if (address !== undefined) {
       address.uses++;
@@ -95,6 +90,18 @@ export class UsageRecorder {
       this.promptQueued = false;
       return this.writePending();
     });
+  }
+
+  private tallyOf(keyId: string, now: number): KeyTally {
+    const minute = now - (now % MINUTE);
+    let tally = this.tallies.get(keyId);
+    if (tally === undefined) {
+      tally = { minute, counts: new Uint32Array(COUNTERS), dirty: false, addresses: new Map() };
+      this.tallies.set(keyId, tally);
+    } else if (tally.minute !== minute) {
+      this.rotate(keyId, tally, minute);
+    }
+    return tally;
   }
 
   private rotate(keyId: string, tally: KeyTally, minute: number): void {

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../activity/sse-clients.ts';
 import { startSession } from '../helpers/sessions.ts';
@@ -78,6 +79,27 @@ describe.each(['sqlite', 'postgres'] as const)('addresses and alerts on %s', (da
     const trusted = (await call(base, 'GET', `/api/api-keys/${owner.keyId}/addresses`, { key: reader })).body.addresses[0];
     expect(trusted).toMatchObject({ address: '127.0.2.2', trusted: true, trust: 'key' });
     expect((await eventsOf(t, owner.accountId, 'address.trusted'))[0].data).toMatchObject({ address: '127.0.2.2', scope: 'key' });
+  });
+
+  it('alerts when a stream is opened from a new address, not when it ends', async () => {
+    const owner = await t.account();
+    await use(owner.key, '127.0.2.50');
+    await flushUsage(t);
+    // An activity stream held open from another address (a leaked key watching the account).
+    const opened = await new Promise<http.ClientRequest>((resolve, reject) => {
+      const req = http.get(`${base}/api/mission-control/activity/stream`, { headers: { 'x-api-key': owner.key }, localAddress: '127.0.2.51' }, (res) => {
+        expect(res.statusCode).toBe(200);
+        resolve(req);
+      });
+      req.on('error', reject);
+    });
+    try {
+      await flushUsage(t);
+      const [alert] = (await t.services.usage.alerts.list(owner.accountId, { state: 'open', limit: 5 })).alerts;
+      expect(alert).toMatchObject({ kind: 'alert.new_address', address: '127.0.2.51' });
+    } finally {
+      opened.destroy();
+    }
   });
 
   it('raises no alarm for an address trusted before the key uses it, for the key or for the account', async () => {
