@@ -208,8 +208,8 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     bcrypt,
     cache: keyCache,
     guard: failedAttempts,
-    // Each verified use: the key's last use, and the address for its usage (noted at
-    // verification, so a stream opened from a new address alerts when it opens).
+    // Each verified use: the key's last use, and its address marked seen (a stream is
+    // counted when it ends; opened from a new address, it must alert when it opens).
     lastUse: {
       record(use) {
         lastUse.record(use);

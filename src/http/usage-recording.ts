@@ -17,9 +17,9 @@ export interface UsageRecordingDeps {
 
 /**
  * Counts every answered request made with an API key (and every refusal of a key whose
- * id is known) in that key's usage, and notes the addresses signed-in sessions use.
- * A stream is counted when it ends. The addresses keys are used from are noted when the
- * key is verified (compose.ts hands the verifier's uses to the recorder), not here.
+ * id is known) in that key's usage, with its address, and notes the addresses signed-in
+ * sessions use. A stream is counted when it ends; where it was opened from is seen
+ * when its key is verified (compose.ts hands the verifier's uses to the recorder).
  * The route group is worked out once per route from its URL pattern, when it is
  * registered; per request this is a few map lookups and increments, no write.
  * Call before any route is registered.
@@ -34,10 +34,10 @@ export function registerUsageRecording(app: FastifyInstance, { usage, sessionAdd
     if (ctx !== null) {
       const principal = ctx.principal;
       if (principal !== null) {
-        if (principal.method === 'api_key') usage.record(principal.keyId, ctx.route.usageGroup ?? OTHER_GROUP, reply.statusCode);
+        if (principal.method === 'api_key') usage.record(principal.keyId, ctx.route.usageGroup ?? OTHER_GROUP, reply.statusCode, ctx.clientAddress);
         else sessionAddresses.note(principal.accountId, ctx.clientAddress);
       } else if (ctx.refusedKeyId !== undefined) {
-        usage.record(ctx.refusedKeyId, ctx.route.usageGroup ?? OTHER_GROUP, reply.statusCode);
+        usage.record(ctx.refusedKeyId, ctx.route.usageGroup ?? OTHER_GROUP, reply.statusCode, null);
       }
     }
     done();

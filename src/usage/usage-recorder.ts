@@ -12,6 +12,8 @@ interface AddressTally {
   uses: number;
   firstAt: number;
   lastAt: number;
+  /** Whether the pair was written since this process first saw it (a pair seen but not yet used is written too). */
+  written: boolean;
 }
 
 /** One key's current minute, reused request after request: no allocation per request. */
@@ -31,10 +33,10 @@ export interface UsageSink {
 }
 
 /**
- * Counts each request made with a key, in memory, by minute, outcome and route group
- * (`record`, when the request is answered), and the addresses the key is used from
- * (`noteAddress`, when the key is verified: a stream answered hours later must not
- * hide where it was opened from). `flush` writes the counts in batches that add to the
+ * Counts each request made with a key, in memory, by minute, outcome, route group and
+ * address (`record`, when the request is answered). An address is also marked seen
+ * when the key is verified for it (`noteAddress`): a stream is answered only when it
+ * ends, hours later, and must not hide where it was opened from. `flush` writes the counts in batches that add to the
  * stored ones, so several processes add up and no request costs a write. An address a
  * key was not seen using in this process is written promptly (the next tick), so a
  * new-address alert does not wait for the periodic flush.
@@ -55,24 +57,32 @@ export class UsageRecorder {
     private readonly maxAddresses = 100_000,
   ) {}
 
-  /** One answered request: `group` is its route group's index. Refusals of a known key id count too. */
-  record(keyId: string, group: number, status: number): void {
-    const tally = this.tallyOf(keyId, this.clock.now());
+  /**
+   * One answered request: `group` is its route group's index, `ip` its client address,
+   * or null for a refusal (a wrong secret for a real key id counts, but is no use of the key).
+   */
+  record(keyId: string, group: number, status: number, ip: string | null): void {
+    const now = this.clock.now();
+    const tally = this.tallyOf(keyId, now);
     tally.counts[outcomeOf(status)]++;
     tally.counts[GROUP_OFFSET + group]++;
     tally.dirty = true;
-  }
-
-  /** The key was verified for a request from `ip` (a wrong secret is no use of the key, and is not noted). */
-  noteAddress(keyId: string, ip: string, now: number): void {
-    const tally = this.tallyOf(keyId, now);
+    if (ip === null) return;
     const address = tally.addresses.get(ip);
     if (address !== undefined) {
       address.uses++;
       address.lastAt = now;
-      return;
-    }
-    tally.addresses.set(ip, { uses: 1, firstAt: now, lastAt: now });
+    } else this.firstSight(tally, ip, now, 1);
+  }
+
+  /** The key was verified for a request from `ip`: a pair new here is judged now, not when the request ends. */
+  noteAddress(keyId: string, ip: string, now: number): void {
+    const tally = this.tallyOf(keyId, now);
+    if (!tally.addresses.has(ip)) this.firstSight(tally, ip, now, 0);
+  }
+
+  private firstSight(tally: KeyTally, ip: string, now: number, uses: number): void {
+    tally.addresses.set(ip, { uses, firstAt: now, lastAt: now, written: false });
     this.addressCount++;
     this.flushSoon();
   }
@@ -167,9 +177,10 @@ export class UsageRecorder {
         tally.dirty = false;
       }
       for (const [ip, a] of tally.addresses) {
-        if (a.uses === 0) continue;
+        if (a.uses === 0 && a.written) continue;
         addUse({ keyId, ip, uses: a.uses, firstAt: a.firstAt, lastAt: a.lastAt });
         a.uses = 0;
+        a.written = true;
       }
       if (now - tally.minute > IDLE_MS) {
         this.addressCount -= tally.addresses.size;

@@ -33,7 +33,7 @@ describe.each(['sqlite', 'postgres'] as const)('alert rules on %s', (database) =
     const end = t.clock.now();
     for (let h = hours; h > 0; h--) {
       t.clock.set(end - h * HOUR);
-      for (let i = 0; i < perHour; i++) t.services.usage.recorder.record(keyId, DESKTOPS, 200);
+      for (let i = 0; i < perHour; i++) t.services.usage.recorder.record(keyId, DESKTOPS, 200, null);
     }
     t.clock.set(end);
   };
@@ -65,7 +65,7 @@ describe.each(['sqlite', 'postgres'] as const)('alert rules on %s', (database) =
 
     // Still spiking an hour later: a second alert.
     t.clock.advance(HOUR);
-    for (let i = 0; i < 200; i++) t.services.usage.recorder.record(busy.keyId, DESKTOPS, 200);
+    for (let i = 0; i < 200; i++) t.services.usage.recorder.record(busy.keyId, DESKTOPS, 200, null);
     await flushUsage(t);
     await t.services.usage.alertRules.checkSpikes();
     expect(await alertsOf(busy.accountId, 'alert.usage_spike')).toHaveLength(2);
