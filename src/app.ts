@@ -21,6 +21,11 @@ import { recordRoutes } from './http/route-table.ts';
 import { meRoutes } from './http/routes/me.ts';
 import { missionControlRoutes } from './http/routes/mission-control.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
+import { alertRoutes } from './http/routes/alerts.ts';
+import { keyUsageRoutes } from './http/routes/key-usage.ts';
+import { trustedAddressRoutes } from './http/routes/trusted-addresses.ts';
+import { webhookRoutes } from './http/routes/webhooks.ts';
+import { registerUsageRecording } from './http/usage-recording.ts';
 import { ApiKeySchema, DesktopSchema, ProblemSchema } from './http/schemas.ts';
 import type { Services } from './compose.ts';
 import { flowCookieName } from './http/flow-cookie.ts';
@@ -145,6 +150,8 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
       done();
     });
   }
+  // Before the routes: it gives each route its usage group as the route is registered.
+  registerUsageRecording(app, { usage: services.usage.recorder, sessionAddresses: services.usage.sessionAddresses });
   await app.register(healthRoutes, { database: services.database });
   await app.register(meRoutes, { accounts: services.accounts });
   await app.register(desktopRoutes, { desktops: services.desktops });
@@ -160,6 +167,10 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
     refusalDelayMs: config.refusalDelayMs,
   });
   await app.register(apiKeyRoutes, { apiKeys: services.apiKeys });
+  await app.register(keyUsageRoutes, { usage: services.usage.keyUsage, trust: services.usage.trust });
+  await app.register(trustedAddressRoutes, { trust: services.usage.trust });
+  await app.register(alertRoutes, { alerts: services.usage.alerts });
+  await app.register(webhookRoutes, { webhooks: services.usage.webhooks });
   await app.register(sessionRoutes, { sessions: services.sessions, sessionCookie, publicOrigin });
   await app.register(authRoutes, {
     signIn: services.signIn,

@@ -11,8 +11,13 @@ export interface BackgroundJobsPlan {
   polls: Poll[];
   /** Once, when the server starts (desktops this host was running start again). */
   startup?: Array<() => Promise<unknown>>;
-  /** Once a minute (stopping idle desktops). */
+  /** Once a minute (stopping idle desktops, usage spikes and upkeep). */
   minutely?: Array<() => Promise<unknown>>;
+  /** Counters kept in memory (per-key usage), written every `countsMs` so usage shows within seconds; also written on stop. */
+  counts?: Array<() => Promise<void>>;
+  /** Every second (webhook deliveries due). */
+  everySecond?: Array<() => Promise<unknown>>;
+  countsMs?: number;
   flushMs?: number;
   pollMs?: number;
 }
@@ -40,6 +45,8 @@ export class BackgroundJobs {
     every(this.plan.flushMs ?? 5000, () => this.flushNow());
     every(this.plan.pollMs ?? 1000, () => this.pollNow());
     every(60_000, () => this.runAll('minutely', this.plan.minutely ?? []));
+    if (this.plan.counts?.length) every(this.plan.countsMs ?? 2000, () => this.flushCounts());
+    if (this.plan.everySecond?.length) every(1000, () => this.runAll('every-second', this.plan.everySecond ?? []));
     void this.runAll('startup', this.plan.startup ?? []);
   }
 
@@ -59,7 +66,11 @@ export class BackgroundJobs {
   }
 
   async flushNow(): Promise<void> {
-    await Promise.all(this.plan.flushes.map((flush) => flush()));
+    await Promise.all([...this.plan.flushes, ...(this.plan.counts ?? [])].map((flush) => flush()));
+  }
+
+  private async flushCounts(): Promise<void> {
+    await Promise.all((this.plan.counts ?? []).map((flush) => flush()));
   }
 
   /** One round of every poll. A failure is logged once per outage (requests already log the database being away), not every second. */

@@ -2,6 +2,7 @@ import { ActivityPoller } from './activity/activity-poller.ts';
 import { DEFAULT_STREAM_TIMING, type StreamTiming } from './activity/activity-stream.ts';
 import { BlockedAddressReporter } from './activity/blocked-addresses.ts';
 import { LocalActivityHub } from './activity/hub.ts';
+import type { ActivityEvent } from './activity/events.ts';
 import type { ActivityHub, ActivityLog, ActivityPublisher, StreamTicketStore } from './activity/ports.ts';
 import type { Scheduler } from './activity/scheduler.ts';
 import { streamCredentials } from './activity/stream-credentials.ts';
@@ -57,6 +58,39 @@ import { SqlRecentRevocations } from './store/sql-recent-revocations.ts';
 import { SqlSessionStore } from './store/sql-sessions.ts';
 import { SqlUsedFlowStore } from './store/sql-used-flows.ts';
 import { SqlViewTicketStore } from './store/sql-view-tickets.ts';
+import { SecretBox } from './core/secret-box.ts';
+import { WebhookSender } from './infra/webhook-sender.ts';
+import { SqlAlertStore } from './store/sql-alerts.ts';
+import { SqlKeyAddressStore } from './store/sql-key-addresses.ts';
+import { SqlTrustStore } from './store/sql-trust.ts';
+import { SqlUsageStore } from './store/sql-usage.ts';
+import { SqlWebhookStore } from './store/sql-webhooks.ts';
+import { AlertRules } from './usage/alert-rules.ts';
+import { AlertService } from './usage/alerts.ts';
+import { KeyUsage } from './usage/key-usage.ts';
+import { maintainUsage } from './usage/maintenance.ts';
+import { SessionAddressRecorder } from './usage/session-addresses.ts';
+import { TrustService } from './usage/trust.ts';
+import { UsageRecorder } from './usage/usage-recorder.ts';
+import { UsageWriter } from './usage/usage-writer.ts';
+import { WebhookDeliverer } from './usage/webhook-deliveries.ts';
+import { WebhookService } from './usage/webhooks.ts';
+
+/** Per-key usage, addresses and trust, alerts and webhooks (docs/monitoring.md). */
+export interface UsageServices {
+  /** Counts each request made with a key (the HTTP layer's onResponse hook). */
+  recorder: UsageRecorder;
+  /** Notes the addresses signed-in sessions use (trusted for the account's keys). */
+  sessionAddresses: SessionAddressRecorder;
+  keyUsage: KeyUsage;
+  trust: TrustService;
+  alerts: AlertService;
+  alertRules: AlertRules;
+  webhooks: WebhookService;
+  deliverer: WebhookDeliverer;
+  /** Rolls minutes into hours and prunes what retention drops (the minutely job). */
+  maintain(): Promise<void>;
+}
 
 /**
  * The application, built from one Config: every service, store and background job.
@@ -78,6 +112,7 @@ export interface Services {
   devIdentityProvider: { issuer: string } | null;
   identities: IdentityStore;
   lastUse: LastUseRecorder;
+  usage: UsageServices;
   desktops: DesktopService;
   desktopControl: DesktopControl;
   /** Open live views (noVNC over WebSocket) of the desktops this process runs. */
@@ -153,18 +188,22 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   const serverSecret = loadServerSecret(config.secret, config.dataDir);
   const redis: RedisScaleOut | null = config.redisUrl ? await openRedisScaleOut(config, log) : null;
   const { db, dialect } = database;
+  const production = config.nodeEnv === 'production';
 
   // Activity: the log, the hub and the poller exist before anything publishes.
   const activityLog = new SqlActivityLog(db, dialect);
   const localHub = new LocalActivityHub(onError);
   const hub = options.hub ?? redis?.activityHub(localHub) ?? localHub;
   const activityPoller = new ActivityPoller(activityLog, (events) => localHub.deliver(events));
+  /** Told of the events this process committed (the alert rules), each event in exactly one process. */
+  const committedObservers: Array<(events: ActivityEvent[]) => void> = [];
   const activity: ActivityPublisher = {
     publish(events) {
       if (events.length === 0) return;
       hub.publish(events);
       // Already delivered here: the poller need not bring them again.
       activityPoller.markDelivered(events);
+      for (const observe of committedObservers) observe(events);
     },
   };
 
@@ -178,7 +217,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   revocations.subscribe((r) => {
     if (r.kind === 'api_key') keyCache.evict(r.id);
   });
-  const lastUse = new LastUseRecorder(apiKeyStore, activity, onError);
+  const lastUse = new LastUseRecorder(apiKeyStore, onError);
   const failedAttempts = new FailedAttemptGuard(limiterStore, clock, config.failedAuthLimit, config.failedAuthWindowS, config.blockS, {
     shared: redis !== null,
     announce: redis?.blocks.announce,
@@ -201,9 +240,18 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     bcrypt,
     cache: keyCache,
     guard: failedAttempts,
-    lastUse,
+    // Each verified use: the key's last use, and its address marked seen (a stream is
+    // counted when it ends; opened from a new address, it must alert when it opens).
+    lastUse: {
+      record(use) {
+        lastUse.record(use);
+        usage.recorder.noteAddress(use.keyId, use.ip, use.at);
+      },
+    },
     onFailure: (attempt) => blockedAddresses.failed(attempt),
     onBlockedValidKey: (use) => blockedAddresses.refusedValidKey(use),
+    // Built below with the other usage services; called only once requests flow.
+    onRevokedKeyUsed: (use) => usage.alertRules.revokedKeyUsed(use),
   });
   const sessions = new SessionService({
     clock,
@@ -260,6 +308,30 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   const liveViews = new LiveViews({ desktops, log: activityLog, activity, clock, idle, revocations, tickets: viewTicketStore, maxPerDesktop: MAX_VIEWS_PER_DESKTOP, onError, ...options.liveViews });
   const viewTickets = new ViewTickets({ store: viewTicketStore, desktops, creators: ticketCreators(apiKeyStore, sessionStore, clock), views: liveViews, clock, serverSecret, revocations, onError });
 
+  // Usage, addresses, alerts and webhooks: counted in memory, written every 2 s; alerts
+  // and claims in the database, so every rule holds across processes.
+  const usageStore = new SqlUsageStore(db);
+  const trustStore = new SqlTrustStore(db, dialect);
+  const alertStore = new SqlAlertStore(db, dialect);
+  const webhookStore = new SqlWebhookStore(db, dialect);
+  const webhookBox = new SecretBox(serverSecret, 'webhook-secrets');
+  const deliverer = new WebhookDeliverer({ store: webhookStore, transport: new WebhookSender({ production }), box: webhookBox, clock, onError });
+  const alerts = new AlertService({ store: alertStore, keys: apiKeyStore, activity, clock, onDeliveriesQueued: () => void deliverer.run() });
+  const alertRules = new AlertRules({ alerts, usage: usageStore, clock, onError });
+  committedObservers.push((events) => alertRules.observe(events));
+  const keyAddresses = new SqlKeyAddressStore(db, dialect);
+  const usage: UsageServices = {
+    recorder: new UsageRecorder(clock, new UsageWriter({ usage: usageStore, addresses: keyAddresses, alerts, activity, clock }), onError),
+    sessionAddresses: new SessionAddressRecorder(clock, trustStore, onError),
+    keyUsage: new KeyUsage({ keys: apiKeyStore, usage: usageStore, clock }),
+    trust: new TrustService({ keys: apiKeyStore, addresses: keyAddresses, trust: trustStore, alerts, activity, clock }),
+    alerts,
+    alertRules,
+    webhooks: new WebhookService({ store: webhookStore, box: webhookBox, activity, clock, production, maxPerAccount: 10 }),
+    deliverer,
+    maintain: () => maintainUsage({ usage: usageStore, alerts: alertStore, trust: trustStore, webhooks: webhookStore, clock, retentionDays: config.usageRetentionDays }),
+  };
+
   const pollers = {
     // Picks up revocations no message announced (the CLI, a lost Redis message).
     revocations: new RevocationPoller(new SqlRecentRevocations(db), revocations, clock),
@@ -272,7 +344,13 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     flushes: [() => lastUse.flush(), () => actionEvents.flush()],
     polls: Object.values(pollers),
     startup: [() => desktops.resume()],
-    minutely: config.desktopIdleStopMin > 0 ? [() => desktops.stopIdle(idle, config.desktopIdleStopMin * 60_000)] : [],
+    minutely: [
+      ...(config.desktopIdleStopMin > 0 ? [() => desktops.stopIdle(idle, config.desktopIdleStopMin * 60_000)] : []),
+      () => alertRules.checkSpikes(),
+      () => usage.maintain(),
+    ],
+    counts: [() => usage.recorder.flush(), () => usage.sessionAddresses.flush()],
+    everySecond: [() => deliverer.run()],
   });
 
   const metrics =
@@ -292,6 +370,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     devIdentityProvider: devSignIn && { issuer: devSignIn.issuer },
     identities,
     lastUse,
+    usage,
     desktops,
     desktopControl,
     liveViews,
@@ -315,6 +394,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
       streams.closeAll('server_shutdown');
       liveViews.closeAll('server_shutdown');
       await jobs.flushNow();
+      await deliverer.stop();
       await desktopHost?.close();
       await devSignIn?.close();
       await database.close();

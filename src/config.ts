@@ -56,6 +56,8 @@ export interface Config {
   maxDesktopsPerAccount: number;
   /** A running desktop with no action, command, file or live view for this long is stopped; 0 never. */
   desktopIdleStopMin: number;
+  /** Days hour buckets of per-key usage are kept (minute buckets are kept 48 h, then rolled into hours). */
+  usageRetentionDays: number;
   oauth: OAuthProviderConfigs;
   devIdentityProvider: boolean;
   /** Loopback port of the development identity provider; 0 picks a free one. */
@@ -192,6 +194,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxDesktops: int('BUREAU_MAX_DESKTOPS', 20, 0, 10000),
     maxDesktopsPerAccount: int('BUREAU_MAX_DESKTOPS_PER_ACCOUNT', 5, 0, 10000),
     desktopIdleStopMin: int('BUREAU_DESKTOP_IDLE_STOP_MIN', 60, 0, 60 * 24 * 365),
+    usageRetentionDays: int('BUREAU_USAGE_RETENTION_DAYS', 90, 3, 3650),
     oauth,
     devIdentityProvider,
     devIdentityProviderPort: int('BUREAU_DEV_IDP_PORT', 0, 0, 65535),

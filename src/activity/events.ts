@@ -24,6 +24,20 @@ export const ACTIVITY_TYPES = [
   'session.started',
   'session.ended',
   'ip.blocked',
+  'api_key.first_use',
+  'address.trusted',
+  'address.untrusted',
+  'webhook.created',
+  'webhook.deleted',
+  'alerts.acknowledged',
+  'alert.new_address',
+  'alert.usage_spike',
+  'alert.failure_spike',
+  'alert.old_key_used',
+  'alert.blocked_address',
+  'alert.key_leaked',
+  'api_key.used_after_roll',
+  'api_key.leaked',
 ] as const;
 
 export type ActivityType = (typeof ACTIVITY_TYPES)[number];

@@ -16,8 +16,8 @@ const isActive = (row: ApiKeyRecord, now: number) => row.revokedAt === null && (
 
 export type KeyVerification =
   | { ok: true; keyId: string; accountId: string; publicId: string }
-  | { ok: false; reason: 'blocked'; retryAfterS: number }
-  | { ok: false; reason: 'invalid'; publicId: string | null; accountId: string | null; blockedNow: boolean };
+  | { ok: false; reason: 'blocked'; retryAfterS: number; keyId: string | null }
+  | { ok: false; reason: 'invalid'; publicId: string | null; accountId: string | null; blockedNow: boolean; keyId: string | null };
 
 export type VerifiedUse = Extract<KeyVerification, { ok: true }>;
 
@@ -30,6 +30,13 @@ export interface FailedKeyAttempt {
   blockedNow: boolean;
   /** The block's end when this attempt made it. */
   untilMs: number;
+}
+
+/** A revoked key presented with its right secret: someone still sends it. */
+export interface RevokedKeyUse {
+  keyId: string;
+  accountId: string;
+  clientAddress: string;
 }
 
 /** A valid key refused because its address is blocked. */
@@ -47,11 +54,13 @@ export interface VerifierDeps {
   bcrypt: BoundedBcrypt;
   cache: VerifiedKeyCache;
   guard: FailedAttemptGuard;
-  lastUse: LastUseRecorder;
+  lastUse: Pick<LastUseRecorder, 'record'>;
   /** Told of every failed attempt; must be cheap and must not throw. */
   onFailure?: (attempt: FailedKeyAttempt) => void;
   /** Told each time a known-valid key is refused for its address's block; must be cheap and must not throw. */
   onBlockedValidKey?: (use: BlockedValidKey) => void;
+  /** Told when a revoked key is presented with its right secret; must be cheap and must not throw. */
+  onRevokedKeyUsed?: (use: RevokedKeyUse) => void;
 }
 
 /**
@@ -87,7 +96,7 @@ export class ApiKeyVerifier {
     if (block.blocked) return this.refuseBlocked(presented, clientAddress, limiterAddress, block, memo);
 
     const parsed = parseApiKey(presented);
-    if (!parsed) return this.fail(limiterAddress, clientAddress, null, null, await guard.recordFailure(limiterAddress));
+    if (!parsed) return this.fail(limiterAddress, clientAddress, null, null, null, await guard.recordFailure(limiterAddress));
 
     const digest = this.digest.of(presented, memo);
     const cached = this.cachedUse(digest, clientAddress);
@@ -129,13 +138,18 @@ export class ApiKeyVerifier {
       row = await store.findByPublicId(publicId);
       // Exactly one bcrypt compare whatever the row: a missing, revoked or expired id costs
       // the time a live one does, so a wrong key's answer does not tell which ids are live.
-      matched = row && isActive(row, clock.now()) ? await bcrypt.compare(presented, row.secretHash) : await bcrypt.compareWithNothing(presented);
+      // A revoked or expired key is compared with its own hash (the same cost), so a
+      // revoked key still being sent can be told from a guess at its id.
+      matched = row ? await bcrypt.compare(presented, row.secretHash) : await bcrypt.compareWithNothing(presented);
     } catch (err) {
       // Not evaluated after all (the database or the queue failed): the place is given back.
       await guard.succeeded(reserved.granted);
       throw err;
     }
-    if (!matched || !row) return this.fail(limiterAddress, clientAddress, publicId, row?.accountId ?? null, await guard.failed(reserved.granted));
+    if (!matched || !row || !isActive(row, clock.now())) {
+      if (matched && row?.revokedAt != null) this.deps.onRevokedKeyUsed?.({ keyId: row.id, accountId: row.accountId, clientAddress });
+      return this.fail(limiterAddress, clientAddress, publicId, row?.accountId ?? null, row?.id ?? null, await guard.failed(reserved.granted));
+    }
     void guard.succeeded(reserved.granted).catch(() => {});
     return this.admit(digest, row, clientAddress);
   }
@@ -155,11 +169,15 @@ export class ApiKeyVerifier {
    * someone else's typos on a shared address must not silently cut an integration off.
    */
   private refuseBlocked(presented: string, clientAddress: string, limiterAddress: string, block: BlockState, memo?: DigestMemo): KeyVerification {
-    if (this.deps.onBlockedValidKey && presented.length === API_KEY_LENGTH) {
+    let keyId: string | null = null;
+    if (presented.length === API_KEY_LENGTH) {
       const known = this.deps.cache.lapsed(this.digest.of(presented, memo));
-      if (known) this.deps.onBlockedValidKey({ keyId: known.credentialId, accountId: known.accountId, clientAddress, limiterAddress, untilMs: block.untilMs });
+      if (known) {
+        keyId = known.credentialId;
+        this.deps.onBlockedValidKey?.({ keyId: known.credentialId, accountId: known.accountId, clientAddress, limiterAddress, untilMs: block.untilMs });
+      }
     }
-    return { ok: false, reason: 'blocked', retryAfterS: block.retryAfterS };
+    return { ok: false, reason: 'blocked', retryAfterS: block.retryAfterS, keyId };
   }
 
   /** A use of a key in the verified cache: recorded, and its account. */
@@ -170,8 +188,8 @@ export class ApiKeyVerifier {
     return { ok: true, keyId: hit.credentialId, accountId: hit.accountId, publicId: hit.publicId };
   }
 
-  private fail(address: string, clientAddress: string, publicId: string | null, accountId: string | null, state: BlockState): KeyVerification {
+  private fail(address: string, clientAddress: string, publicId: string | null, accountId: string | null, keyId: string | null, state: BlockState): KeyVerification {
     this.deps.onFailure?.({ limiterAddress: address, clientAddress, publicId, accountId, blockedNow: state.blocked, untilMs: state.untilMs });
-    return { ok: false, reason: 'invalid', publicId, accountId, blockedNow: state.blocked };
+    return { ok: false, reason: 'invalid', publicId, accountId, blockedNow: state.blocked, keyId };
   }
 }

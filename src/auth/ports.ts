@@ -32,11 +32,8 @@ export interface ApiKeyStore {
   listByAccount(accountId: string): Promise<ApiKeyRecord[]>;
   /** Sets revoked_at if not yet revoked; returns the event written, or none when it was already revoked. */
   revoke(id: string, at: number, event: ActivityDraft): Promise<ActivityEvent[]>;
-  /**
-   * Writes a batch of last uses; records each (key, address) pair the first time it is
-   * seen and returns the "new address" events written for those, in the same transaction.
-   */
-  recordUses(uses: LastUse[], newAddressEvent: (use: LastUse, accountId: string) => ActivityDraft): Promise<ActivityEvent[]>;
+  /** Writes a batch of last uses (time and address of each key's latest use). */
+  recordUses(uses: LastUse[]): Promise<void>;
 }
 
 export interface SessionRecord {

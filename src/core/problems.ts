@@ -9,6 +9,7 @@ export const problemCatalog = {
   cross_site_request: { status: 403, title: 'Cross-site request refused' },
   not_found: { status: 404, title: 'Not found' },
   desktop_not_running: { status: 409, title: 'The desktop is not running' },
+  too_many_webhooks: { status: 409, title: 'This account has as many webhook endpoints as it may' },
   account_desktop_limit: { status: 409, title: 'This account runs as many desktops as it may' },
   machine_desktop_limit: { status: 429, title: 'This server runs as many desktops as it can' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },

@@ -13,6 +13,8 @@ export interface RequestContext {
    * object on every read.
    */
   route: import('fastify').FastifyContextConfig;
+  /** Set only when a key was refused whose id is known (a wrong secret for a real key id, a revoked key, a valid key from a blocked address). */
+  refusedKeyId?: string;
 }
 
 declare module 'fastify' {

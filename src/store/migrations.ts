@@ -163,6 +163,118 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('view_tickets_creator').on('view_tickets').columns(['creator_type', 'creator_id']).execute();
       },
     },
+    '009_usage_alerts_webhooks': {
+      async up(db: Kysely<any>) {
+        // Addresses keep their last use and how many requests came from them (written in
+        // batches, added up across processes).
+        await db.schema.alterTable('api_key_addresses').addColumn('last_seen_at', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('api_key_addresses').addColumn('uses', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+        await db.updateTable('api_key_addresses').set({ last_seen_at: sql`first_seen_at` }).execute();
+        // The first address a key was used from, claimed once (the primary key decides
+        // between processes): later new addresses are judged against it.
+        await db.schema
+          .createTable('api_key_first_uses')
+          .addColumn('key_id', 'text', (c) => c.primaryKey().references('api_keys.id').onDelete('cascade'))
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .execute();
+        // Keys used before this migration: their earliest address is their first use.
+        await sql`insert into api_key_first_uses (key_id, ip, at)
+          select a.key_id, a.ip, a.first_seen_at from api_key_addresses a
+          where not exists (select 1 from api_key_addresses b where b.key_id = a.key_id
+            and (b.first_seen_at < a.first_seen_at or (b.first_seen_at = a.first_seen_at and b.ip < a.ip)))`.execute(db);
+        await sql`insert into api_key_first_uses (key_id, ip, at)
+          select id, coalesce(last_used_ip, ''), last_used_at from api_keys
+          where last_used_at is not null and id not in (select key_id from api_key_first_uses)`.execute(db);
+        // Per-key request counts: minute buckets (48 h), rolled into hour buckets. No
+        // foreign key: counts are written in batches, and a batch must not fail as a whole
+        // for one key; rows of keys that no longer exist age out with retention.
+        for (const table of ['key_usage_minutes', 'key_usage_hours']) {
+          let t = db.schema.createTable(table).addColumn('key_id', 'text', (c) => c.notNull()).addColumn('at', 'bigint', (c) => c.notNull());
+          // Written out here, not imported: a shipped migration must not change with the code.
+          const columns = ['requests', 'o_ok', 'o_client_error', 'o_unauthorized', 'o_forbidden', 'o_limited', 'o_server_error'];
+          columns.push('r_desktops', 'r_actions', 'r_exec', 'r_files', 'r_view', 'r_keys', 'r_activity', 'r_other');
+          for (const column of columns) t = t.addColumn(column, 'bigint', (c) => c.notNull().defaultTo(0));
+          await t.addPrimaryKeyConstraint(`${table}_pk`, ['key_id', 'at']).execute();
+          await db.schema.createIndex(`${table}_at`).on(table).column('at').execute();
+        }
+        await db.schema
+          .createTable('key_trusted_addresses')
+          .addColumn('key_id', 'text', (c) => c.notNull().references('api_keys.id').onDelete('cascade'))
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('key_trusted_addresses_pk', ['key_id', 'ip'])
+          .execute();
+        await db.schema
+          .createTable('trusted_addresses')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('trusted_addresses_account_ip', ['account_id', 'ip'])
+          .execute();
+        // Addresses the account's own signed-in sessions used (written at most hourly per address and process).
+        await db.schema
+          .createTable('session_addresses')
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('session_addresses_pk', ['account_id', 'ip'])
+          .execute();
+        await db.schema
+          .createTable('alerts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('key_id', 'text', (c) => c.references('api_keys.id').onDelete('cascade'))
+          .addColumn('address', 'text')
+          .addColumn('data', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('acked_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('alerts_account_created').on('alerts').columns(['account_id', 'created_at']).execute();
+        await db.schema.createIndex('alerts_account_state').on('alerts').columns(['account_id', 'state', 'created_at']).execute();
+        // "Once per hour" and "once per block" across processes: the first insert wins.
+        await db.schema
+          .createTable('alert_claims')
+          .addColumn('claim', 'text', (c) => c.primaryKey())
+          .addColumn('until_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('alert_claims_until').on('alert_claims').column('until_at').execute();
+        await db.schema
+          .createTable('webhooks')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('events', 'text', (c) => c.notNull())
+          // AES-256-GCM under a key derived from the server secret: the secret itself is needed to sign.
+          .addColumn('secret_box', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('webhooks_account').on('webhooks').columns(['account_id', 'created_at']).execute();
+        await db.schema
+          .createTable('webhook_deliveries')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('webhook_id', 'text', (c) => c.notNull().references('webhooks.id').onDelete('cascade'))
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('event_id', 'text', (c) => c.notNull())
+          .addColumn('event_type', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+          .addColumn('locked_until', 'bigint')
+          .addColumn('last_attempt_at', 'bigint')
+          .addColumn('last_status', 'integer')
+          .addColumn('last_error', 'text')
+          .addColumn('delivered_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['state', 'next_attempt_at']).execute();
+        await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
+      },
+    },
   };
 }
 

@@ -15,6 +15,16 @@ export interface Database {
   used_sign_in_flows: UsedSignInFlowRow;
   address_blocks: AddressBlockRow;
   view_tickets: ViewTicketRow;
+  api_key_first_uses: ApiKeyFirstUseRow;
+  key_usage_minutes: KeyUsageRow;
+  key_usage_hours: KeyUsageRow;
+  key_trusted_addresses: KeyTrustedAddressRow;
+  trusted_addresses: TrustedAddressRow;
+  session_addresses: SessionAddressRow;
+  alerts: AlertRow;
+  alert_claims: AlertClaimRow;
+  webhooks: WebhookRow;
+  webhook_deliveries: WebhookDeliveryRow;
 }
 
 export interface AccountRow {
@@ -42,6 +52,9 @@ export interface ApiKeyAddressRow {
   key_id: string;
   ip: string;
   first_seen_at: number;
+  last_seen_at: Generated<number>;
+  /** Requests authenticated with the key from this address. */
+  uses: Generated<number>;
 }
 
 export interface DesktopRow {
@@ -120,4 +133,99 @@ export interface ViewTicketRow {
   creator_id: string;
   created_at: number;
   expires_at: number;
+}
+
+/** The first address a key was ever used from (one row per key, claimed once). */
+export interface ApiKeyFirstUseRow {
+  key_id: string;
+  ip: string;
+  at: number;
+}
+
+/** One key's requests in one minute (or hour) bucket, by outcome (o_*) and by route group (r_*). */
+export interface KeyUsageRow {
+  key_id: string;
+  /** The bucket's start, ms since the epoch. */
+  at: number;
+  requests: number;
+  o_ok: number;
+  o_client_error: number;
+  o_unauthorized: number;
+  o_forbidden: number;
+  o_limited: number;
+  o_server_error: number;
+  r_desktops: number;
+  r_actions: number;
+  r_exec: number;
+  r_files: number;
+  r_view: number;
+  r_keys: number;
+  r_activity: number;
+  r_other: number;
+}
+
+export interface KeyTrustedAddressRow {
+  key_id: string;
+  ip: string;
+  created_at: number;
+}
+
+export interface TrustedAddressRow {
+  id: string;
+  account_id: string;
+  ip: string;
+  created_at: number;
+}
+
+export interface SessionAddressRow {
+  account_id: string;
+  ip: string;
+  last_seen_at: number;
+}
+
+export interface AlertRow {
+  id: string;
+  account_id: string;
+  kind: string;
+  key_id: string | null;
+  address: string | null;
+  /** JSON. */
+  data: string | null;
+  created_at: number;
+  state: string;
+  acked_at: number | null;
+}
+
+export interface AlertClaimRow {
+  claim: string;
+  until_at: number;
+}
+
+export interface WebhookRow {
+  id: string;
+  account_id: string;
+  url: string;
+  /** JSON array of alert kinds, or ["*"]. */
+  events: string;
+  secret_box: string;
+  created_at: number;
+}
+
+export interface WebhookDeliveryRow {
+  id: string;
+  webhook_id: string;
+  account_id: string;
+  event_id: string;
+  event_type: string;
+  /** The exact bytes signed and sent, the same for every attempt. */
+  body: string;
+  state: string;
+  attempts: number;
+  created_at: number;
+  next_attempt_at: number;
+  locked_until: number | null;
+  last_attempt_at: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
 }

@@ -69,29 +69,13 @@ export class SqlApiKeyStore implements ApiKeyStore {
     });
   }
 
-  recordUses(uses: LastUse[], newAddressEvent: (use: LastUse, accountId: string) => ActivityDraft): Promise<ActivityEvent[]> {
+  recordUses(uses: LastUse[]): Promise<void> {
     return this.db.transaction().execute(async (trx) => {
-      const events: ActivityDraft[] = [];
-      // Rows locked in key order (a stable sort keeps each key's latest use last), so
-      // concurrent batches from several processes cannot deadlock on them.
+      // Rows locked in key order, so concurrent batches from several processes cannot deadlock on them.
       const ordered = [...uses].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
       for (const use of ordered) {
-        const key = await trx
-          .updateTable('api_keys')
-          .set({ last_used_at: use.at, last_used_ip: use.ip })
-          .where('id', '=', use.keyId)
-          .returning('account_id')
-          .executeTakeFirst();
-        if (!key) continue;
-        const fresh = await trx
-          .insertInto('api_key_addresses')
-          .values({ key_id: use.keyId, ip: use.ip, first_seen_at: use.at })
-          .onConflict((oc) => oc.columns(['key_id', 'ip']).doNothing())
-          .returning('key_id')
-          .executeTakeFirst();
-        if (fresh) events.push(newAddressEvent(use, key.account_id));
+        await trx.updateTable('api_keys').set({ last_used_at: use.at, last_used_ip: use.ip }).where('id', '=', use.keyId).execute();
       }
-      return insertEvents(trx, this.dialect, events);
     });
   }
 }

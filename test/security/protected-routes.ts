@@ -189,6 +189,9 @@ export function apiKeyCases(): CredentialCase[] {
 const newDesktop = async (c: SuiteContext, owner: Account) =>
   (await c.t.services.desktops.create(owner.accountId, { name: `desk-${randomBase62(6)}` }, { type: 'operator', id: null }, null)).id;
 
+const newKey = async (c: SuiteContext, owner: Account) =>
+  (await c.t.services.apiKeys.create(owner.accountId, { name: `key-${randomBase62(6)}` }, { type: 'operator', id: null }, null)).apiKey.id;
+
 export const ownedResources: OwnedResource[] = [
   { url: '/api/desktops/:id', create: newDesktop, bodies: { PATCH: { name: 'taken over' } } },
   { url: '/api/desktops/:id/screenshot', create: newDesktop },
@@ -207,6 +210,25 @@ export const ownedResources: OwnedResource[] = [
     url: '/api/sessions/:id',
     create: async (c, owner) => (await startSession(c.t, owner.email)).sessionId,
   },
+  // Usage and alerts (docs/monitoring.md). The trust route's :address gets the key id
+  // too: ownership is checked before the address is, so the answer is still 403.
+  ...['/api/api-keys/:id/usage', '/api/api-keys/:id/addresses', '/api/api-keys/:id/addresses/:address/trust'].map((url) => ({ url, create: newKey })),
+  {
+    url: '/api/trusted-addresses/:id',
+    create: async (c, owner) => (await c.t.services.usage.trust.trustForAccount(owner.accountId, '198.51.100.77', { type: 'operator', id: null }, null)).trusted.id,
+  },
+  {
+    url: '/api/alerts/:id/ack',
+    create: async (c, owner) =>
+      (await c.t.services.usage.alerts.raise({ accountId: owner.accountId, kind: 'alert.key_leaked', keyId: await newKey(c, owner), address: null }))!.id,
+  },
+  ...['/api/webhooks/:id', '/api/webhooks/:id/deliveries'].map((url) => ({
+    url,
+    // One endpoint reused (an account may have only a few): created when there is none.
+    create: async (c: SuiteContext, owner: Account) =>
+      (await c.t.services.usage.webhooks.list(owner.accountId))[0]?.id ??
+      (await c.t.services.usage.webhooks.create(owner.accountId, { url: 'https://hooks.example.com/bureau', events: ['*'] }, { type: 'operator', id: null }, null)).webhook.id,
+  })),
 ];
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

@@ -88,6 +88,8 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
       return;
     }
     observe?.('api_key', result.reason === 'blocked' ? 'blocked' : 'invalid');
+    // A refusal of a key whose id is known counts in that key's usage.
+    if (result.keyId !== null) request.ctx.refusedKeyId = result.keyId;
     if (result.reason === 'blocked') {
       request.log.warn({ event: 'auth_blocked', ip: clientAddress }, 'API key refused: address is blocked');
       // The failed-attempt policy is the one in force here: say so, and when it lifts.
