@@ -59,6 +59,8 @@ export async function startLiveServer(env: Record<string, string> = {}, reuse: {
   const services = await compose(config);
   const app = await buildApp(services, { logger: false, dashboardDir });
   await app.listen({ port, host: '127.0.0.1' });
+  // The periodic work `bureau serve` starts: last-use and usage flushes, the polls.
+  services.jobs.start();
   return {
     base,
     port,

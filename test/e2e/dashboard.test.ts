@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { request } from '../helpers/server-process.ts';
 import { type LiveServer, screenshot, sessionCookie, signIn, startLiveServer } from './browser.ts';
 import { E2E_TIMEOUT, type PageOptions, allowClipboard, dashboardSuite } from './fixture.ts';
 import { focused, tabTo } from './keyboard.ts';
@@ -98,10 +99,13 @@ describe('the dashboard in a real browser', () => {
       expect(listed.status).toBe(200);
       expect(((await listed.json()) as { desktops: Array<{ name: string }> }).desktops.map((d) => d.name)).toEqual(['research-desk']);
 
-      // Its first use, from an address it never came from, stands out in the live feed,
-      // next to the desktop and key events, all without a reload.
-      for (const type of ['desktop.created', 'desktop.updated', 'api_key.created']) await feed.locator(`[data-type="${type}"]`).first().waitFor();
-      const unexpected = feed.locator('[data-type="api_key.new_address"]');
+      // Its first use is where its integration lives: recorded, no alarm. A use from another
+      // address it never came from (and no session of the owner used) stands out in the live
+      // feed, next to the desktop and key events, all without a reload.
+      for (const type of ['desktop.created', 'desktop.updated', 'api_key.created', 'api_key.first_use']) await feed.locator(`[data-type="${type}"]`).first().waitFor();
+      expect(await feed.locator('[data-type="api_key.first_use"]').first().getAttribute('class')).not.toContain('event-alert');
+      expect((await request(`${server.base}/api/desktops`, { headers: { 'x-api-key': key }, localAddress: '127.0.0.2' })).status).toBe(200);
+      const unexpected = feed.locator('[data-type="alert.new_address"]');
       await unexpected.waitFor();
       expect(await unexpected.getAttribute('class')).toContain('event-alert');
       expect(await unexpected.textContent()).toContain('Unexpected usage?');
@@ -111,7 +115,7 @@ describe('the dashboard in a real browser', () => {
 
       // The key list shows every field, including where it was last used from.
       const keyRow = page.getByTestId('api-key-row').filter({ hasText: 'ci-pipeline' });
-      await keyRow.getByText('from 127.0.0.1').waitFor();
+      await keyRow.getByText('from 127.0.0.2').waitFor();
       const keyId = await keyRow.getAttribute('data-key-id');
       expect(key.startsWith(keyId!)).toBe(true);
       for (const text of [keyId!, 'Active', 'just now']) await keyRow.getByText(text).first().waitFor();

@@ -59,7 +59,7 @@ describe('pages', () => {
 describe('mission control filters', () => {
   const alphaCreated = event('api_key.created', { target: { type: 'api_key', id: 'key_alpha' }, data: { name: 'alpha', keyId: 'lb_k_alpha' } });
   const alphaDesktop = event('desktop.created', { actor: { type: 'api_key', id: 'key_alpha' }, target: { type: 'desktop', id: 'dsk_1' }, data: { name: 'one' } });
-  const alphaNewAddress = event('api_key.new_address', { actor: { type: 'api_key', id: 'key_alpha' }, target: { type: 'api_key', id: 'key_alpha' }, ip: '203.0.113.7' });
+  const alphaNewAddress = event('alert.new_address', { actor: { type: 'api_key', id: 'key_alpha' }, target: { type: 'api_key', id: 'key_alpha' }, ip: '203.0.113.7' });
   const otherDesktop = event('desktop.failed', { actor: { type: 'system', id: null }, target: { type: 'desktop', id: 'dsk_2' }, data: { name: 'two', reason: 'no room' } });
   const blocked = event('ip.blocked', { data: { address: '203.0.113.9', blockS: 900 } });
   const all = [alphaCreated, alphaDesktop, alphaNewAddress, otherDesktop, blocked];
@@ -67,11 +67,11 @@ describe('mission control filters', () => {
 
   it('alerts only, by key (made with it or about it), by desktop, by type, and together', () => {
     expect(shown({})).toHaveLength(5);
-    expect(shown({ alerts: true })).toEqual(['api_key.new_address', 'ip.blocked']);
-    expect(shown({ key: 'key_alpha' })).toEqual(['api_key.created', 'desktop.created', 'api_key.new_address']);
+    expect(shown({ alerts: true })).toEqual(['alert.new_address', 'ip.blocked']);
+    expect(shown({ key: 'key_alpha' })).toEqual(['api_key.created', 'desktop.created', 'alert.new_address']);
     expect(shown({ desktop: 'dsk_2' })).toEqual(['desktop.failed']);
     expect(shown({ type: 'desktop.created' })).toEqual(['desktop.created']);
-    expect(shown({ key: 'key_alpha', alerts: true })).toEqual(['api_key.new_address']);
+    expect(shown({ key: 'key_alpha', alerts: true })).toEqual(['alert.new_address']);
     expect(shown({ key: 'key_alpha', desktop: 'dsk_2' })).toEqual([]);
   });
 
@@ -102,10 +102,10 @@ describe('event wording', () => {
 
   it('names a key by name and visible id, from the event or what the page knows', () => {
     const names = { key: (id: string | null | undefined) => (id === 'key_1' ? { name: 'ci', keyId: 'lb_k_1' } : undefined), desktop: () => undefined };
-    const parts = describeEvent(event('api_key.new_address', { target: { type: 'api_key', id: 'key_1' }, ip: '203.0.113.7' }), names);
+    const parts = describeEvent(event('alert.new_address', { target: { type: 'api_key', id: 'key_1' }, ip: '203.0.113.7' }), names);
     expect(parts[1]).toEqual({ kind: 'key', id: 'key_1', name: 'ci', keyId: 'lb_k_1' });
     expect(plainText(parts)).toBe('API key “ci” (lb_k_1) used from a new address: 203.0.113.7');
-    expect(plainText(describeEvent(event('api_key.new_address', { target: { type: 'api_key', id: 'key_x' } }), noNames))).toBe('An API key used from a new address: unknown');
+    expect(plainText(describeEvent(event('alert.new_address', { target: { type: 'api_key', id: 'key_x' } }), noNames))).toBe('An API key used from a new address: unknown');
   });
 
   it('announces one event, or a burst of them with how many need attention', () => {

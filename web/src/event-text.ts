@@ -114,8 +114,22 @@ export function describeEvent(e: ActivityEvent, names: NameLookup): EventPart[] 
       return aboutKey(' created');
     case 'api_key.revoked':
       return aboutKey(' revoked');
+    case 'api_key.first_use':
+      return aboutKey(` used for the first time, from ${e.ip ?? 'an unknown address'}`);
     case 'api_key.new_address':
-      return aboutKey(` used from a new address: ${e.ip ?? 'unknown'}`);
+      return aboutKey(` used from a new address you trust: ${e.ip ?? 'unknown'}`);
+    case 'alert.new_address':
+      return aboutKey(` used from a new address: ${str(e.data, 'address') || e.ip || 'unknown'}`);
+    case 'alert.usage_spike':
+      return aboutKey(' is used far more than usual');
+    case 'alert.failure_spike':
+      return aboutKey(' fails more than half its requests');
+    case 'alert.old_key_used':
+      return aboutKey(` was sent after its end (rolled or revoked), from ${str(e.data, 'address') || e.ip || 'unknown'}`);
+    case 'alert.blocked_address':
+      return aboutKey(` was refused at a blocked address: ${str(e.data, 'address') || e.ip || 'unknown'}`);
+    case 'alert.key_leaked':
+      return aboutKey(' was found in public and revoked');
     case 'api_key.refused_blocked_address':
       return aboutKey(` refused: its address ${str(e.data, 'address') || e.ip || 'unknown'} is blocked after failed attempts`);
     case 'session.started':
@@ -134,7 +148,7 @@ export function describeEvent(e: ActivityEvent, names: NameLookup): EventPart[] 
 /** Who did it, when that is not the event itself; the key as a part. */
 export function describeActor(e: ActivityEvent, names: NameLookup, sessionId: string | undefined): EventPart[] | null {
   const { type, id } = e.actor;
-  if (e.type === 'api_key.new_address' || e.type === 'ip.blocked' || e.type === 'api_key.refused_blocked_address') return null;
+  if (isAlert(e) || e.type === 'api_key.first_use' || e.type === 'api_key.new_address') return null;
   if (type === 'session') return [id && id === sessionId ? 'you, in this browser' : 'a browser session'];
   if (type === 'api_key') {
     const k = keyRef(id, null, names);
@@ -159,7 +173,7 @@ export function plainText(parts: EventPart[]): string {
 
 /** Events that call for a look: a key used from an address it never came from, an address blocked. */
 export function isAlert(e: ActivityEvent): boolean {
-  return e.type === 'api_key.new_address' || e.type === 'ip.blocked' || e.type === 'api_key.refused_blocked_address';
+  return e.type.startsWith('alert.') || e.type === 'ip.blocked' || e.type === 'api_key.refused_blocked_address';
 }
 
 /** The keys an event is about or was made with (for filtering by key). */

@@ -32,13 +32,20 @@ function Parts({ parts }: { parts: EventPart[] }) {
   );
 }
 
+/** The word an alert row starts with. */
+function alertLabel(type: string): string {
+  if (type === 'alert.new_address') return 'Unexpected usage?';
+  if (type === 'ip.blocked' || type === 'api_key.refused_blocked_address') return 'Blocked';
+  return 'Alert';
+}
+
 function EventLine({ event: e, sessionId }: { event: ActivityEvent; sessionId: string | undefined }) {
   const lookup = useNames();
   const actor = describeActor(e, lookup, sessionId);
   const alert = isAlert(e);
   return (
     <li className={`event${alert ? ' event-alert' : ''}`} data-testid="activity-event" data-type={e.type}>
-      {alert && <strong className="alert-label">{e.type === 'api_key.new_address' ? 'Unexpected usage?' : 'Blocked'}</strong>}
+      {alert && <strong className="alert-label">{alertLabel(e.type)}</strong>}
       <span className="event-text">
         <Parts parts={describeEvent(e, lookup)} />
       </span>
@@ -50,9 +57,9 @@ function EventLine({ event: e, sessionId }: { event: ActivityEvent; sessionId: s
             · by <Parts parts={actor} />
           </>
         )}
-        {e.ip && e.type !== 'api_key.new_address' && <> · from {e.ip}</>}
+        {e.ip && e.type !== 'alert.new_address' && <> · from {e.ip}</>}
       </span>
-      {e.type === 'api_key.new_address' && (
+      {e.type === 'alert.new_address' && (
         <span className="event-hint small">
           If neither you nor one of your programs used this key from {e.ip ?? 'there'},{' '}
           {e.target ? <Link to={`${PAGES.apiKeys}?key=${encodeURIComponent(e.target.id)}`}>revoke it</Link> : <Link to={PAGES.apiKeys}>revoke it</Link>}.
