@@ -14,6 +14,8 @@ import { desktopRoutes } from './http/routes/desktops.ts';
 import { desktopControlRoutes } from './http/routes/desktop-control.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { recordRoutes } from './http/route-table.ts';
+import { declareRouteScopes } from './http/route-scopes.ts';
+import { secretScanningRoutes } from './http/routes/secret-scanning.ts';
 import { meRoutes } from './http/routes/me.ts';
 import { missionControlRoutes } from './http/routes/mission-control.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
@@ -89,6 +91,7 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   for (const schema of [ProblemSchema, DesktopSchema, ApiKeySchema]) app.addSchema(schema);
 
   recordRoutes(app);
+  declareRouteScopes(app);
   const routes = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -115,7 +118,8 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   await app.register(meRoutes, { accounts: services.accounts });
   await app.register(desktopRoutes, { desktops: services.desktops });
   await app.register(desktopControlRoutes, { control: services.desktopControl });
-  await app.register(apiKeyRoutes, { apiKeys: services.apiKeys });
+  await app.register(apiKeyRoutes, { apiKeys: services.apiKeys, rolls: services.rolls, policy: services.keyPolicy });
+  await app.register(secretScanningRoutes, { signatures: services.scannerSignatures, leaks: services.leaks });
   await app.register(sessionRoutes, { sessions: services.sessions, sessionCookie, publicOrigin });
   await app.register(authRoutes, {
     signIn: services.signIn,

@@ -13,6 +13,8 @@ export interface BackgroundJobsPlan {
   startup?: Array<() => Promise<unknown>>;
   /** Once a minute (stopping idle desktops). */
   minutely?: Array<() => Promise<unknown>>;
+  /** At start, then once an hour (notices of keys about to expire). */
+  hourly?: Array<() => Promise<unknown>>;
   flushMs?: number;
   pollMs?: number;
 }
@@ -40,7 +42,9 @@ export class BackgroundJobs {
     every(this.plan.flushMs ?? 5000, () => this.flushNow());
     every(this.plan.pollMs ?? 1000, () => this.pollNow());
     every(60_000, () => this.runAll('minutely', this.plan.minutely ?? []));
+    every(3_600_000, () => this.runAll('hourly', this.plan.hourly ?? []));
     void this.runAll('startup', this.plan.startup ?? []);
+    void this.runAll('hourly', this.plan.hourly ?? []);
   }
 
   stop(): void {

@@ -10,6 +10,13 @@ import { StreamTickets } from './activity/stream-tickets.ts';
 import { CachedAccountStore } from './accounts/cached-accounts.ts';
 import { ApiKeyVerifier } from './auth/api-key-verifier.ts';
 import { ApiKeyService } from './auth/api-keys.ts';
+import { ExpiryNotices } from './auth/expiry-notices.ts';
+import type { KeyPolicy } from './auth/key-grants.ts';
+import { KeyRolls } from './auth/key-rolls.ts';
+import { LeakedKeys } from './auth/leaked-keys.ts';
+import { RolledKeyUses } from './auth/rolled-key-uses.ts';
+import { ScannerSignatures } from './auth/secret-scanning-signatures.ts';
+import { fetchedScannerKeys } from './infra/secret-scanning-keys.ts';
 import { BoundedBcrypt } from './auth/bcrypt-hasher.ts';
 import { BlockLiftPoller } from './auth/block-lift-poller.ts';
 import { FailedAttemptGuard } from './auth/failed-attempts.ts';
@@ -64,6 +71,15 @@ export interface Services {
   database: DatabaseHandle;
   accounts: CachedAccountStore;
   apiKeys: ApiKeyService;
+  /** Rolling keys: a new key, and an end for the old one. */
+  rolls: KeyRolls;
+  /** Keys found in public (secret scanning, `bureau keys scan`): identified, and revoked when live. */
+  leaks: LeakedKeys;
+  /** Signatures of secret-scanning alerts, against the scanner's published keys. */
+  scannerSignatures: ScannerSignatures;
+  /** Notices of keys about to expire (an hourly job). */
+  expiryNotices: ExpiryNotices;
+  keyPolicy: KeyPolicy;
   verifier: ApiKeyVerifier;
   sessions: SessionService;
   /** Sign-in with Google, GitHub, OpenID providers (and the development provider when it runs). */
@@ -145,6 +161,8 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   const keyCache = new VerifiedCache<VerifiedKey>(clock, config.keyCacheTtlS * 1000);
   revocations.subscribe((r) => {
     if (r.kind === 'api_key') keyCache.evict(r.id);
+    // Still valid, but its row says something new (scopes, a roll's end): read it again at its next use.
+    else if (r.kind === 'api_key_changed') keyCache.lapse(r.id);
   });
   const lastUse = new LastUseRecorder(apiKeyStore, activity, onError);
   const failedAttempts = new FailedAttemptGuard(limiterStore, clock, config.failedAuthLimit, config.failedAuthWindowS, config.blockS, {
@@ -163,6 +181,13 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     blockS: config.blockS,
     onError,
   });
+  const rolledKeyUses = new RolledKeyUses({
+    clock,
+    log: activityLog,
+    publisher: activity,
+    claimOnce: async (key, ttlS) => (await limiterStore.increment('claim', key, ttlS)) === 1,
+    onError,
+  });
   const verifier = new ApiKeyVerifier({
     clock,
     store: apiKeyStore,
@@ -172,6 +197,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     lastUse,
     onFailure: (attempt) => blockedAddresses.failed(attempt),
     onBlockedValidKey: (use) => blockedAddresses.refusedValidKey(use),
+    onRolledUse: (key, address) => rolledKeyUses.used(key, address),
   });
   const sessions = new SessionService({
     clock,
@@ -221,6 +247,11 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     log,
   });
   desktopHost?.onEvent((event) => desktops.handleHostEvent(event));
+  const keyPolicy: KeyPolicy = { maxLifetimeDays: config.maxKeyLifetimeDays };
+  const apiKeys = new ApiKeyService({ clock, store: apiKeyStore, bcrypt, revocations, activity, policy: keyPolicy, ownedDesktops: (accountId, ids) => desktops.ownedIds(accountId, ids) });
+  const rolls = new KeyRolls({ clock, store: apiKeyStore, bcrypt, revocations, activity, policy: keyPolicy, keys: apiKeys });
+  const leaks = new LeakedKeys({ clock, store: apiKeyStore, bcrypt, keys: apiKeys });
+  const expiryNotices = new ExpiryNotices(apiKeyStore, activity, clock);
   const idle = new IdleTracker(clock);
   const actionEvents = new ActionEvents(activityLog, activity, clock, onError);
   const desktopControl = new DesktopControl({ desktops, actionEvents, log: activityLog, activity, clock, idle });
@@ -238,6 +269,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     polls: Object.values(pollers),
     startup: [() => desktops.resume()],
     minutely: config.desktopIdleStopMin > 0 ? [() => desktops.stopIdle(idle, config.desktopIdleStopMin * 60_000)] : [],
+    hourly: [() => expiryNotices.run()],
   });
 
   return {
@@ -245,7 +277,12 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     clock,
     database,
     accounts,
-    apiKeys: new ApiKeyService({ clock, store: apiKeyStore, bcrypt, revocations, activity }),
+    apiKeys,
+    rolls,
+    leaks,
+    scannerSignatures: new ScannerSignatures(fetchedScannerKeys(config.secretScanningKeysUrl), clock),
+    expiryNotices,
+    keyPolicy,
     verifier,
     sessions,
     signIn,

@@ -20,6 +20,11 @@ export type ActivityType =
   | 'api_key.revoked'
   | 'api_key.new_address'
   | 'api_key.refused_blocked_address'
+  | 'api_key.updated'
+  | 'api_key.rolled'
+  | 'api_key.used_after_roll'
+  | 'api_key.expiring'
+  | 'api_key.leaked'
   | 'session.started'
   | 'session.ended'
   | 'ip.blocked';

@@ -1,3 +1,4 @@
+import { isActiveKey, keyEnd } from '../auth/api-key-record.ts';
 import type { ApiKeyRecord } from '../auth/ports.ts';
 import type { SessionRecord } from '../auth/ports.ts';
 import type { Clock } from '../core/clock.ts';
@@ -27,9 +28,9 @@ export function streamCredentials(
         return endsAt > now ? { endsAt } : null;
       }
       const key = await keys.findById(p.keyId);
-      if (!key || key.accountId !== p.accountId || key.revokedAt !== null) return null;
-      if (key.expiresAt !== null && key.expiresAt <= now) return null;
-      return { endsAt: key.expiresAt };
+      if (!key || key.accountId !== p.accountId || !isActiveKey(key, now)) return null;
+      // A rolled key's stream ends with its overlap, as a request would be refused then.
+      return { endsAt: keyEnd(key) };
     },
     stillActive: () => true,
   };
