@@ -132,6 +132,16 @@ describe.each(['sqlite', 'postgres'] as const)('key scopes on %s', (database) =>
     expect((await call('PATCH', `/api/api-keys/${target.apiKey.id}`, withKey(manager), { scopes: ['desktops:read'] })).json().code).toBe('api_key_inactive');
   });
 
+  it('refuses a stream ticket issued before its key lost activity:read', async () => {
+    const owner = await t.account();
+    const reader = await t.services.apiKeys.create(owner.accountId, { name: 'reader', scopes: ['activity:read', 'desktops:read'] }, operator, null);
+    const issued = await call('POST', '/api/mission-control/stream-tickets', withKey(reader.key));
+    expect(issued.statusCode).toBe(201);
+    expect((await call('PATCH', `/api/api-keys/${reader.apiKey.id}`, withKey(owner.key), { scopes: ['desktops:read'] })).statusCode).toBe(200);
+    const opened = await t.app.inject({ method: 'GET', url: `/api/mission-control/activity/stream?ticket=${issued.json().ticket}` });
+    expect(opened.statusCode).toBe(401);
+  });
+
   it('gives a session every scope', async () => {
     const owner = await t.account();
     const session = await startSession(t, owner.email);
