@@ -17,8 +17,8 @@ const services = await compose(config);
 const app = await buildApp(services);
 // Not part of the product: the cost of authentication (and the general limit) alone,
 // with no work in the handler, so B1 can split "auth" from "what /api/me reads".
-app.get('/bench/authenticated', { schema: { hide: true } }, async () => ({ ok: true }));
-app.get('/bench/authenticated-nolimit', { schema: { hide: true }, config: { rateLimit: false } }, async () => ({ ok: true }));
+app.get('/bench/authenticated', { schema: { hide: true }, config: { scope: 'any' } }, async () => ({ ok: true }));
+app.get('/bench/authenticated-nolimit', { schema: { hide: true }, config: { rateLimit: false, scope: 'any' } }, async () => ({ ok: true }));
 app.get('/bench/none-limited', { schema: { hide: true }, config: { auth: 'none' } }, async () => ({ ok: true }));
 services.jobs.start();
 
@@ -47,7 +47,7 @@ serveRequests({
       );
       created.push(...(await Promise.all(batch)));
     }
-    for (let i = 0; i < desktops; i++) await services.desktops.create(account.id, { name: `desktop ${i}` }, operator, null);
+    for (let i = 0; i < desktops; i++) await services.desktops.create({ accountId: account.id }, { name: `desktop ${i}` }, operator, null);
     let session: { cookie: string } | null = null;
     if (msg.session) session = await startSession(account.id);
     return { accountId: account.id, keys: created.map((c) => c.key), session };

@@ -18,6 +18,8 @@ import { desktopViewRoutes } from './http/routes/desktop-view.ts';
 import { viewTicketRoutes } from './http/routes/view-tickets.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { recordRoutes } from './http/route-table.ts';
+import { declareRouteScopes } from './http/route-scopes.ts';
+import { secretScanningRoutes } from './http/routes/secret-scanning.ts';
 import { meRoutes } from './http/routes/me.ts';
 import { missionControlRoutes } from './http/routes/mission-control.ts';
 import { sessionRoutes } from './http/routes/sessions.ts';
@@ -116,6 +118,7 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   for (const schema of [ProblemSchema, DesktopSchema, ApiKeySchema]) app.addSchema(schema);
 
   recordRoutes(app);
+  declareRouteScopes(app);
   const routes = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -166,11 +169,12 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
     heartbeatMs: services.liveViews.heartbeatMs,
     refusalDelayMs: config.refusalDelayMs,
   });
-  await app.register(apiKeyRoutes, { apiKeys: services.apiKeys });
   await app.register(keyUsageRoutes, { usage: services.usage.keyUsage, trust: services.usage.trust });
   await app.register(trustedAddressRoutes, { trust: services.usage.trust });
   await app.register(alertRoutes, { alerts: services.usage.alerts });
   await app.register(webhookRoutes, { webhooks: services.usage.webhooks });
+  await app.register(apiKeyRoutes, { apiKeys: services.apiKeys, rolls: services.rolls, policy: services.keyPolicy });
+  await app.register(secretScanningRoutes, { signatures: services.scannerSignatures, leaks: services.leaks });
   await app.register(sessionRoutes, { sessions: services.sessions, sessionCookie, publicOrigin });
   await app.register(authRoutes, {
     signIn: services.signIn,

@@ -18,6 +18,8 @@ export interface BackgroundJobsPlan {
   /** Every second (webhook deliveries due). */
   everySecond?: Array<() => Promise<unknown>>;
   countsMs?: number;
+  /** At start, then once an hour (notices of keys about to expire). */
+  hourly?: Array<() => Promise<unknown>>;
   flushMs?: number;
   pollMs?: number;
 }
@@ -47,7 +49,9 @@ export class BackgroundJobs {
     every(60_000, () => this.runAll('minutely', this.plan.minutely ?? []));
     if (this.plan.counts?.length) every(this.plan.countsMs ?? 2000, () => this.flushCounts());
     if (this.plan.everySecond?.length) every(1000, () => this.runAll('every-second', this.plan.everySecond ?? []));
+    every(3_600_000, () => this.runAll('hourly', this.plan.hourly ?? []));
     void this.runAll('startup', this.plan.startup ?? []);
+    void this.runAll('hourly', this.plan.hourly ?? []);
   }
 
   stop(): void {

@@ -11,6 +11,13 @@ import { StreamTickets } from './activity/stream-tickets.ts';
 import { CachedAccountStore } from './accounts/cached-accounts.ts';
 import { ApiKeyVerifier } from './auth/api-key-verifier.ts';
 import { ApiKeyService } from './auth/api-keys.ts';
+import { ExpiryNotices } from './auth/expiry-notices.ts';
+import type { KeyPolicy } from './auth/key-grants.ts';
+import { KeyRolls } from './auth/key-rolls.ts';
+import { LeakedKeys } from './auth/leaked-keys.ts';
+import { RolledKeyUses } from './auth/rolled-key-uses.ts';
+import { ScannerSignatures } from './auth/secret-scanning-signatures.ts';
+import { fetchedScannerKeys } from './infra/secret-scanning-keys.ts';
 import { BoundedBcrypt } from './auth/bcrypt-hasher.ts';
 import { BlockLiftPoller } from './auth/block-lift-poller.ts';
 import { FailedAttemptGuard } from './auth/failed-attempts.ts';
@@ -104,6 +111,15 @@ export interface Services {
   database: DatabaseHandle;
   accounts: CachedAccountStore;
   apiKeys: ApiKeyService;
+  /** Rolling keys: a new key, and an end for the old one. */
+  rolls: KeyRolls;
+  /** Keys found in public (secret scanning, `bureau keys scan`): identified, and revoked when live. */
+  leaks: LeakedKeys;
+  /** Signatures of secret-scanning alerts, against the scanner's published keys. */
+  scannerSignatures: ScannerSignatures;
+  /** Notices of keys about to expire (an hourly job). */
+  expiryNotices: ExpiryNotices;
+  keyPolicy: KeyPolicy;
   verifier: ApiKeyVerifier;
   sessions: SessionService;
   /** Sign-in with Google, GitHub, OpenID providers (and the development provider when it runs). */
@@ -216,6 +232,8 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   const keyCache = new VerifiedCache<VerifiedKey>(clock, config.keyCacheTtlS * 1000);
   revocations.subscribe((r) => {
     if (r.kind === 'api_key') keyCache.evict(r.id);
+    // Still valid, but its row says something new (scopes, a roll's end): read it again at its next use.
+    else if (r.kind === 'api_key_changed') keyCache.lapse(r.id);
   });
   const lastUse = new LastUseRecorder(apiKeyStore, onError);
   const failedAttempts = new FailedAttemptGuard(limiterStore, clock, config.failedAuthLimit, config.failedAuthWindowS, config.blockS, {
@@ -232,6 +250,13 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     clock,
     windowS: config.failedAuthWindowS,
     blockS: config.blockS,
+    onError,
+  });
+  const rolledKeyUses = new RolledKeyUses({
+    clock,
+    log: activityLog,
+    publisher: activity,
+    claimOnce: async (key, ttlS) => (await limiterStore.increment('claim', key, ttlS)) === 1,
     onError,
   });
   const verifier = new ApiKeyVerifier({
@@ -252,6 +277,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     onBlockedValidKey: (use) => blockedAddresses.refusedValidKey(use),
     // Built below with the other usage services; called only once requests flow.
     onRevokedKeyUsed: (use) => usage.alertRules.revokedKeyUsed(use),
+    onRolledUse: (key, address) => rolledKeyUses.used(key, address),
   });
   const sessions = new SessionService({
     clock,
@@ -301,6 +327,11 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     log,
   });
   desktopHost?.onEvent((event) => desktops.handleHostEvent(event));
+  const keyPolicy: KeyPolicy = { maxLifetimeDays: config.maxKeyLifetimeDays };
+  const apiKeys = new ApiKeyService({ clock, store: apiKeyStore, bcrypt, revocations, activity, policy: keyPolicy, ownedDesktops: (accountId, ids) => desktops.ownedIds(accountId, ids) });
+  const rolls = new KeyRolls({ clock, store: apiKeyStore, bcrypt, revocations, activity, policy: keyPolicy, keys: apiKeys });
+  const leaks = new LeakedKeys({ clock, store: apiKeyStore, bcrypt, keys: apiKeys });
+  const expiryNotices = new ExpiryNotices(apiKeyStore, activity, clock);
   const idle = new IdleTracker(clock);
   const actionEvents = new ActionEvents(activityLog, activity, clock, onError);
   const desktopControl = new DesktopControl({ desktops, actionEvents, log: activityLog, activity, clock, idle });
@@ -349,6 +380,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
       () => alertRules.checkSpikes(),
       () => usage.maintain(),
     ],
+    hourly: [() => expiryNotices.run()],
     counts: [() => usage.recorder.flush(), () => usage.sessionAddresses.flush()],
     everySecond: [() => deliverer.run()],
   });
@@ -363,7 +395,12 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     clock,
     database,
     accounts,
-    apiKeys: new ApiKeyService({ clock, store: apiKeyStore, bcrypt, revocations, activity }),
+    apiKeys,
+    rolls,
+    leaks,
+    scannerSignatures: new ScannerSignatures(fetchedScannerKeys(config.secretScanningKeysUrl), clock),
+    expiryNotices,
+    keyPolicy,
     verifier,
     sessions,
     signIn,

@@ -58,6 +58,10 @@ export interface Config {
   desktopIdleStopMin: number;
   /** Days hour buckets of per-key usage are kept (minute buckets are kept 48 h, then rolled into hours). */
   usageRetentionDays: number;
+  /** Keys must expire within this many days (BUREAU_MAX_KEY_LIFETIME_DAYS); null for no limit. */
+  maxKeyLifetimeDays: number | null;
+  /** Where the secret scanner's public keys are read (GitHub's by default). */
+  secretScanningKeysUrl: string;
   oauth: OAuthProviderConfigs;
   devIdentityProvider: boolean;
   /** Loopback port of the development identity provider; 0 picks a free one. */
@@ -133,6 +137,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const desktops = str('BUREAU_DESKTOPS', 'local');
   if (desktops !== 'local' && desktops !== 'off') problems.push('BUREAU_DESKTOPS must be local or off');
 
+  const maxKeyLifetime = env.BUREAU_MAX_KEY_LIFETIME_DAYS;
+  const maxKeyLifetimeDays = maxKeyLifetime === undefined || maxKeyLifetime === '' ? null : int('BUREAU_MAX_KEY_LIFETIME_DAYS', 0, 1, 36500);
+  const secretScanningKeysUrl = str('BUREAU_SECRET_SCANNING_KEYS_URL', 'https://api.github.com/meta/public_keys/secret_scanning');
+  if (!isHttpsOrLoopback(secretScanningKeysUrl)) problems.push('BUREAU_SECRET_SCANNING_KEYS_URL must be an https URL (plain http only on loopback)');
+
   const oauth = readOAuthProviders(env, problems);
   const anyProvider = Boolean(oauth.google || oauth.github || oauth.oidc.length);
   const devIdpSetting = str('BUREAU_DEV_IDP', 'auto');
@@ -195,12 +204,25 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxDesktopsPerAccount: int('BUREAU_MAX_DESKTOPS_PER_ACCOUNT', 5, 0, 10000),
     desktopIdleStopMin: int('BUREAU_DESKTOP_IDLE_STOP_MIN', 60, 0, 60 * 24 * 365),
     usageRetentionDays: int('BUREAU_USAGE_RETENTION_DAYS', 90, 3, 3650),
+    maxKeyLifetimeDays,
+    secretScanningKeysUrl,
     oauth,
     devIdentityProvider,
     devIdentityProviderPort: int('BUREAU_DEV_IDP_PORT', 0, 0, 65535),
   };
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** https anywhere; plain http only to this machine's loopback (tests), as for identity providers. */
+function isHttpsOrLoopback(url: string): boolean {
+  try {
+    const { protocol, hostname } = new URL(url);
+    if (protocol === 'https:') return true;
+    return protocol === 'http:' && (hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname));
+  } catch {
+    return false;
+  }
 }
 
 function readOAuthProviders(env: Env, problems: string[]): OAuthProviderConfigs {

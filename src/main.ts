@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { blockedAddressOf } from './core/client-address.ts';
 import { Problem } from './core/problems.ts';
 import { type Services, compose } from './compose.ts';
+import { scanKeys } from './cli/scan-command.ts';
 import { migrateToLatest } from './store/migrations.ts';
 
 const USAGE = `Usage: bureau <command> [options]
@@ -12,10 +13,14 @@ Commands:
   serve                                         start the server (migrates first)
   migrate                                       apply database migrations
   users create --email E [--name N]             create an account (prints its id)
-  keys create --email E --name N [--expires ISO]
+  keys create --email E --name N [--expires ISO] [--scopes a,b,...] [--desktops id,...]
                                                 create an API key; prints only the key
+                                                (every scope, keys:manage included, unless --scopes)
   keys list --email E                           list an account's keys (JSON lines)
   keys revoke ID                                revoke a key by id
+  keys scan PATH... [--revoke]                  find keys in files and directories: file:line, key id,
+                                                live/revoked/unknown (never the secret); exit 1 if one is live;
+                                                --revoke revokes the live ones
   sessions list --email E                       list an account's active sessions (JSON lines)
   sessions revoke ID                            end one session (sign it out)
   sessions revoke --email E --all               end every session of an account
@@ -84,10 +89,22 @@ async function run(argv: string[]): Promise<void> {
     case 'keys':
       return withServices(async (s) => {
         if (sub === 'create') {
-          const { values } = options(rest, { email: { type: 'string' }, name: { type: 'string' }, expires: { type: 'string' } }, ['email', 'name']);
+          const { values } = options(
+            rest,
+            { email: { type: 'string' }, name: { type: 'string' }, expires: { type: 'string' }, scopes: { type: 'string' }, desktops: { type: 'string' } },
+            ['email', 'name'],
+          );
           const account = await accountByEmail(s, values.email!);
-          const { key, apiKey } = await s.apiKeys.create(account.id, { name: values.name!, expiresAt: values.expires ?? null }, operator, null);
-          console.error(`created ${apiKey.keyId} (${apiKey.id}) for ${account.email}; it will not be shown again`);
+          const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter(Boolean));
+          // The operator is trusted: without --scopes the key gets every scope, keys:manage included.
+          const { key, apiKey } = await s.apiKeys.create(
+            account.id,
+            { name: values.name!, expiresAt: values.expires ?? null, scopes: list(values.scopes), desktops: list(values.desktops) },
+            operator,
+            null,
+          );
+          const bound = apiKey.desktops ? `, desktops ${apiKey.desktops.join(',')}` : '';
+          console.error(`created ${apiKey.keyId} (${apiKey.id}) for ${account.email} with ${apiKey.scopes.join(',')}${bound}; it will not be shown again`);
           console.log(key);
           return;
         }
@@ -106,7 +123,20 @@ async function run(argv: string[]): Promise<void> {
           console.error(`revoked ${view.keyId} (${view.id})`);
           return;
         }
-        throw new UsageError('expected: bureau keys create|list|revoke');
+        if (sub === 'scan') {
+          let parsed;
+          try {
+            parsed = parseArgs({ args: rest, options: { revoke: { type: 'boolean' } }, allowPositionals: true, strict: true });
+          } catch (err) {
+            throw new UsageError((err as Error).message);
+          }
+          if (parsed.positionals.length === 0) throw new UsageError('expected: bureau keys scan PATH... [--revoke]');
+          const { live } = await scanKeys(s, parsed.positionals, { revoke: parsed.values.revoke === true });
+          // A live key in the files fails the check (CI, a pre-commit hook), revoked or not.
+          if (live > 0) process.exitCode = 1;
+          return;
+        }
+        throw new UsageError('expected: bureau keys create|list|revoke|scan');
       });
     case 'sessions':
       return withServices(async (s) => {

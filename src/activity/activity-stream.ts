@@ -2,7 +2,8 @@ import type { Principal } from '../auth/principal.ts';
 import type { Clock } from '../core/clock.ts';
 import { newId } from '../core/random.ts';
 import type { ActivityEvent } from './events.ts';
-import type { ActivityHub, ActivityLog, StreamCredentials, StreamSink, StreamSlots } from './ports.ts';
+import type { ActivityHub, ActivityLog, EventTargets, StreamCredentials, StreamSink, StreamSlots } from './ports.ts';
+import { isVisible, visibleTargets } from './visibility.ts';
 import type { SharedReads } from './shared-reads.ts';
 import { SSE_HEARTBEAT, sseEnd, sseEvent, sseRetry } from './sse.ts';
 
@@ -22,6 +23,8 @@ export type CloseReason =
   | 'credential_revoked'
   | 'credential_expired'
   | 'credential_ended'
+  /** The key changed (its scopes, or a roll gave it an end): the client reconnects with what it may now see. */
+  | 'credential_changed'
   | 'slow_consumer'
   | 'server_shutdown'
   /** Never opened: the account had its maximum of streams open (no byte was sent). */
@@ -74,11 +77,15 @@ export class ActivityStream {
   private pumping = false;
   private dirty = false;
   private readonly closeListeners: Array<(reason: CloseReason) => void> = [];
+  /** For a key bound to desktops: only events about those and itself are sent. */
+  private readonly about: EventTargets | undefined;
 
   constructor(
     private readonly context: StreamContext,
     readonly principal: Principal,
-  ) {}
+  ) {
+    this.about = visibleTargets(principal);
+  }
 
   get isClosed(): boolean {
     return this.state === 'closed';
@@ -212,7 +219,11 @@ export class ActivityStream {
           const batch = await this.context.pages.after(this.principal.accountId, this.lastSentId, this.readMark);
           if (this.state !== 'open') return;
           for (const e of batch) {
-            if (!this.write(sseEvent(e))) return;
+            // An event this stream may not see is passed over, as if sent: resuming after
+            // the last id sent then never replays it either.
+            if (this.about === undefined || isVisible(e, this.about)) {
+              if (!this.write(sseEvent(e))) return;
+            }
             this.lastSentId = e.id;
           }
           if (batch.length < PAGE) break;

@@ -38,6 +38,9 @@ export const ACTIVITY_TYPES = [
   'alert.key_leaked',
   'api_key.used_after_roll',
   'api_key.leaked',
+  'api_key.updated',
+  'api_key.rolled',
+  'api_key.expiring',
 ] as const;
 
 export type ActivityType = (typeof ACTIVITY_TYPES)[number];

@@ -12,10 +12,16 @@ export interface ActivityPublisher {
   publish(events: ActivityEvent[]): void;
 }
 
+/** Only the events about these targets (a key bound to desktops sees those and itself): see visibility.ts. */
+export interface EventTargets {
+  desktops: readonly string[];
+  apiKey: string;
+}
+
 /** Reading the log: pages backwards for history, forwards for stream resume. */
 export interface ActivityLog {
-  /** Newest first, ids strictly below `before` when given. */
-  page(accountId: string, options: { before?: number; limit: number }): Promise<ActivityEvent[]>;
+  /** Newest first, ids strictly below `before` when given; only events about `about` when given. */
+  page(accountId: string, options: { before?: number; limit: number; about?: EventTargets }): Promise<ActivityEvent[]>;
   /** Oldest first, ids strictly above `afterId`. */
   after(accountId: string, afterId: number, limit: number): Promise<ActivityEvent[]>;
   /** Records events that describe no stored change of their own (an address blocked). */

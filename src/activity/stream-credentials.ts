@@ -1,4 +1,6 @@
+import { isActiveKey, keyEnd } from '../auth/api-key-record.ts';
 import type { ApiKeyRecord } from '../auth/ports.ts';
+import { scopeBit } from '../auth/scopes.ts';
 import type { SessionRecord } from '../auth/ports.ts';
 import type { Clock } from '../core/clock.ts';
 import type { StreamCredentials } from './ports.ts';
@@ -12,6 +14,8 @@ import type { StreamCredentials } from './ports.ts';
  * periodic hook has nothing more to ask here; a cheap, cache-backed check could go in
  * `stillActive`.
  */
+const ACTIVITY_READ = scopeBit('activity:read');
+
 export function streamCredentials(
   keys: { findById(id: string): Promise<ApiKeyRecord | undefined> },
   sessions: { findById(id: string): Promise<SessionRecord | undefined> },
@@ -27,9 +31,11 @@ export function streamCredentials(
         return endsAt > now ? { endsAt } : null;
       }
       const key = await keys.findById(p.keyId);
-      if (!key || key.accountId !== p.accountId || key.revokedAt !== null) return null;
-      if (key.expiresAt !== null && key.expiresAt <= now) return null;
-      return { endsAt: key.expiresAt };
+      if (!key || key.accountId !== p.accountId || !isActiveKey(key, now)) return null;
+      // A ticket issued before the key lost activity:read must not open a stream after.
+      if ((key.scopes & ACTIVITY_READ) === 0) return null;
+      // A rolled key's stream ends with its overlap, as a request would be refused then.
+      return { endsAt: keyEnd(key) };
     },
     stillActive: () => true,
   };

@@ -164,8 +164,9 @@ export class ActivityStreams {
   }
 
   private revoked(r: Revocation): void {
-    const hit = this.byCredential.get(`${r.kind}:${r.id}`);
-    if (hit) for (const s of [...hit]) s.close('credential_revoked');
+    const changed = r.kind === 'api_key_changed';
+    const hit = this.byCredential.get(changed ? `api_key:${r.id}` : `${r.kind}:${r.id}`);
+    if (hit) for (const s of [...hit]) s.close(changed ? 'credential_changed' : 'credential_revoked');
   }
 }
 

@@ -7,15 +7,15 @@ import type { ApiKeyRecord, ApiKeyStore } from './ports.ts';
 import type { BoundedBcrypt } from './bcrypt-hasher.ts';
 import type { BlockState, FailedAttemptGuard } from './failed-attempts.ts';
 import type { LastUseRecorder } from './last-use-recorder.ts';
-import type { VerifiedKeyCache } from './verified-cache.ts';
+import type { RolledKey, VerifiedKeyCache } from './verified-cache.ts';
+import { isActiveKey, principalOfKey, rolledKeyOf } from './api-key-record.ts';
+import type { ApiKeyPrincipal } from './principal.ts';
 
 /** Shed before any work: a burst from one address held every place for longer than the guard waits. */
 const OVERLOADED = new Problem('overloaded', undefined, 1);
 
-const isActive = (row: ApiKeyRecord, now: number) => row.revokedAt === null && (row.expiresAt === null || row.expiresAt > now);
-
 export type KeyVerification =
-  | { ok: true; keyId: string; accountId: string; publicId: string }
+  | { ok: true; principal: ApiKeyPrincipal }
   | { ok: false; reason: 'blocked'; retryAfterS: number; keyId: string | null }
   | { ok: false; reason: 'invalid'; publicId: string | null; accountId: string | null; blockedNow: boolean; keyId: string | null };
 
@@ -59,8 +59,10 @@ export interface VerifierDeps {
   onFailure?: (attempt: FailedKeyAttempt) => void;
   /** Told each time a known-valid key is refused for its address's block; must be cheap and must not throw. */
   onBlockedValidKey?: (use: BlockedValidKey) => void;
-  /** Told when a revoked key is presented with its right secret; must be cheap and must not throw. */
+  /** Told when a revoked (or rolled and ended) key is presented with its right secret; must be cheap and must not throw. */
   onRevokedKeyUsed?: (use: RevokedKeyUse) => void;
+  /** Told of each use of a rolled key during its overlap; must be cheap and must not throw. */
+  onRolledUse?: (key: RolledKey, clientAddress: string) => void;
 }
 
 /**
@@ -83,7 +85,7 @@ export class ApiKeyVerifier {
    * `memo` is the connection's (DigestMemo): the digest without a hash when the
    * connection sent this key last.
    */
-  verifyNow(presented: string, clientAddress: string, limiterAddress: string, memo?: DigestMemo): VerifiedUse | undefined {
+  verifyNow(presented: string, clientAddress: string, limiterAddress: string, memo?: DigestMemo): ApiKeyPrincipal | undefined {
     if (presented.length !== API_KEY_LENGTH) return undefined;
     const block = this.deps.guard.checkNow(limiterAddress);
     if (!block || block.blocked) return undefined;
@@ -100,7 +102,7 @@ export class ApiKeyVerifier {
 
     const digest = this.digest.of(presented, memo);
     const cached = this.cachedUse(digest, clientAddress);
-    if (cached) return cached;
+    if (cached) return { ok: true, principal: cached };
 
     // A key whose cache entry lapsed passed bcrypt before: a row read that finds it
     // neither revoked nor expired, with the same hash, renews it. So a client whose
@@ -109,7 +111,7 @@ export class ApiKeyVerifier {
     const lapsed = cache.lapsed(digest);
     if (lapsed) {
       const row = await store.findByPublicId(parsed.publicId);
-      if (row && isActive(row, clock.now()) && lapsed.credentialId === row.id && lapsed.secretHash === row.secretHash) return this.admit(digest, row, clientAddress);
+      if (row && isActiveKey(row, clock.now()) && lapsed.credentialId === row.id && lapsed.secretHash === row.secretHash) return this.admit(digest, row, clientAddress);
     }
     // Requests that present the same key from the same address at the same time (a
     // client opening many connections with a new key) share one evaluation: one place,
@@ -138,7 +140,7 @@ export class ApiKeyVerifier {
       row = await store.findByPublicId(publicId);
       // Exactly one bcrypt compare whatever the row: a missing, revoked or expired id costs
       // the time a live one does, so a wrong key's answer does not tell which ids are live.
-      // A revoked or expired key is compared with its own hash (the same cost), so a
+      // A revoked, expired or ended key is compared with its own hash (the same cost), so a
       // revoked key still being sent can be told from a guess at its id.
       matched = row ? await bcrypt.compare(presented, row.secretHash) : await bcrypt.compareWithNothing(presented);
     } catch (err) {
@@ -146,8 +148,10 @@ export class ApiKeyVerifier {
       await guard.succeeded(reserved.granted);
       throw err;
     }
-    if (!matched || !row || !isActive(row, clock.now())) {
-      if (matched && row?.revokedAt != null) this.deps.onRevokedKeyUsed?.({ keyId: row.id, accountId: row.accountId, clientAddress });
+    if (!matched || !row || !isActiveKey(row, clock.now())) {
+      if (matched && row && (row.revokedAt !== null || (row.endsAt !== null && row.endsAt <= clock.now()))) {
+        this.deps.onRevokedKeyUsed?.({ keyId: row.id, accountId: row.accountId, clientAddress });
+      }
       return this.fail(limiterAddress, clientAddress, publicId, row?.accountId ?? null, row?.id ?? null, await guard.failed(reserved.granted));
     }
     void guard.succeeded(reserved.granted).catch(() => {});
@@ -156,11 +160,15 @@ export class ApiKeyVerifier {
 
   /** Caches a key that passed, records its use. */
   private admit(digest: string, row: ApiKeyRecord, clientAddress: string): VerifiedUse {
+    const principal = principalOfKey(row);
+    const rolled = rolledKeyOf(row);
     // The cache refuses a key revoked while bcrypt ran (it keeps tombstones), so a
-    // revocation that raced this compare cannot be undone by it.
-    this.deps.cache.set(digest, { credentialId: row.id, accountId: row.accountId, publicId: row.publicId, secretHash: row.secretHash }, row.expiresAt);
+    // revocation that raced this compare cannot be undone by it. The entry is never
+    // fresh past the key's end (expiry or roll), so the warm path needs no check of its own.
+    this.deps.cache.set(digest, { credentialId: row.id, accountId: row.accountId, secretHash: row.secretHash, principal, rolled }, principal.endsAt);
     this.deps.lastUse.record({ keyId: row.id, at: this.deps.clock.now(), ip: clientAddress });
-    return { ok: true, keyId: row.id, accountId: row.accountId, publicId: row.publicId };
+    if (rolled) this.deps.onRolledUse?.(rolled, clientAddress);
+    return { ok: true, principal };
   }
 
   /**
@@ -180,12 +188,13 @@ export class ApiKeyVerifier {
     return { ok: false, reason: 'blocked', retryAfterS: block.retryAfterS, keyId };
   }
 
-  /** A use of a key in the verified cache: recorded, and its account. */
-  private cachedUse(digest: string, clientAddress: string): VerifiedUse | undefined {
+  /** A use of a key in the verified cache: recorded, and what it acts as. */
+  private cachedUse(digest: string, clientAddress: string): ApiKeyPrincipal | undefined {
     const hit = this.deps.cache.get(digest);
     if (!hit) return undefined;
     this.deps.lastUse.record({ keyId: hit.credentialId, at: this.deps.clock.now(), ip: clientAddress });
-    return { ok: true, keyId: hit.credentialId, accountId: hit.accountId, publicId: hit.publicId };
+    if (hit.rolled !== null) this.deps.onRolledUse?.(hit.rolled, clientAddress);
+    return hit.principal;
   }
 
   private fail(address: string, clientAddress: string, publicId: string | null, accountId: string | null, keyId: string | null, state: BlockState): KeyVerification {

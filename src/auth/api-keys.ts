@@ -1,45 +1,21 @@
-import type { Actor } from '../activity/events.ts';
+import type { ActivityDraft, Actor } from '../activity/events.ts';
 import type { ActivityPublisher } from '../activity/ports.ts';
 import type { Clock } from '../core/clock.ts';
 import { Problem } from '../core/problems.ts';
 import { newId } from '../core/random.ts';
 import { checkDisplayName } from '../core/text.ts';
 import { generateApiKey, visibleKeyId } from './api-key-format.ts';
+import { isActiveKey } from './api-key-record.ts';
+import { type ApiKeyView, viewApiKey } from './api-key-view.ts';
+import { type KeyPolicy, type OwnedDesktops, checkScopeChange, grantDesktops, grantExpiry, grantScopes } from './key-grants.ts';
+import type { Principal } from './principal.ts';
 import type { ApiKeyRecord, ApiKeyStore } from './ports.ts';
 import type { BoundedBcrypt } from './bcrypt-hasher.ts';
 import type { RevocationBus } from './ports.ts';
+import { scopeMask, scopeNames } from './scopes.ts';
 
-export type ApiKeyState = 'active' | 'revoked' | 'expired';
-
-/** What anyone may see of a key: never the key, never the hash. */
-export interface ApiKeyView {
-  id: string;
-  name: string;
-  keyId: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  lastUsedIp: string | null;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  state: ApiKeyState;
-}
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-export function viewApiKey(k: ApiKeyRecord, now: number): ApiKeyView {
-  const state: ApiKeyState = k.revokedAt !== null ? 'revoked' : k.expiresAt !== null && k.expiresAt <= now ? 'expired' : 'active';
-  return {
-    id: k.id,
-    name: k.name,
-    keyId: visibleKeyId(k.publicId),
-    createdAt: iso(k.createdAt)!,
-    lastUsedAt: iso(k.lastUsedAt),
-    lastUsedIp: k.lastUsedIp,
-    expiresAt: iso(k.expiresAt),
-    revokedAt: iso(k.revokedAt),
-    state,
-  };
-}
+export type { ApiKeyState, ApiKeyView } from './api-key-view.ts';
+export { viewApiKey } from './api-key-view.ts';
 
 export interface ApiKeyServiceDeps {
   clock: Clock;
@@ -47,29 +23,37 @@ export interface ApiKeyServiceDeps {
   bcrypt: BoundedBcrypt;
   revocations: RevocationBus;
   activity: ActivityPublisher;
+  policy: KeyPolicy;
+  /** Which desktops exist in an account (a new key may be bound only to those). */
+  ownedDesktops: OwnedDesktops;
 }
+
+export interface CreateKeyInput {
+  name: string;
+  expiresAt?: string | null;
+  /** Scope names; absent: every scope but keys:manage (every scope for the operator). */
+  scopes?: readonly unknown[];
+  /** Desktop ids; absent: every desktop (the creator's own ones for a bound key). */
+  desktops?: readonly string[];
+}
+
+/** Why a key was revoked, as its event says (a person, or a leak found by a scanner). */
+export type RevocationReason = 'requested' | 'leaked';
 
 export class ApiKeyService {
   constructor(private readonly deps: ApiKeyServiceDeps) {}
 
-  /** Returns the plaintext key: the only time it ever exists outside the caller's hands. */
-  async create(
-    accountId: string,
-    input: { name: string; expiresAt?: string | null },
-    actor: Actor,
-    ip: string | null,
-  ): Promise<{ key: string; apiKey: ApiKeyView }> {
-    const { clock, store, bcrypt, activity } = this.deps;
+  /**
+   * Returns the plaintext key: the only time it ever exists outside the caller's hands.
+   * `creator` is who asks (null: the operator); what it may grant is in key-grants.ts.
+   */
+  async create(accountId: string, input: CreateKeyInput, actor: Actor, ip: string | null, creator: Principal | null = null): Promise<{ key: string; apiKey: ApiKeyView }> {
+    const { clock, store, bcrypt, activity, policy } = this.deps;
     const name = checkDisplayName(input.name, 100);
     const now = clock.now();
-    let expiresAt: number | null = null;
-    if (input.expiresAt != null) {
-      expiresAt = Date.parse(input.expiresAt);
-      if (!Number.isFinite(expiresAt) || !/^\d{4}-\d{2}-\d{2}/.test(input.expiresAt)) {
-        throw new Problem('validation_failed', 'expiresAt must be an ISO 8601 date-time');
-      }
-      if (expiresAt <= now) throw new Problem('validation_failed', 'expiresAt must be in the future');
-    }
+    const expiresAt = grantExpiry(input.expiresAt, now, policy, creator);
+    const scopes = grantScopes(input.scopes, creator);
+    const desktops = await grantDesktops(accountId, input.desktops, creator, this.deps.ownedDesktops);
     const generated = generateApiKey();
     const record: ApiKeyRecord = {
       id: newId('key'),
@@ -82,6 +66,11 @@ export class ApiKeyService {
       revokedAt: null,
       lastUsedAt: null,
       lastUsedIp: null,
+      scopes,
+      desktops,
+      rolledFrom: null,
+      rolledTo: null,
+      endsAt: null,
     };
     const events = await store.insert(record, {
       accountId,
@@ -90,7 +79,7 @@ export class ApiKeyService {
       actor,
       target: { type: 'api_key', id: record.id },
       ip,
-      data: { name, keyId: visibleKeyId(record.publicId) },
+      data: { name, keyId: visibleKeyId(record.publicId), scopes: scopeNames(scopes), desktops },
     });
     activity.publish(events);
     return { key: generated.plaintext, apiKey: viewApiKey(record, now) };
@@ -107,23 +96,54 @@ export class ApiKeyService {
   }
 
   /** 404 when no such key, 403 when it belongs to another account. Revoking twice is a no-op. */
-  async revoke(accountId: string, keyId: string, actor: Actor, ip: string | null): Promise<ApiKeyView> {
+  async revoke(accountId: string, keyId: string, actor: Actor, ip: string | null, reason: RevocationReason = 'requested', extra: ActivityDraft[] = []): Promise<ApiKeyView> {
     const { clock, store, revocations, activity } = this.deps;
-    const key = await store.findById(keyId);
-    if (!key) throw new Problem('not_found');
-    if (key.accountId !== accountId) throw new Problem('forbidden');
+    const key = await this.owned(accountId, keyId);
     const now = clock.now();
-    const events = await store.revoke(key.id, now, {
-      accountId,
-      type: 'api_key.revoked',
-      at: now,
-      actor,
-      target: { type: 'api_key', id: key.id },
-      ip,
-      data: { name: key.name, keyId: visibleKeyId(key.publicId) },
-    });
+    const data: Record<string, unknown> = { name: key.name, keyId: visibleKeyId(key.publicId) };
+    if (reason !== 'requested') data.reason = reason;
+    const events = await store.revoke(key.id, now, [
+      { accountId, type: 'api_key.revoked', at: now, actor, target: { type: 'api_key', id: key.id }, ip, data },
+      ...extra,
+    ]);
     revocations.publish({ kind: 'api_key', id: key.id });
     activity.publish(events);
     return viewApiKey({ ...key, revokedAt: key.revokedAt ?? now }, now);
+  }
+
+  /**
+   * Replaces an active key's scopes (how the owner grants keys:manage to a key made
+   * before scopes existed). Effective on every process at the key's next request.
+   */
+  async updateScopes(accountId: string, keyId: string, requested: readonly unknown[], actor: Actor, ip: string | null, creator: Principal): Promise<ApiKeyView> {
+    const { clock, store, revocations, activity } = this.deps;
+    const key = await this.owned(accountId, keyId);
+    const now = clock.now();
+    if (!isActiveKey(key, now) || key.rolledTo !== null) throw new Problem('api_key_inactive', 'Only an active key that was not rolled can be changed');
+    const scopes = scopeMask(requested);
+    checkScopeChange(key.scopes, scopes, creator);
+    if (scopes !== key.scopes) {
+      const events = await store.updateScopes(key.id, scopes, now, {
+        accountId,
+        type: 'api_key.updated',
+        at: now,
+        actor,
+        target: { type: 'api_key', id: key.id },
+        ip,
+        data: { name: key.name, keyId: visibleKeyId(key.publicId), scopes: scopeNames(scopes), changed: ['scopes'] },
+      });
+      if (events === null) throw new Problem('api_key_inactive', 'The key was revoked or rolled meanwhile');
+      revocations.publish({ kind: 'api_key_changed', id: key.id });
+      activity.publish(events);
+    }
+    return viewApiKey({ ...key, scopes }, now);
+  }
+
+  /** 404 when no such key, 403 when it belongs to another account. */
+  async owned(accountId: string, keyId: string): Promise<ApiKeyRecord> {
+    const key = await this.deps.store.findById(keyId);
+    if (!key) throw new Problem('not_found');
+    if (key.accountId !== accountId) throw new Problem('forbidden');
+    return key;
   }
 }

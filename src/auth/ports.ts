@@ -17,6 +17,21 @@ export interface ApiKeyRecord {
   revokedAt: number | null;
   lastUsedAt: number | null;
   lastUsedIp: string | null;
+  /** What the key may do: a mask of scopes (scopes.ts). */
+  scopes: number;
+  /** The desktops it is bound to; null for every desktop of its account. */
+  desktops: string[] | null;
+  /** The key this one replaced (roll), and the key that replaced it. */
+  rolledFrom: string | null;
+  rolledTo: string | null;
+  /** A rolled key's end: it works until then (the overlap), then is refused like a revoked key. */
+  endsAt: number | null;
+}
+
+/** An active key whose expiry is near, with the tightest notice already written for it (days before), if any. */
+export interface ExpiringKey {
+  key: ApiKeyRecord;
+  notice: number | null;
 }
 
 export interface LastUse {
@@ -30,8 +45,24 @@ export interface ApiKeyStore {
   findByPublicId(publicId: string): Promise<ApiKeyRecord | undefined>;
   findById(id: string): Promise<ApiKeyRecord | undefined>;
   listByAccount(accountId: string): Promise<ApiKeyRecord[]>;
-  /** Sets revoked_at if not yet revoked; returns the event written, or none when it was already revoked. */
-  revoke(id: string, at: number, event: ActivityDraft): Promise<ActivityEvent[]>;
+  /** Sets revoked_at if not yet revoked; returns the events written, or none when it was already revoked. */
+  revoke(id: string, at: number, events: ActivityDraft | ActivityDraft[]): Promise<ActivityEvent[]>;
+  /**
+   * Inserts `replacement` and gives `oldId` its end and its successor, with `events`, in
+   * one transaction; null (and nothing written) when the old key was revoked or rolled
+   * meanwhile, so two concurrent rolls never both succeed.
+   */
+  roll(oldId: string, replacement: ApiKeyRecord, endsAt: number, events: ActivityDraft[]): Promise<ActivityEvent[] | null>;
+  /** Replaces an active key's scopes; null when it is no longer active (revoked or rolled). */
+  updateScopes(id: string, scopes: number, at: number, event: ActivityDraft): Promise<ActivityEvent[] | null>;
+  /** Active, unrolled keys expiring after `from` and up to `until` that may still need a notice. */
+  expiring(from: number, until: number): Promise<ExpiringKey[]>;
+  /**
+   * Records that the notice `days` before expiry was written, with its event, unless
+   * that notice (or a tighter one) already was, by this process or another: the claim
+   * and the event are one transaction.
+   */
+  claimExpiryNotice(id: string, days: number, event: ActivityDraft): Promise<ActivityEvent[]>;
   /** Writes a batch of last uses (time and address of each key's latest use). */
   recordUses(uses: LastUse[]): Promise<void>;
 }
@@ -117,8 +148,10 @@ export interface AddressBlockLog {
 /**
  * Tells every process that a credential ended, so verified caches drop it at once.
  * In one process this is a plain in-memory fan-out; scale-out backs it with Redis.
+ * `api_key_changed` says a key still works but changed (its scopes, or a roll gave it
+ * an end): caches read its row again at its next use, and its open streams end.
  */
-export type Revocation = { kind: 'api_key' | 'session'; id: string };
+export type Revocation = { kind: 'api_key' | 'session'; id: string } | { kind: 'api_key_changed'; id: string };
 
 export interface RevocationBus {
   /** Announces a revocation made here: to this process at once, and to the others. */
@@ -128,13 +161,12 @@ export interface RevocationBus {
   subscribe(listener: (revocation: Revocation) => void): () => void;
 }
 
-export interface TimedRevocation extends Revocation {
-  at: number;
-}
+export type TimedRevocation = Revocation & { at: number };
 
-/** Credentials ended recently, read from the database every process shares. */
+/** Credentials ended (or keys changed) recently, read from the database every process shares. */
 export interface RecentRevocations {
-  since(at: number): Promise<TimedRevocation[]>;
+  /** Ended or changed from `at` up to `until` (a rolled key's end is set ahead: it counts once reached). */
+  since(at: number, until: number): Promise<TimedRevocation[]>;
 }
 
 /** An identity at a sign-in provider: the pair (provider, subject), bound to one account. */

@@ -21,11 +21,14 @@ export class RevocationPoller {
 
   /** Returns how many revocations were newly delivered. */
   async poll(): Promise<number> {
-    const horizon = this.clock.now() - this.lookbackMs;
-    const recent = await this.source.since(horizon);
+    const now = this.clock.now();
+    const horizon = now - this.lookbackMs;
+    const recent = await this.source.since(horizon, now);
     let fresh = 0;
     for (const r of recent) {
-      const id = `${r.kind}:${r.id}`;
+      // With its time: a key changed twice in the lookback is delivered twice; a key
+      // revoked, then reaching its roll's end, too (the second finds nothing cached).
+      const id = `${r.kind}:${r.id}:${r.at}`;
       if (this.delivered.has(id)) continue;
       this.delivered.set(id, r.at);
       this.bus.deliver({ kind: r.kind, id: r.id });

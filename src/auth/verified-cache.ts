@@ -1,3 +1,4 @@
+import type { ApiKeyPrincipal } from './principal.ts';
 import type { Clock } from '../core/clock.ts';
 
 /** What a cache entry must say: which credential (key or session) it stands for. */
@@ -66,6 +67,20 @@ export class VerifiedCache<V extends CachedCredential> {
     set.add(digest);
   }
 
+  /**
+   * Makes the credential's entries lapsed without forgetting them: its next use reads
+   * its row again (what changed: scopes, a roll's end) and renews the entry from it,
+   * without a second slow check. Unlike evict(), nothing stops it being cached again.
+   */
+  lapse(credentialId: string): void {
+    const set = this.digestsById.get(credentialId);
+    if (!set) return;
+    for (const d of set) {
+      const slot = this.slots.get(d);
+      if (slot) slot.cachedUntil = 0;
+    }
+  }
+
   evict(credentialId: string): void {
     if (this.tombstones.size >= this.maxEntries) this.tombstones.clear();
     this.tombstones.set(credentialId, this.clock.now() + Math.max(this.ttlMs, 60_000));
@@ -93,10 +108,25 @@ export interface VerifiedKey {
   /** The key's row id. */
   credentialId: string;
   accountId: string;
-  /** The key's public id (its visible id without the prefix): named in a 429, so an owner knows which budget ran out. */
-  publicId: string;
   /** The bcrypt hash the key was checked against: a lapsed entry is renewed only while the row still holds it. */
   secretHash: string;
+  /**
+   * What a request with this key acts as (its public id, scopes, desktops, end), built
+   * once from the row: a warm request reuses it as it is.
+   */
+  principal: ApiKeyPrincipal;
+  /** Set while a rolled key's overlap runs: each use is told (api_key.used_after_roll). */
+  rolled: RolledKey | null;
+}
+
+/** A key replaced by a roll that still works until `endsAt`. */
+export interface RolledKey {
+  keyId: string;
+  accountId: string;
+  name: string;
+  publicId: string;
+  rolledTo: string;
+  endsAt: number;
 }
 
 /** Keys that passed bcrypt recently; an entry is never fresh past the key's expiry. */

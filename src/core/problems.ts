@@ -6,6 +6,9 @@
 export const problemCatalog = {
   unauthorized: { status: 401, title: 'Authentication required' },
   forbidden: { status: 403, title: 'Forbidden' },
+  insufficient_scope: { status: 403, title: 'The credential lacks the scope this needs' },
+  invalid_signature: { status: 401, title: 'Signature missing or not valid' },
+  api_key_inactive: { status: 409, title: 'The key is revoked, expired or already rolled' },
   cross_site_request: { status: 403, title: 'Cross-site request refused' },
   not_found: { status: 404, title: 'Not found' },
   desktop_not_running: { status: 409, title: 'The desktop is not running' },

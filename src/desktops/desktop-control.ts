@@ -5,7 +5,7 @@ import type { Clock } from '../core/clock.ts';
 import { Problem } from '../core/problems.ts';
 import type { ActionEvents } from './action-events.ts';
 import { validateActions } from './actions.ts';
-import type { DesktopService } from './desktops.ts';
+import type { DesktopAccess, DesktopService } from './desktops.ts';
 import type { IdleTracker } from './idle.ts';
 import type { ExecResult, Point } from './ports.ts';
 
@@ -46,53 +46,53 @@ export interface DesktopControlDeps {
 export class DesktopControl {
   constructor(private readonly deps: DesktopControlDeps) {}
 
-  async screenshot(accountId: string, id: string): Promise<Buffer> {
-    const d = await this.deps.desktops.running(accountId, id);
+  async screenshot(access: DesktopAccess, id: string): Promise<Buffer> {
+    const d = await this.deps.desktops.running(access, id);
     return d.host.screenshot(id);
   }
 
-  async cursor(accountId: string, id: string): Promise<Point> {
-    const d = await this.deps.desktops.running(accountId, id);
+  async cursor(access: DesktopAccess, id: string): Promise<Point> {
+    const d = await this.deps.desktops.running(access, id);
     return d.host.cursor(id);
   }
 
-  async act(accountId: string, id: string, input: unknown, options: { screenshot: boolean }, actor: Actor, ip: string | null): Promise<{ cursor: Point; screenshot?: Buffer }> {
-    const d = await this.deps.desktops.running(accountId, id);
+  async act(access: DesktopAccess, id: string, input: unknown, options: { screenshot: boolean }, actor: Actor, ip: string | null): Promise<{ cursor: Point; screenshot?: Buffer }> {
+    const d = await this.deps.desktops.running(access, id);
     // Checked against this desktop's screen before anything reaches it: a bad batch changes nothing.
     const actions = validateActions(input, d.resolution);
     this.deps.idle.touch(id);
     const result = await d.host.act(id, actions, options);
-    this.deps.actionEvents.record(accountId, id, actor, ip, actions);
+    this.deps.actionEvents.record(d.accountId, id, actor, ip, actions);
     return result;
   }
 
-  async exec(accountId: string, id: string, input: ExecInput, actor: Actor, ip: string | null): Promise<ExecResult> {
+  async exec(access: DesktopAccess, id: string, input: ExecInput, actor: Actor, ip: string | null): Promise<ExecResult> {
     const timeoutS = input.timeoutS ?? DEFAULT_EXEC_TIMEOUT_S;
     if (!Number.isInteger(timeoutS) || timeoutS < 1 || timeoutS > MAX_EXEC_TIMEOUT_S) {
       throw new Problem('validation_failed', `timeoutS must be a whole number from 1 to ${MAX_EXEC_TIMEOUT_S}`);
     }
     if (Array.isArray(input.command) ? input.command.length === 0 : input.command.length === 0) throw new Problem('validation_failed', 'command must not be empty');
-    const d = await this.deps.desktops.running(accountId, id);
+    const d = await this.deps.desktops.running(access, id);
     this.deps.idle.touch(id);
     const argv = Array.isArray(input.command) ? input.command : null;
     const result = await d.host.exec(id, { argv, command: argv ? null : (input.command as string), timeoutS, cwd: input.cwd ?? null });
-    await this.record(accountId, id, 'desktop.exec', actor, ip, { command: recordedCommand(input.command), exitCode: result.exitCode, timedOut: result.exitCode === null });
+    await this.record(d.accountId, id, 'desktop.exec', actor, ip, { command: recordedCommand(input.command), exitCode: result.exitCode, timedOut: result.exitCode === null });
     return result;
   }
 
-  async upload(accountId: string, id: string, path: string, body: Readable, actor: Actor, ip: string | null): Promise<{ path: string; bytes: number }> {
-    const d = await this.deps.desktops.running(accountId, id);
+  async upload(access: DesktopAccess, id: string, path: string, body: Readable, actor: Actor, ip: string | null): Promise<{ path: string; bytes: number }> {
+    const d = await this.deps.desktops.running(access, id);
     this.deps.idle.touch(id);
     const { bytes } = await d.host.writeFile(id, path, body, MAX_UPLOAD_BYTES);
-    await this.record(accountId, id, 'desktop.file_uploaded', actor, ip, { path, bytes });
+    await this.record(d.accountId, id, 'desktop.file_uploaded', actor, ip, { path, bytes });
     return { path, bytes };
   }
 
-  async download(accountId: string, id: string, path: string, actor: Actor, ip: string | null): Promise<{ stream: Readable; bytes: number }> {
-    const d = await this.deps.desktops.running(accountId, id);
+  async download(access: DesktopAccess, id: string, path: string, actor: Actor, ip: string | null): Promise<{ stream: Readable; bytes: number }> {
+    const d = await this.deps.desktops.running(access, id);
     this.deps.idle.touch(id);
     const file = await d.host.readFile(id, path);
-    await this.record(accountId, id, 'desktop.file_downloaded', actor, ip, { path, bytes: file.bytes });
+    await this.record(d.accountId, id, 'desktop.file_downloaded', actor, ip, { path, bytes: file.bytes });
     return file;
   }
 

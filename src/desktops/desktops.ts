@@ -3,6 +3,7 @@ import type { ActivityPublisher } from '../activity/ports.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { Problem } from '../core/problems.ts';
+import { insufficientScope, scopeBit } from '../auth/scopes.ts';
 import { newId } from '../core/random.ts';
 import { checkDisplayName } from '../core/text.ts';
 import type { IdleTracker } from './idle.ts';
@@ -42,6 +43,16 @@ export function viewDesktop(d: Desktop): DesktopView {
   };
 }
 
+/**
+ * Who asks, as far as desktops care: the account, and the desktops a key is bound to
+ * (null or absent: every desktop of the account). A request's principal is one.
+ * Outside its list a desktop does not exist for the caller: 404, never 403.
+ */
+export interface DesktopAccess {
+  accountId: string;
+  desktops?: readonly string[] | null;
+}
+
 export interface DesktopServiceDeps {
   store: DesktopStore;
   /** What runs desktops in this process; null when it runs none (BUREAU_DESKTOPS=off). */
@@ -69,7 +80,10 @@ const NO_HOST = 'This server runs no desktops (BUREAU_DESKTOPS=off)';
 export class DesktopService {
   constructor(private readonly deps: DesktopServiceDeps) {}
 
-  async create(accountId: string, input: { name: string; resolution?: string }, actor: Actor, ip: string | null): Promise<DesktopView> {
+  async create(access: DesktopAccess, input: { name: string; resolution?: string }, actor: Actor, ip: string | null): Promise<DesktopView> {
+    // A new desktop would be outside the key's own list: only an unbound key makes desktops.
+    if (access.desktops != null) throw insufficientScope(scopeBit('desktops:write'), 'A key bound to desktops cannot create desktops: that needs desktops:write with no desktop list');
+    const { accountId } = access;
     const { store, clock, hostId, limits } = this.deps;
     const now = clock.now();
     const { host } = this.deps;
@@ -92,17 +106,25 @@ export class DesktopService {
     return viewDesktop(desktop);
   }
 
-  async list(accountId: string): Promise<DesktopView[]> {
-    return (await this.deps.store.listByAccount(accountId)).map(viewDesktop);
+  async list(access: DesktopAccess): Promise<DesktopView[]> {
+    const all = await this.deps.store.listByAccount(access.accountId);
+    const only = access.desktops;
+    return (only == null ? all : all.filter((d) => only.includes(d.id))).map(viewDesktop);
   }
 
-  async get(accountId: string, id: string): Promise<DesktopView> {
-    return viewDesktop(await this.owned(accountId, id));
+  /** Which of `ids` are desktops of the account (a key may be bound only to those). */
+  async ownedIds(accountId: string, ids: readonly string[]): Promise<ReadonlySet<string>> {
+    const wanted = new Set(ids);
+    return new Set((await this.deps.store.listByAccount(accountId)).map((d) => d.id).filter((id) => wanted.has(id)));
+  }
+
+  async get(access: DesktopAccess, id: string): Promise<DesktopView> {
+    return viewDesktop(await this.owned(access, id));
   }
 
   /** Renames, starts (`running`: answered `starting`) or stops (`stopped`: answered once stopped). */
-  async update(accountId: string, id: string, changes: { name?: string; state?: 'running' | 'stopped' }, actor: Actor, ip: string | null): Promise<DesktopView> {
-    let desktop = await this.owned(accountId, id);
+  async update(access: DesktopAccess, id: string, changes: { name?: string; state?: 'running' | 'stopped' }, actor: Actor, ip: string | null): Promise<DesktopView> {
+    let desktop = await this.owned(access, id);
     if (changes.name !== undefined && changes.name.trim() !== desktop.name) {
       const name = checkDisplayName(changes.name, 100);
       const at = this.deps.clock.now();
@@ -115,15 +137,15 @@ export class DesktopService {
   }
 
   /** Stops it, removes its files (its home included) and forgets it. */
-  async delete(accountId: string, id: string, actor: Actor, ip: string | null): Promise<void> {
-    const desktop = await this.owned(accountId, id);
+  async delete(access: DesktopAccess, id: string, actor: Actor, ip: string | null): Promise<void> {
+    const desktop = await this.owned(access, id);
     await this.deps.host?.remove(id);
     this.deps.activity.publish(await this.deps.store.delete(id, this.event(desktop, 'desktop.deleted', actor, ip, { name: desktop.name })));
   }
 
   /** The desktop when it is the account's and running on this process's host; 409 otherwise. */
-  async running(accountId: string, id: string): Promise<Desktop & { host: DesktopHost }> {
-    const desktop = await this.owned(accountId, id);
+  async running(access: DesktopAccess, id: string): Promise<Desktop & { host: DesktopHost }> {
+    const desktop = await this.owned(access, id);
     const host = this.deps.host;
     if (desktop.state !== 'running' || !host || desktop.hostId !== this.deps.hostId || !host.isRunning(id)) throw new DesktopNotRunningError(id);
     return { ...desktop, host };
@@ -192,7 +214,7 @@ export class DesktopService {
     if (!host) return (await this.settle(desktop, ['stopped', 'failed'], 'failed', NO_HOST, actor, null)) ?? desktop;
     const changed = await store.transition(desktop.id, { from: ['stopped', 'failed'], to: 'starting', hostId, at: clock.now(), limits }, null);
     if (changed === 'account' || changed === 'host') throw limitProblem(changed, limits);
-    if (!changed) return this.owned(desktop.accountId, desktop.id);
+    if (!changed) return this.owned(desktop, desktop.id);
     this.launch(changed.desktop, actor, ip);
     return changed.desktop;
   }
@@ -200,9 +222,9 @@ export class DesktopService {
   private async stop(desktop: Desktop, actor: Actor, ip: string | null, reason: string): Promise<Desktop> {
     if (desktop.state === 'stopped') return desktop;
     const stopping = await this.settle(desktop, ['starting', 'running', 'failed'], 'stopping', null, actor, null);
-    if (!stopping) return this.owned(desktop.accountId, desktop.id);
+    if (!stopping) return this.owned(desktop, desktop.id);
     await this.deps.host?.stop(desktop.id);
-    return (await this.settle(stopping, 'stopping', 'stopped', null, actor, 'desktop.stopped', { reason }, ip)) ?? this.owned(desktop.accountId, desktop.id);
+    return (await this.settle(stopping, 'stopping', 'stopped', null, actor, 'desktop.stopped', { reason }, ip)) ?? this.owned(desktop, desktop.id);
   }
 
   /** Starts the sandbox in the background; the desktop ends running or failed (unless it was stopped meanwhile). */
@@ -242,11 +264,15 @@ export class DesktopService {
     return changed.desktop;
   }
 
-  /** 404 when it does not exist, 403 when it is another account's (the spec's 403). */
-  private async owned(accountId: string, id: string): Promise<Desktop> {
+  /**
+   * 404 when it does not exist or is outside a bound key's list (checked before any read:
+   * nothing tells such a key whether it exists), 403 when it is another account's (the spec's 403).
+   */
+  private async owned(access: DesktopAccess, id: string): Promise<Desktop> {
+    if (access.desktops != null && !access.desktops.includes(id)) throw new Problem('not_found');
     const d = await this.deps.store.findById(id);
     if (!d) throw new Problem('not_found');
-    if (d.accountId !== accountId) throw new Problem('forbidden');
+    if (d.accountId !== access.accountId) throw new Problem('forbidden');
     return d;
   }
 

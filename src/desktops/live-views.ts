@@ -69,7 +69,8 @@ export class LiveViews {
     this.startTimer();
     if (this.wasRevoked(grant)) view.close('credential_revoked');
     try {
-      const desktop = await this.deps.desktops.running(grant.accountId, grant.desktopId);
+      // A ticket stands for its desktop, whoever made it: the account's access to it.
+      const desktop = await this.deps.desktops.running({ accountId: grant.accountId }, grant.desktopId);
       view.connectVnc(await desktop.host.openView(grant.desktopId));
     } catch (err) {
       view.abandon();

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import { hmacDigest } from '../core/hmac.ts';
 import { Problem } from '../core/problems.ts';
 import { newId, randomBase62 } from '../core/random.ts';
-import type { DesktopService } from './desktops.ts';
+import type { DesktopAccess, DesktopService } from './desktops.ts';
 import type { LiveViews, ViewGrant } from './live-views.ts';
 import type { TicketCreator, TicketCreators, ViewMode, ViewTicket, ViewTicketStore } from './ports.ts';
 
@@ -58,16 +58,19 @@ export class ViewTickets {
   constructor(private readonly deps: ViewTicketsDeps) {
     // Every process hears every revocation; deleting twice is harmless.
     deps.revocations.subscribe((r) => {
+      // A key whose grants changed (scopes, a roll) still holds: only an end deletes its tickets.
+      if (r.kind === 'api_key_changed') return;
       deps.store.deleteByCreator({ type: r.kind, id: r.id }).catch(deps.onError);
     });
   }
 
-  async create(accountId: string, desktopId: string, input: { mode?: ViewMode; ttlS?: number }, creator: TicketCreator): Promise<IssuedViewTicket> {
+  async create(access: DesktopAccess, desktopId: string, input: { mode?: ViewMode; ttlS?: number }, creator: TicketCreator): Promise<IssuedViewTicket> {
+    const { accountId } = access;
     const mode = input.mode ?? 'view';
     const ttlS = input.ttlS ?? DEFAULT_VIEW_TICKET_TTL_S;
     if (!VIEW_MODES.includes(mode)) throw new Problem('validation_failed', "mode must be 'view' or 'control'");
     if (!Number.isInteger(ttlS) || ttlS < 1 || ttlS > MAX_VIEW_TICKET_TTL_S) throw new Problem('validation_failed', `ttlS must be a whole number from 1 to ${MAX_VIEW_TICKET_TTL_S}`);
-    await this.deps.desktops.get(accountId, desktopId);
+    await this.deps.desktops.get(access, desktopId);
     const now = this.deps.clock.now();
     const ticket = VIEW_TICKET_PREFIX + randomBase62(32);
     const record: ViewTicket = { id: newId('vt'), desktopId, accountId, mode, creator, createdAt: now, expiresAt: now + ttlS * 1000 };
@@ -76,8 +79,9 @@ export class ViewTickets {
   }
 
   /** The desktop's tickets that can still be used (never their secrets). */
-  async list(accountId: string, desktopId: string): Promise<ViewTicketView[]> {
-    await this.deps.desktops.get(accountId, desktopId);
+  async list(access: DesktopAccess, desktopId: string): Promise<ViewTicketView[]> {
+    const { accountId } = access;
+    await this.deps.desktops.get(access, desktopId);
     const live = await this.deps.store.listLive(desktopId, this.deps.clock.now());
     const holds = new Map<string, Promise<boolean>>();
     const creatorHolds = (c: TicketCreator) => {
@@ -94,8 +98,8 @@ export class ViewTickets {
   }
 
   /** Deletes a ticket (404 when the desktop has no such ticket); its open views close. */
-  async revoke(accountId: string, desktopId: string, ticketId: string): Promise<void> {
-    await this.deps.desktops.get(accountId, desktopId);
+  async revoke(access: DesktopAccess, desktopId: string, ticketId: string): Promise<void> {
+    await this.deps.desktops.get(access, desktopId);
     if (!(await this.deps.store.delete(desktopId, ticketId))) throw new Problem('not_found');
     this.deps.views.closeTicket(ticketId);
   }

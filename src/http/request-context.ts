@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal.ts';
+import type { Scope } from '../auth/scopes.ts';
 
 /** What the authenticate hook learnt of a request, in one place (set on every request). */
 export interface RequestContext {
@@ -30,5 +31,14 @@ declare module 'fastify' {
     ticketInQuery?: boolean;
     /** false exempts a route from the general rate limit (health checks, acting on a leak). */
     rateLimit?: boolean;
+    /**
+     * The scope a key needs for this route (docs/api-keys.md), or 'any' for any valid
+     * credential (GET /api/me). Every route with a credential declares one (the security
+     * suite checks it); one that does not is refused to every key lacking any scope.
+     * Routes with `auth: 'none'` declare none.
+     */
+    scope?: Scope | 'any';
+    /** Set from `scope` when the route is registered (route-scopes.ts): the mask a key must hold. */
+    scopeMask?: number;
   }
 }

@@ -10,6 +10,8 @@ export interface RouteEntry {
   apiKeyInQuery: boolean;
   /** Left out of the OpenAPI document (405 answers, the document itself). */
   hidden: boolean;
+  /** The route's `config.scope`: what a key needs ('any': any credential; undefined: none declared). */
+  scope: string | undefined;
 }
 
 declare module 'fastify' {
@@ -29,10 +31,10 @@ export function recordRoutes(app: FastifyInstance): void {
   app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const config = (route.config ?? {}) as { auth?: string; apiKeyInQuery?: boolean };
+    const config = (route.config ?? {}) as { auth?: string; apiKeyInQuery?: boolean; scope?: string };
     const hidden = Boolean((route.schema as { hide?: boolean } | undefined)?.hide);
     for (const method of methods) {
-      table.push({ method, url: route.url, auth: config.auth ?? 'required', apiKeyInQuery: config.apiKeyInQuery === true, hidden });
+      table.push({ method, url: route.url, auth: config.auth ?? 'required', apiKeyInQuery: config.apiKeyInQuery === true, hidden, scope: config.scope });
     }
   });
 }

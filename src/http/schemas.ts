@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { SCOPES } from '../auth/scopes.ts';
 import { DESKTOP_STATES } from '../desktops/ports.ts';
 
 /** Shared response shapes, so OpenAPI and the serializers agree with the code. */
@@ -41,6 +42,11 @@ export const DesktopSchema = Type.Object(
   { $id: 'Desktop' },
 );
 
+export const ScopeSchema = Type.Union(
+  SCOPES.map((scope) => Type.Literal(scope)),
+  { description: 'desktops:read (list, read, screenshot, cursor), desktops:write (create, rename, start, stop, delete), desktops:control (actions, live view), desktops:exec (exec, files), activity:read (history, live stream), keys:manage (keys and sessions)' },
+);
+
 export const ApiKeySchema = Type.Object(
   {
     id: Type.String(),
@@ -51,7 +57,15 @@ export const ApiKeySchema = Type.Object(
     lastUsedIp: Type.Union([Type.String(), Type.Null()]),
     expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    state: Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('expired')]),
+    state: Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('expired'), Type.Literal('rolled')], {
+      description: '`rolled`: replaced by a roll and past its overlap (refused like a revoked key)',
+    }),
+    scopes: Type.Array(ScopeSchema, { description: 'What the key may do' }),
+    desktops: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'The desktops it is bound to; null for every desktop of the account' }),
+    rolledFrom: Type.Union([Type.String(), Type.Null()], { description: 'The key this one replaced (by a roll)' }),
+    rolledTo: Type.Union([Type.String(), Type.Null()], { description: 'The key that replaced this one (by a roll)' }),
+    endsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'A rolled key works until then' }),
+    expiringSoon: Type.Boolean({ description: 'Active and expiring within 7 days' }),
   },
   { $id: 'ApiKey' },
 );

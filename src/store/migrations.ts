@@ -275,6 +275,26 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
       },
     },
+    '008_key_scopes': {
+      async up(db: Kysely<any>) {
+        // Keys made before scopes keep every scope but keys:manage (null reads as that);
+        // the owner can grant it (PATCH /api/api-keys/:id).
+        await db.schema.alterTable('api_keys').addColumn('scopes', 'text').execute();
+        await db.schema.alterTable('api_keys').addColumn('desktop_ids', 'text').execute();
+        await db.schema.alterTable('api_keys').addColumn('rolled_from', 'text').execute();
+        await db.schema.alterTable('api_keys').addColumn('rolled_to', 'text').execute();
+        await db.schema.alterTable('api_keys').addColumn('ends_at', 'bigint').execute();
+        await db.schema.alterTable('api_keys').addColumn('changed_at', 'bigint').execute();
+        await db.schema.alterTable('api_keys').addColumn('expiry_notice', 'integer').execute();
+        // Every process reads "ended or changed since T" once a second (the revocation poll),
+        // and the expiry job "expiring before T".
+        await db.schema.createIndex('api_keys_ends_at').on('api_keys').column('ends_at').execute();
+        await db.schema.createIndex('api_keys_changed_at').on('api_keys').column('changed_at').execute();
+        await db.schema.createIndex('api_keys_expires_at').on('api_keys').column('expires_at').execute();
+        // History for a key bound to desktops: the events about those desktops and itself.
+        await db.schema.createIndex('activity_target').on('activity_events').columns(['target_id', 'id']).execute();
+      },
+    },
   };
 }
 

@@ -3,13 +3,13 @@ import { type Revocation, type RevocationBus } from '../auth/ports.ts';
 import type { Logger } from '../core/logger.ts';
 import type { RedisPubSub } from './redis-pubsub.ts';
 
-const KINDS = new Set<Revocation['kind']>(['api_key', 'session']);
+const KINDS = new Set<Revocation['kind']>(['api_key', 'session', 'api_key_changed']);
 
 function asRevocation(p: unknown): Revocation | null {
   const r = p as Partial<Revocation> | null;
   if (!r || typeof r !== 'object' || !KINDS.has(r.kind as Revocation['kind'])) return null;
   if (typeof r.id !== 'string' || r.id.length === 0 || r.id.length > 200) return null;
-  return { kind: r.kind as Revocation['kind'], id: r.id };
+  return { kind: r.kind, id: r.id } as Revocation;
 }
 
 /**

@@ -45,6 +45,18 @@ export interface ApiKeyRow {
   revoked_at: number | null;
   last_used_at: number | null;
   last_used_ip: string | null;
+  /** Scope names, space-separated; null is a key made before scopes (every scope but keys:manage). */
+  scopes: string | null;
+  /** JSON array of desktop ids the key is bound to; null for all. */
+  desktop_ids: string | null;
+  rolled_from: string | null;
+  rolled_to: string | null;
+  /** A rolled key's end (the overlap's). */
+  ends_at: number | null;
+  /** The last change that every process must see (scopes, a roll): read by the revocation poll. */
+  changed_at: number | null;
+  /** The tightest expiry notice written (days before expiry: 7, then 1). */
+  expiry_notice: number | null;
 }
 
 /** Addresses each key has been used from: the "first use from a new IP" signal. */

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { ActivityLog } from '../activity/ports.ts';
-import type { CommittedActivity } from '../activity/ports.ts';
+import type { CommittedActivity, EventTargets } from '../activity/ports.ts';
 import type { ActivityDraft, ActivityEvent } from '../activity/events.ts';
 import { eventFromRow, insertEvents } from './activity-writer.ts';
 import type { Dialect } from './database.ts';
@@ -27,9 +27,18 @@ export class SqlActivityLog implements ActivityLog, CommittedActivity {
     return this.db.transaction().execute((trx) => insertEvents(trx, this.dialect, drafts));
   }
 
-  async page(accountId: string, { before, limit }: { before?: number; limit: number }): Promise<ActivityEvent[]> {
+  async page(accountId: string, { before, limit, about }: { before?: number; limit: number; about?: EventTargets }): Promise<ActivityEvent[]> {
     let q = this.db.selectFrom('activity_events').selectAll().where('account_id', '=', accountId);
     if (before !== undefined) q = q.where('id', '<', before);
+    if (about) {
+      const { desktops, apiKey } = about;
+      q = q.where((eb) =>
+        eb.or([
+          eb.and([eb('target_type', '=', 'api_key'), eb('target_id', '=', apiKey)]),
+          ...(desktops.length ? [eb.and([eb('target_type', '=', 'desktop'), eb('target_id', 'in', [...desktops])])] : []),
+        ]),
+      );
+    }
     const rows = await q.orderBy('id', 'desc').limit(limit).execute();
     return rows.map(eventFromRow);
   }

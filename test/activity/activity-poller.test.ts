@@ -18,7 +18,7 @@ describe('events written by another process reach the live streams of this one',
     const es = await openEventSource(`${base}${STREAM_PATH}?apiKey=${key}`);
     try {
       const other = await compose(t.services.config, { clock: t.clock });
-      await other.desktops.create(accountId, { name: 'made elsewhere' }, { type: 'operator', id: null }, null);
+      await other.desktops.create({ accountId }, { name: 'made elsewhere' }, { type: 'operator', id: null }, null);
       await other.close();
       expect(await t.services.pollers.activity.poll()).toBeGreaterThanOrEqual(1);
       await waitFor(() => es.events.some((e) => e.type === 'desktop.created' && e.data.data?.name === 'made elsewhere'), 3000, 'the event on the stream');
@@ -29,7 +29,7 @@ describe('events written by another process reach the live streams of this one',
 
   it('does not deliver again what this process published itself', async () => {
     const { accountId } = await t.account();
-    await t.services.desktops.create(accountId, { name: 'local' }, { type: 'operator', id: null }, null);
+    await t.services.desktops.create({ accountId }, { name: 'local' }, { type: 'operator', id: null }, null);
     expect(await t.services.pollers.activity.poll()).toBe(0);
   });
 });

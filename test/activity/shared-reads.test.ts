@@ -5,6 +5,7 @@ import { SharedReads } from '../../src/activity/shared-reads.ts';
 import { ActivityStreams } from '../../src/activity/stream-registry.ts';
 import { type StreamSink } from '../../src/activity/ports.ts';
 import { LocalRevocationBus } from '../../src/auth/revocations.ts';
+import { ALL_SCOPES } from '../../src/auth/scopes.ts';
 import { MemoryStreamSlots } from '../../src/store/memory-stream-slots.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 
@@ -115,7 +116,7 @@ describe('streams sharing reads', () => {
     const open = async (startAfter: number) => {
       const written: string[] = [];
       const sink: StreamSink = { write: (c) => (written.push(c), true), end: () => {}, drained: async () => {} };
-      const stream = streams.reserve({ method: 'api_key', accountId, keyId: 'key_test', publicId: 'test' });
+      const stream = streams.reserve({ method: 'api_key', accountId, keyId: 'key_test', publicId: 'test', scopes: ALL_SCOPES, desktops: null, endsAt: null });
       expect(await stream.claimSlot()).toBe(true);
       stream.attach(sink, startAfter);
       return { ids: () => written.flatMap((c) => /^id: (\d+)/.exec(c)?.[1] ?? []).map(Number) };

@@ -4,7 +4,8 @@ import { ConfigError, loadConfig } from '../../src/config.ts';
 import { KEY_SHAPE, keyParts } from '../helpers/api-keys.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 
-const VIEW_FIELDS = ['createdAt', 'expiresAt', 'id', 'keyId', 'lastUsedAt', 'lastUsedIp', 'name', 'revokedAt', 'state'];
+const VIEW_FIELDS = ['createdAt', 'desktops', 'endsAt', 'expiresAt', 'expiringSoon', 'id', 'keyId', 'lastUsedAt', 'lastUsedIp', 'name', 'revokedAt', 'rolledFrom', 'rolledTo', 'scopes', 'state'];
+const EVERY_SCOPE = ['desktops:read', 'desktops:write', 'desktops:control', 'desktops:exec', 'activity:read', 'keys:manage'];
 
 describe.each(['sqlite', 'postgres'] as const)('API keys on %s', (database) => {
   let t: TestApp;
@@ -24,7 +25,8 @@ describe.each(['sqlite', 'postgres'] as const)('API keys on %s', (database) => {
 
   it('returns the plaintext key once, at creation, in the documented format', async () => {
     const owner = await t.account();
-    const res = await createKey(owner.key, { name: '  deploy bot  ' });
+    // Every scope: the new key lists keys and revokes one below.
+    const res = await createKey(owner.key, { name: '  deploy bot  ', scopes: EVERY_SCOPE });
     expect(res.headers['cache-control']).toBe('no-store');
     const { key, apiKey } = res.json();
     expect(key).toMatch(KEY_SHAPE);
@@ -63,7 +65,8 @@ describe.each(['sqlite', 'postgres'] as const)('API keys on %s', (database) => {
 
   it('refuses a revoked key on the very next request, even though it was in the verified cache', async () => {
     const owner = await t.account();
-    const { key, apiKey } = (await createKey(owner.key)).json();
+    // keys:manage, so that it can revoke itself.
+    const { key, apiKey } = (await createKey(owner.key, { name: 'ci', scopes: ['desktops:read', 'keys:manage'] })).json();
     const compare = vi.spyOn(t.services.bcrypt, 'compare');
     try {
       expect((await call('GET', '/api/desktops', key)).statusCode).toBe(200);
@@ -118,7 +121,7 @@ describe.each(['sqlite', 'postgres'] as const)('API keys on %s', (database) => {
     expect((await call('GET', '/api/me', key, undefined, '198.51.100.23')).statusCode).toBe(200);
     t.clock.advance(1000);
     await t.services.lastUse.flush();
-    const listed = (await call('GET', '/api/api-keys', key, undefined, '198.51.100.23')).json().apiKeys.find((k: { id: string }) => k.id === apiKey.id);
+    const listed = (await call('GET', '/api/api-keys', owner.key)).json().apiKeys.find((k: { id: string }) => k.id === apiKey.id);
     expect(listed.lastUsedAt).toBe(new Date(at).toISOString());
     expect(listed.lastUsedIp).toBe('198.51.100.23');
   });

@@ -73,7 +73,7 @@ describe.each(['sqlite', 'postgres'] as const)('error answers on %s', (database)
       ['PUT', '/api/desktops', ['GET', 'HEAD', 'POST']],
       ['DELETE', '/api/me', ['GET', 'HEAD']],
       ['PUT', `/api/desktops/${desktopId}`, ['DELETE', 'GET', 'HEAD', 'PATCH']],
-      ['GET', '/api/api-keys/key_x', ['DELETE']],
+      ['GET', '/api/api-keys/key_x', ['DELETE', 'PATCH']],
       ['POST', '/healthz', ['GET', 'HEAD']],
     ];
     for (const [method, url, allowed] of cases) {

@@ -80,6 +80,20 @@ describe('/api/openapi.json', () => {
     }
   });
 
+  it("names the scope a key needs in each protected operation's security requirements, as the route enforces it", () => {
+    const failures: string[] = [];
+    for (const r of documented.filter((x) => x.auth !== 'none')) {
+      const op = spec.paths[toOpenApiPath(r.url)][r.method.toLowerCase()];
+      const wanted = r.scope === 'any' ? [] : [r.scope];
+      const forKeys = (op.security ?? []).filter((req) => 'apiKey' in req || 'bearer' in req);
+      if (forKeys.length !== 2 || !forKeys.every((req) => JSON.stringify(Object.values(req)[0]) === JSON.stringify(wanted))) failures.push(`${r.method} ${r.url}: ${JSON.stringify(op.security)}`);
+      // A session holds every scope.
+      if (!(op.security ?? []).some((req) => 'session' in req && req.session.length === 0)) failures.push(`${r.method} ${r.url}: no session requirement`);
+    }
+    expect(failures).toEqual([]);
+    expect(spec.paths['/api/desktops'].post.security).toContainEqual({ apiKey: ['desktops:write'] });
+  });
+
   it('has request bodies for the routes that take one', () => {
     for (const [path, method] of [['/api/desktops', 'post'], ['/api/desktops/{id}', 'patch'], ['/api/api-keys', 'post']]) {
       expect(spec.paths[path][method].requestBody?.content?.['application/json']?.schema, `${method} ${path}`).toBeDefined();

@@ -8,7 +8,7 @@ export const OPERATOR: Actor = { type: 'operator', id: null };
 
 /** A desktop made on the server (as a script would), with its creation event. */
 export function createDesktop(server: LiveServer, accountId: string, name: string) {
-  return server.services.desktops.create(accountId, { name }, OPERATOR, null);
+  return server.services.desktops.create({ accountId: accountId }, { name }, OPERATOR, null);
 }
 
 /** A key made on the server; `key` is its plaintext. */

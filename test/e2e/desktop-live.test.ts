@@ -24,7 +24,7 @@ describe('desktops, live', () => {
     const api = keyApi(suite.server, (await createKey(suite.server, me.id, 'checks')).key);
     let id = '';
     if (options.desktop) {
-      id = (await suite.server.services.desktops.create(me.id, { name: options.desktop }, OPERATOR, null)).id;
+      id = (await suite.server.services.desktops.create({ accountId: me.id }, { name: options.desktop }, OPERATOR, null)).id;
       await waitForState(api, id, 'running');
     }
     return { page, me, api, id };

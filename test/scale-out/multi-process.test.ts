@@ -296,6 +296,48 @@ describe('three processes on one PostgreSQL and one Redis', () => {
     });
   });
 
+  describe('keys changed through one process', () => {
+    // Their own address: the refusals below count as failed attempts, and must not add up
+    // with other tests' to a block of 127.0.0.1.
+    const from = '127.0.0.8';
+    const get = (server: ServerProcess, path: string, headers: Record<string, string>) => request(`${server.url}${path}`, { headers, localAddress: from });
+
+    it('apply a scope change on every process within a second', async () => {
+      const { key, keyId } = await newKey();
+      const headers = { 'x-api-key': key };
+      for (const s of servers) expect((await get(s, '/api/desktops', headers)).status).toBe(200);
+      const changed = await request(`${servers[0].url}/api/api-keys/${keyId}`, { method: 'PATCH', headers, body: { scopes: ['activity:read', 'keys:manage'] } });
+      expect(changed.status).toBe(200);
+      const start = Date.now();
+      await Promise.all(servers.map((s) => eventually(async () => (await get(s, '/api/desktops', headers)).status === 403, 5000, `${s.name} to apply the new scopes`)));
+      expect(Date.now() - start).toBeLessThan(1000);
+      await eventually(() => broadcasts.some((b) => b.kind === 'api_key_changed' && b.id === keyId), 1000, 'the change broadcast');
+      for (const s of servers) expect((await get(s, '/api/mission-control/activity', headers)).status).toBe(200);
+    });
+
+    it('keep a rolled key working on every process for its overlap, then refuse it on all, and end its streams, within a second of its end', async () => {
+      const { key, keyId } = await newKey();
+      const headers = { 'x-api-key': key };
+      for (const s of servers) expect((await get(s, '/api/me', headers)).status).toBe(200);
+      const before = await rawGet(servers[2].url, STREAM_PATH, headers);
+      await eventually(() => before.body().startsWith('retry:'), 5000, 'the stream to start');
+      const rolled = await request(`${servers[0].url}/api/api-keys/${keyId}/roll`, { method: 'POST', headers, body: { overlapS: 3 } });
+      expect(rolled.status).toBe(201);
+      const endsAt = Date.parse(rolled.body.previous.endsAt);
+      // Every process is told at once: the old key's stream on C ends (its client reconnects with what the key now is).
+      await eventually(() => before.isEnded(), 1000, 'the stream on C to end at the roll');
+      expect(before.body()).toContain('credential_changed');
+      for (const s of servers) expect((await get(s, '/api/me', headers)).status).toBe(200);
+      const during = await rawGet(servers[1].url, STREAM_PATH, headers);
+      expect(during.status).toBe(200);
+      await Promise.all(servers.map((s) => eventually(async () => (await get(s, '/api/me', headers)).status === 401, 10_000, `${s.name} to refuse the old key`)));
+      expect(Date.now() - endsAt).toBeLessThan(1000);
+      await eventually(() => during.isEnded(), 1000, 'the stream on B to end with the overlap');
+      during.close();
+      for (const s of servers) expect((await get(s, '/api/me', { 'x-api-key': rolled.body.key })).status).toBe(200);
+    });
+  });
+
   it('logged no Redis outage and no unhandled error meanwhile', () => {
     for (const s of servers) {
       expect(s.alive).toBe(true);

@@ -34,7 +34,13 @@
  *
  * ADDING A ROUTE WITH A PATH PARAMETER: the suite fails until `ownedResources`
  * (below, or the `resources` option) says how to create one owned by an account,
- * so the 403 check cannot be forgotten.
+ * so the 403 check cannot be forgotten. A route on a desktop (its resource made by
+ * `newDesktop`) is also checked with a key bound to another desktop: 404.
+ *
+ * SCOPES: every protected route must declare the scope a key needs (`config.scope`,
+ * docs/api-keys.md; 'any' only for the routes in ANY_SCOPE_ROUTES). The suite calls
+ * each route with a key holding every scope but that one (403 `insufficient_scope`
+ * naming it, with RFC 6750's challenge) and with a key holding only that one (let through).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteEntry } from '../../src/http/route-table.ts';
@@ -42,6 +48,7 @@ import { breakChecksum, forgeKey, keyParts, withChecksum } from '../helpers/api-
 import { startSession } from '../helpers/sessions.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 import { randomBase62 } from '../../src/core/random.ts';
+import { SCOPES, type Scope, isScope } from '../../src/auth/scopes.ts';
 
 export type Account = Awaited<ReturnType<TestApp['account']>>;
 
@@ -89,7 +96,10 @@ export const EXPIRY_STEP_MS = 5 * 60_000;
  * OpenAPI). Anything else marked public fails the suite, so a protected route cannot
  * lose its protection by a stray config line. Extend when adding a sign-in page.
  */
-export const PUBLIC_ROUTES = /^\/(healthz|readyz|api\/openapi\.json|api\/auth\/|auth\/)/;
+export const PUBLIC_ROUTES = /^\/(healthz|readyz|api\/openapi\.json|api\/auth\/|auth\/|api\/secret-scanning\/github$)/;
+
+/** Routes any valid credential may call, whatever its scopes. Keep it short. */
+export const ANY_SCOPE_ROUTES = new Set(['GET /api/me']);
 
 /** A used request from `address` with `key`, so the key is in the verified cache. */
 async function warmCache(ctx: SuiteContext, key: string): Promise<void> {
@@ -186,8 +196,8 @@ export function apiKeyCases(): CredentialCase[] {
 }
 
 /** How to make a resource of each parameterised route; the 403 check uses them. */
-const newDesktop = async (c: SuiteContext, owner: Account) =>
-  (await c.t.services.desktops.create(owner.accountId, { name: `desk-${randomBase62(6)}` }, { type: 'operator', id: null }, null)).id;
+export const newDesktop = async (c: SuiteContext, owner: Account) =>
+  (await c.t.services.desktops.create({ accountId: owner.accountId }, { name: `desk-${randomBase62(6)}` }, { type: 'operator', id: null }, null)).id;
 
 const newKey = async (c: SuiteContext, owner: Account) =>
   (await c.t.services.apiKeys.create(owner.accountId, { name: `key-${randomBase62(6)}` }, { type: 'operator', id: null }, null)).apiKey.id;
@@ -202,9 +212,12 @@ export const ownedResources: OwnedResource[] = [
   { url: '/api/desktops/:id/view-tickets', create: newDesktop, bodies: { POST: { mode: 'view' } } },
   // Both parameters get the desktop's id: the desktop is checked first (403), the ticket after (404 for the owner).
   { url: '/api/desktops/:id/view-tickets/:ticketId', create: newDesktop },
+  { url: '/api/api-keys/:id', create: newKey, bodies: { PATCH: { scopes: ['desktops:read'] } } },
   {
-    url: '/api/api-keys/:id',
-    create: async (c, owner) => (await c.t.services.apiKeys.create(owner.accountId, { name: 'theirs' }, { type: 'operator', id: null }, null)).apiKey.id,
+    url: '/api/api-keys/:id/roll',
+    // keys:manage alone: a key may roll only keys whose scopes it holds, and the suite rolls with such a key too.
+    create: async (c, owner) => (await c.t.services.apiKeys.create(owner.accountId, { name: 'theirs', scopes: ['keys:manage'] }, { type: 'operator', id: null }, null)).apiKey.id,
+    bodies: { POST: { overlapS: 0 } },
   },
   {
     url: '/api/sessions/:id',
@@ -398,6 +411,84 @@ export function describeProtectedRoutes(options: SuiteOptions): void {
           !r.apiKeyInQuery,
         );
         if ([401, 403, 429].includes(res.status) || res.status >= 500) failures.push(`${label(r)} -> ${res.status}`);
+      }
+      expect(failures).toEqual([]);
+    });
+
+    it('declares the scope a key needs on every protected route', () => {
+      const failures: string[] = [];
+      for (const r of routes) {
+        if (r.scope === 'any' ? !ANY_SCOPE_ROUTES.has(label(r)) : !isScope(r.scope)) failures.push(`${label(r)} -> ${String(r.scope)}`);
+      }
+      expect(failures, "add config: { scope: '...' } (docs/api-keys.md)").toEqual([]);
+    });
+
+    /** Keys of the owner holding every scope but one (lacking), or only one (only). */
+    const scopedKeys = new Map<string, string>();
+    const keyWith = async (kind: 'lacking' | 'only', scope: Scope) => {
+      const name = `${kind} ${scope}`;
+      let key = scopedKeys.get(name);
+      if (!key) {
+        const scopes = kind === 'only' ? [scope] : SCOPES.filter((s) => s !== scope);
+        key = (await ctx.t.services.apiKeys.create(ctx.owner.accountId, { name, scopes }, { type: 'operator', id: null }, null)).key;
+        scopedKeys.set(name, key);
+      }
+      return key;
+    };
+    /** The owner's own resource: a refusal can then only be about the credential. */
+    const ownUrlFor = async (r: RouteEntry) => {
+      const resource = resourceFor(r);
+      return withQuery(fillParams(r.url, resource ? await resource.create(ctx, ctx.owner) : 'x'), resource?.query);
+    };
+
+    it("answers 403 insufficient_scope, naming the scope, to a key lacking the route's scope", async () => {
+      const failures: string[] = [];
+      for (const r of routes.filter((x) => isScope(x.scope))) {
+        const scope = r.scope as Scope;
+        const res = await send(ctx.t, {
+          method: r.method,
+          url: await ownUrlFor(r),
+          headers: { 'x-api-key': await keyWith('lacking', scope) },
+          payload: bodyFor(r),
+          remoteAddress: ctx.nextAddress(),
+        });
+        const body = res.body ? JSON.parse(res.body) : {};
+        const challenge = String(res.headers['www-authenticate']);
+        if (res.status !== 403 || body.code !== 'insufficient_scope' || body.scope !== scope || challenge !== `Bearer error="insufficient_scope", scope="${scope}"`) {
+          failures.push(`${label(r)} -> ${res.status} ${String(body.code)} ${String(body.scope)} ${challenge}`);
+        }
+      }
+      expect(failures).toEqual([]);
+    });
+
+    it("lets a key holding only the route's scope through", async () => {
+      const failures: string[] = [];
+      for (const r of routes.filter((x) => isScope(x.scope))) {
+        const res = await send(
+          ctx.t,
+          { method: r.method, url: await ownUrlFor(r), headers: { 'x-api-key': await keyWith('only', r.scope as Scope) }, payload: bodyFor(r), remoteAddress: ctx.nextAddress() },
+          !r.apiKeyInQuery,
+        );
+        if ([401, 403, 429].includes(res.status) || res.status >= 500) failures.push(`${label(r)} -> ${res.status} ${res.body}`);
+      }
+      expect(failures).toEqual([]);
+    });
+
+    it('answers 404 on every desktop route to a key bound to other desktops, and lets it reach its own', async () => {
+      const desktopRoutes = routes.filter((r) => resourceFor(r)?.create === newDesktop);
+      expect(desktopRoutes.length).toBeGreaterThan(0);
+      const failures: string[] = [];
+      for (const r of desktopRoutes) {
+        const mine = await newDesktop(ctx, ctx.owner);
+        const other = await newDesktop(ctx, ctx.owner);
+        const { key } = await ctx.t.services.apiKeys.create(ctx.owner.accountId, { name: 'bound', desktops: [mine] }, { type: 'operator', id: null }, null);
+        const query = resourceFor(r)?.query;
+        const call = (id: string) =>
+          send(ctx.t, { method: r.method, url: withQuery(fillParams(r.url, id), query), headers: { 'x-api-key': key }, payload: bodyFor(r), remoteAddress: ctx.nextAddress() }, !r.apiKeyInQuery);
+        const outside = await call(other);
+        if (outside.status !== 404 || JSON.parse(outside.body).code !== 'not_found') failures.push(`${label(r)} other desktop -> ${outside.status}`);
+        const own = await call(mine);
+        if ([401, 403, 404, 429].includes(own.status) || own.status >= 500) failures.push(`${label(r)} own desktop -> ${own.status}`);
       }
       expect(failures).toEqual([]);
     });

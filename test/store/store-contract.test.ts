@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Account } from '../../src/accounts/accounts.ts';
 import type { ActivityDraft } from '../../src/activity/events.ts';
+import { DEFAULT_KEY_SCOPES } from '../../src/auth/scopes.ts';
 import type { ApiKeyRecord } from '../../src/auth/ports.ts';
 import type { Desktop } from '../../src/desktops/ports.ts';
 import { newId } from '../../src/core/random.ts';
@@ -84,6 +85,11 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
       revokedAt: null,
       lastUsedAt: null,
       lastUsedIp: null,
+      scopes: DEFAULT_KEY_SCOPES,
+      desktops: null,
+      rolledFrom: null,
+      rolledTo: null,
+      endsAt: null,
       ...over,
     };
   }

@@ -74,7 +74,7 @@ describe.each(['sqlite', 'postgres'] as const)('alert rules on %s', (database) =
   it('raises a failure spike when over half of 50+ requests in 5 minutes are refused with 401 or 403', async () => {
     const owner = await t.account();
     const stranger = await t.account();
-    const theirs = await t.services.desktops.create(stranger.accountId, { name: 'theirs' }, operator, null);
+    const theirs = await t.services.desktops.create({ accountId: stranger.accountId }, { name: 'theirs' }, operator, null);
     // 40 refusals with 403 and 5 with 401 (a wrong secret for this key's id, each from a
     // fresh address so none gets blocked), against 20 answered: 45 of 65.
     for (let i = 0; i < 40; i++) expect((await call(base, 'GET', `/api/desktops/${theirs.id}`, { key: owner.key })).status).toBe(403);

@@ -31,8 +31,8 @@ describe.each(['sqlite', 'postgres'] as const)('key usage on %s', (database) => 
     const owner = await t.account();
     const stranger = await t.account();
     const reader = await readerKey(t, owner.accountId);
-    const mine = await t.services.desktops.create(owner.accountId, { name: 'mine' }, operator, null);
-    const theirs = await t.services.desktops.create(stranger.accountId, { name: 'theirs' }, operator, null);
+    const mine = await t.services.desktops.create({ accountId: owner.accountId }, { name: 'mine' }, operator, null);
+    const theirs = await t.services.desktops.create({ accountId: stranger.accountId }, { name: 'theirs' }, operator, null);
     const as = { key: owner.key };
     const statuses = await Promise.all([
       call(base, 'GET', '/api/desktops', as),

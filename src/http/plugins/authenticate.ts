@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_KEY_PREFIX } from '../../auth/api-key-format.ts';
 import type { ApiKeyVerifier } from '../../auth/api-key-verifier.ts';
 import type { FailedAttemptGuard } from '../../auth/failed-attempts.ts';
-import type { Principal } from '../../auth/principal.ts';
+import type { ApiKeyPrincipal, Principal } from '../../auth/principal.ts';
+import { ALL_SCOPES, insufficientScope } from '../../auth/scopes.ts';
 import type { RequestLimiter } from '../../auth/request-limits.ts';
 import type { SessionPrincipal, SessionService } from '../../auth/sessions.ts';
 import type { StreamTickets } from '../../activity/stream-tickets.ts';
@@ -69,6 +70,21 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
     reply.header('cache-control', 'no-store');
   };
 
+  /**
+   * A key admitted on a route its scopes do not cover: 403 `insufficient_scope` naming the
+   * scope (not slowed: the key is valid), before the general limit, as a cross-site
+   * refusal is. Returns whether the request may go on. A few property reads: the mask
+   * was computed when the route was registered (route-scopes.ts), the key's is in its principal.
+   */
+  const inScope = (request: FastifyRequest, reply: FastifyReply, principal: ApiKeyPrincipal): boolean => {
+    const needed = request.ctx.route.scopeMask ?? ALL_SCOPES;
+    if ((principal.scopes & needed) === needed) return true;
+    const problem = insufficientScope(needed);
+    request.log.info({ event: 'insufficient_scope', keyId: `${API_KEY_PREFIX}${principal.publicId}`, scope: problem.extra?.scope }, 'API key refused: scope');
+    refusals.answer(request, reply, problem);
+    return false;
+  };
+
   const refuse = async (request: FastifyRequest, reply: FastifyReply) => {
     if (await limit.later(request, reply, `ip:${request.ctx.limiterAddress}`)) refusals.answer(request, reply, UNAUTHORIZED);
   };
@@ -83,8 +99,8 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
     const result = await verifier.verify(apiKey, clientAddress, request.ctx.limiterAddress, memo);
     if (result.ok) {
       observe?.('api_key', 'ok');
-      admit(request, reply, { method: 'api_key', accountId: result.accountId, keyId: result.keyId, publicId: result.publicId });
-      await limit.later(request, reply, `key:${result.keyId}`);
+      admit(request, reply, result.principal);
+      if (inScope(request, reply, result.principal)) await limit.later(request, reply, `key:${result.principal.keyId}`);
       return;
     }
     observe?.('api_key', result.reason === 'blocked' ? 'blocked' : 'invalid');
@@ -137,6 +153,7 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
       return refuse(request, reply);
     }
     admit(request, reply, principal);
+    if (principal.method === 'api_key' && !inScope(request, reply, principal)) return;
     await limit.later(request, reply, budgetOf(principal));
   };
 
@@ -164,7 +181,8 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
       const warm = verifier.verifyNow(creds.apiKey, request.ctx.clientAddress, request.ctx.limiterAddress, memo);
       if (!warm) return authenticateApiKey(request, reply, creds.apiKey, memo);
       observe?.('api_key', 'ok');
-      admit(request, reply, { method: 'api_key', accountId: warm.accountId, keyId: warm.keyId, publicId: warm.publicId });
+      admit(request, reply, warm);
+      if (!inScope(request, reply, warm)) return undefined;
       return limit.nowOrLater(request, reply, `key:${warm.keyId}`);
     }
     // A single-use stream ticket (mission control) stands in for a key in the URL.

@@ -45,6 +45,7 @@ export async function desktopControlRoutes(app: FastifyInstance, { control }: { 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/desktops/:id/screenshot',
     {
+      config: { scope: 'desktops:read' },
       schema: {
         tags,
         summary: 'A PNG of the whole screen',
@@ -54,7 +55,7 @@ export async function desktopControlRoutes(app: FastifyInstance, { control }: { 
       },
     },
     async (request, reply) => {
-      const png = await control.screenshot(request.ctx.principal!.accountId, request.params.id);
+      const png = await control.screenshot(request.ctx.principal!, request.params.id);
       return reply.type('image/png').header('cache-control', 'no-store').send(png);
     },
   );
@@ -62,6 +63,7 @@ export async function desktopControlRoutes(app: FastifyInstance, { control }: { 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ActionsBody> }>(
     '/api/desktops/:id/actions',
     {
+      config: { scope: 'desktops:control' },
       schema: {
         tags,
         summary: 'Runs mouse and keyboard actions in order; answers the cursor (and a screenshot when asked)',
@@ -72,20 +74,21 @@ export async function desktopControlRoutes(app: FastifyInstance, { control }: { 
       },
     },
     async (request) => {
-      const result = await control.act(request.ctx.principal!.accountId, request.params.id, request.body.actions, { screenshot: request.body.screenshot === true }, actorOf(request), request.ctx.clientAddress);
+      const result = await control.act(request.ctx.principal!, request.params.id, request.body.actions, { screenshot: request.body.screenshot === true }, actorOf(request), request.ctx.clientAddress);
       return { cursor: result.cursor, ...(result.screenshot ? { screenshot: result.screenshot.toString('base64') } : {}) };
     },
   );
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/desktops/:id/cursor',
-    { schema: { tags, summary: 'Where the mouse pointer is', security, params: IdParams, response: { 200: Point, ...runningDesktopResponses } } },
-    async (request) => control.cursor(request.ctx.principal!.accountId, request.params.id),
+    { config: { scope: 'desktops:read' }, schema: { tags, summary: 'Where the mouse pointer is', security, params: IdParams, response: { 200: Point, ...runningDesktopResponses } } },
+    async (request) => control.cursor(request.ctx.principal!, request.params.id),
   );
 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ExecBody> }>(
     '/api/desktops/:id/exec',
     {
+      config: { scope: 'desktops:exec' },
       schema: {
         tags,
         summary: "Runs a command inside the desktop as its user; stdout and stderr are capped at 1 MiB each",
@@ -95,12 +98,13 @@ export async function desktopControlRoutes(app: FastifyInstance, { control }: { 
         response: { 200: ExecResult, ...runningDesktopResponses },
       },
     },
-    async (request) => control.exec(request.ctx.principal!.accountId, request.params.id, request.body, actorOf(request), request.ctx.clientAddress),
+    async (request) => control.exec(request.ctx.principal!, request.params.id, request.body, actorOf(request), request.ctx.clientAddress),
   );
 
   app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof FileQuery> }>(
     '/api/desktops/:id/files',
     {
+      config: { scope: 'desktops:exec' },
       schema: {
         tags,
         summary: "Downloads a file from the desktop's home",
@@ -112,7 +116,7 @@ export async function desktopControlRoutes(app: FastifyInstance, { control }: { 
     },
     async (request, reply) => {
       const { path } = request.query;
-      const file = await control.download(request.ctx.principal!.accountId, request.params.id, path, actorOf(request), request.ctx.clientAddress);
+      const file = await control.download(request.ctx.principal!, request.params.id, path, actorOf(request), request.ctx.clientAddress);
       const name = path.split('/').pop() ?? 'file';
       return reply
         .type('application/octet-stream')
@@ -132,6 +136,7 @@ export async function desktopControlRoutes(app: FastifyInstance, { control }: { 
       '/api/desktops/:id/files',
       {
         bodyLimit: MAX_UPLOAD_BYTES,
+        config: { scope: 'desktops:exec' },
         schema: {
           tags,
           summary: "Uploads a file into the desktop's home (the raw body, at most 50 MiB); parent directories are made",
@@ -146,7 +151,7 @@ export async function desktopControlRoutes(app: FastifyInstance, { control }: { 
         if (Number.isFinite(declared) && declared > MAX_UPLOAD_BYTES) throw new Problem('payload_too_large', 'Files are at most 50 MiB');
         // No body at all (Content-Length: 0) is an empty file.
         const body = (request.body as Readable | undefined) ?? Readable.from([]);
-        return control.upload(request.ctx.principal!.accountId, request.params.id, request.query.path, body, actorOf(request), request.ctx.clientAddress);
+        return control.upload(request.ctx.principal!, request.params.id, request.query.path, body, actorOf(request), request.ctx.clientAddress);
       },
     );
   });

@@ -25,36 +25,42 @@ export async function desktopRoutes(app: FastifyInstance, { desktops }: { deskto
 
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/api/desktops',
-    { schema: { tags, summary: 'Create a desktop and start it (answered `starting`; `running` once it answers a screenshot)', security, body: CreateBody, response: { 201: ref, ...problemResponses, 409: Type.Ref(ProblemSchema) } } },
+    {
+      config: { scope: 'desktops:write' },
+      schema: { tags, summary: 'Create a desktop and start it (answered `starting`; `running` once it answers a screenshot). Not with a key bound to desktops', security, body: CreateBody, response: { 201: ref, ...problemResponses, 409: Type.Ref(ProblemSchema) } },
+    },
     async (request, reply) => {
-      const d = await desktops.create(request.ctx.principal!.accountId, request.body, actorOf(request), request.ctx.clientAddress);
+      const d = await desktops.create(request.ctx.principal!, request.body, actorOf(request), request.ctx.clientAddress);
       return reply.code(201).send(d);
     },
   );
 
   app.get(
     '/api/desktops',
-    { schema: { tags, summary: "List the account's desktops", security, response: { 200: Type.Object({ desktops: Type.Array(ref) }), ...problemResponses } } },
-    async (request) => ({ desktops: await desktops.list(request.ctx.principal!.accountId) }),
+    { config: { scope: 'desktops:read' }, schema: { tags, summary: "List the account's desktops (a key bound to desktops: those)", security, response: { 200: Type.Object({ desktops: Type.Array(ref) }), ...problemResponses } } },
+    async (request) => ({ desktops: await desktops.list(request.ctx.principal!) }),
   );
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/desktops/:id',
-    { schema: { tags, summary: 'One desktop', security, params: IdParams, response: { 200: ref, ...problemResponses } } },
-    async (request) => desktops.get(request.ctx.principal!.accountId, request.params.id),
+    { config: { scope: 'desktops:read' }, schema: { tags, summary: 'One desktop', security, params: IdParams, response: { 200: ref, ...problemResponses } } },
+    async (request) => desktops.get(request.ctx.principal!, request.params.id),
   );
 
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateBody> }>(
     '/api/desktops/:id',
-    { schema: { tags, summary: 'Rename it, start it (`running`: answered `starting`) or stop it (`stopped`: answered once stopped)', security, params: IdParams, body: UpdateBody, response: { 200: ref, ...problemResponses, 409: Type.Ref(ProblemSchema) } } },
-    async (request) => desktops.update(request.ctx.principal!.accountId, request.params.id, request.body, actorOf(request), request.ctx.clientAddress),
+    {
+      config: { scope: 'desktops:write' },
+      schema: { tags, summary: 'Rename it, start it (`running`: answered `starting`) or stop it (`stopped`: answered once stopped)', security, params: IdParams, body: UpdateBody, response: { 200: ref, ...problemResponses, 409: Type.Ref(ProblemSchema) } },
+    },
+    async (request) => desktops.update(request.ctx.principal!, request.params.id, request.body, actorOf(request), request.ctx.clientAddress),
   );
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/api/desktops/:id',
-    { schema: { tags, summary: 'Stop a desktop and delete it with its files', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
+    { config: { scope: 'desktops:write' }, schema: { tags, summary: 'Stop a desktop and delete it with its files', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
     async (request, reply) => {
-      await desktops.delete(request.ctx.principal!.accountId, request.params.id, actorOf(request), request.ctx.clientAddress);
+      await desktops.delete(request.ctx.principal!, request.params.id, actorOf(request), request.ctx.clientAddress);
       return reply.code(204).send();
     },
   );

@@ -19,7 +19,7 @@ export async function keyUsageRoutes(app: FastifyInstance, { usage, trust }: { u
   app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof UsageQuery> }>(
     '/api/api-keys/:id/usage',
     {
-      schema: {
+      config: { scope: 'keys:manage' }, schema: {
         tags,
         summary: "A key's requests over time, by outcome and route group (visible within seconds)",
         security,
@@ -34,7 +34,7 @@ export async function keyUsageRoutes(app: FastifyInstance, { usage, trust }: { u
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/api-keys/:id/addresses',
     {
-      schema: {
+      config: { scope: 'keys:manage' }, schema: {
         tags,
         summary: 'The addresses that used the key, with first and last use, count, and whether trusted',
         security,
@@ -48,7 +48,7 @@ export async function keyUsageRoutes(app: FastifyInstance, { usage, trust }: { u
   app.post<{ Params: Static<typeof AddressParams> }>(
     '/api/api-keys/:id/addresses/:address/trust',
     {
-      schema: {
+      config: { scope: 'keys:manage' }, schema: {
         tags,
         summary: "Trust an address for this key (no alert when the key is used from it); acknowledges its open new-address alerts",
         security,
@@ -61,7 +61,7 @@ export async function keyUsageRoutes(app: FastifyInstance, { usage, trust }: { u
 
   app.delete<{ Params: Static<typeof AddressParams> }>(
     '/api/api-keys/:id/addresses/:address/trust',
-    { schema: { tags, summary: 'Stop trusting an address for this key', security, params: AddressParams, response: { 204: Type.Null(), ...problemResponses } } },
+    { config: { scope: 'keys:manage' }, schema: { tags, summary: 'Stop trusting an address for this key', security, params: AddressParams, response: { 204: Type.Null(), ...problemResponses } } },
     async (request, reply) => {
       await trust.untrustForKey(request.ctx.principal!.accountId, request.params.id, request.params.address, actorOf(request), request.ctx.clientAddress);
       return reply.code(204).send();

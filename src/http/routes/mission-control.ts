@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StreamSink } from '../../activity/ports.ts';
 import { parseLastEventId } from '../../activity/sse.ts';
 import { viewActivity } from '../../activity/view.ts';
+import { visibleTargets } from '../../activity/visibility.ts';
 import { Problem } from '../../core/problems.ts';
 import type { ActivityLog } from '../../activity/ports.ts';
 import type { ActivityStreams } from '../../activity/stream-registry.ts';
@@ -117,9 +118,10 @@ export async function missionControlRoutes(app: FastifyInstance, { activityLog, 
   app.get<{ Querystring: Static<typeof HistoryQuery> }>(
     '/api/mission-control/activity',
     {
+      config: { scope: 'activity:read' },
       schema: {
         tags,
-        summary: "The account's activity, newest first; page back with ?before=<nextBefore>",
+        summary: "The account's activity, newest first; page back with ?before=<nextBefore>. A key bound to desktops sees the events about those desktops and itself",
         security,
         querystring: HistoryQuery,
         response: { 200: Type.Object({ events: Type.Array(ActivitySchema), nextBefore: Type.Union([Type.Integer(), Type.Null()]) }), ...problemResponses },
@@ -130,7 +132,8 @@ export async function missionControlRoutes(app: FastifyInstance, { activityLog, 
       if (limit < 1 || limit > MAX_LIMIT) throw new Problem('validation_failed', `limit must be 1 to ${MAX_LIMIT}`);
       const before = request.query.before === undefined ? undefined : Number(request.query.before);
       // One more than asked tells whether an older page exists without a count query.
-      const page = await activityLog.page(request.ctx.principal!.accountId, { before, limit: limit + 1 });
+      const principal = request.ctx.principal!;
+      const page = await activityLog.page(principal.accountId, { before, limit: limit + 1, about: visibleTargets(principal) });
       const events = page.slice(0, limit);
       reply.header('cache-control', 'no-store');
       return { events: events.map(viewActivity), nextBefore: page.length > limit ? events[events.length - 1].id : null };
@@ -140,6 +143,7 @@ export async function missionControlRoutes(app: FastifyInstance, { activityLog, 
   app.post(
     '/api/mission-control/stream-tickets',
     {
+      config: { scope: 'activity:read' },
       schema: {
         tags,
         summary: 'A single-use ticket, valid 60 s, to open the activity stream with ?ticket= instead of a key in the URL',
@@ -158,7 +162,7 @@ export async function missionControlRoutes(app: FastifyInstance, { activityLog, 
     '/api/mission-control/activity/stream',
     {
       // The only route that takes a credential in the URL: EventSource cannot send headers.
-      config: { apiKeyInQuery: true, ticketInQuery: true },
+      config: { apiKeyInQuery: true, ticketInQuery: true, scope: 'activity:read' },
       // HEAD is its own route (below): it must not hold a stream slot open to send nothing.
       exposeHeadRoute: false,
       schema: {
@@ -205,7 +209,7 @@ export async function missionControlRoutes(app: FastifyInstance, { activityLog, 
   // the same authentication, without opening a stream. Not with a ticket: it is single-use.
   app.head<{ Querystring: Static<typeof StreamQuery> }>(
     '/api/mission-control/activity/stream',
-    { config: { apiKeyInQuery: true }, schema: { hide: true, querystring: StreamQuery } },
+    { config: { apiKeyInQuery: true, scope: 'activity:read' }, schema: { hide: true, querystring: StreamQuery } },
     async (_request, reply) => {
       reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-store');
       return reply.code(200).send();

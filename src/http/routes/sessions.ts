@@ -32,17 +32,18 @@ export async function sessionRoutes(app: FastifyInstance, { sessions, sessionCoo
 
   app.get(
     '/api/sessions',
-    { schema: { tags, summary: "The account's active sessions", security, response: { 200: Type.Object({ sessions: Type.Array(SessionSchema) }), ...problemResponses } } },
+    { config: { scope: 'keys:manage' }, schema: { tags, summary: "The account's active sessions", security, response: { 200: Type.Object({ sessions: Type.Array(SessionSchema) }), ...problemResponses } } },
     async (request) => ({ sessions: await sessions.list(request.ctx.principal!.accountId, currentSessionId(request.ctx.principal)) }),
   );
 
   // Ending sessions and signing out act on a leak: never refused by the general limit.
   const exempt = { rateLimit: false };
+  const manage = { ...exempt, scope: 'keys:manage' as const };
 
   app.delete(
     '/api/sessions/others',
     {
-      config: exempt,
+      config: manage,
       schema: {
         tags,
         summary: 'Sign out everywhere else: end every session of the account but this one',
@@ -57,7 +58,7 @@ export async function sessionRoutes(app: FastifyInstance, { sessions, sessionCoo
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/api/sessions/:id',
-    { config: exempt, schema: { tags, summary: 'End one session (takes effect at once)', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
+    { config: manage, schema: { tags, summary: 'End one session (takes effect at once)', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
     async (request, reply) => {
       await sessions.end(request.ctx.principal!.accountId, request.params.id, actorOf(request), request.ctx.clientAddress);
       return reply.code(204).send();

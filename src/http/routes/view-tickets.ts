@@ -36,7 +36,7 @@ export async function viewTicketRoutes(app: FastifyInstance, { tickets }: { tick
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof CreateBody> }>(
     '/api/desktops/:id/view-tickets',
     {
-      schema: {
+      config: { scope: 'desktops:control' }, schema: {
         tags,
         summary: "A link to the desktop's live view for someone without an account: usable until it expires, is deleted, or the key or session that made it ends",
         security,
@@ -48,7 +48,7 @@ export async function viewTicketRoutes(app: FastifyInstance, { tickets }: { tick
     async (request, reply) => {
       const actor = actorOf(request);
       const creator: TicketCreator = { type: actor.type as TicketCreator['type'], id: actor.id! };
-      const issued = await tickets.create(request.ctx.principal!.accountId, request.params.id, request.body, creator);
+      const issued = await tickets.create(request.ctx.principal!, request.params.id, request.body, creator);
       reply.header('cache-control', 'no-store');
       return reply.code(201).send(issued);
     },
@@ -57,20 +57,20 @@ export async function viewTicketRoutes(app: FastifyInstance, { tickets }: { tick
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/desktops/:id/view-tickets',
     {
-      schema: { tags, summary: "The desktop's view tickets that can still be used (never the secret)", security, params: IdParams, response: { 200: Type.Object({ viewTickets: Type.Array(Listed) }), ...problemResponses } },
+      config: { scope: 'desktops:control' }, schema: { tags, summary: "The desktop's view tickets that can still be used (never the secret)", security, params: IdParams, response: { 200: Type.Object({ viewTickets: Type.Array(Listed) }), ...problemResponses } },
     },
-    async (request) => ({ viewTickets: await tickets.list(request.ctx.principal!.accountId, request.params.id) }),
+    async (request) => ({ viewTickets: await tickets.list(request.ctx.principal!, request.params.id) }),
   );
 
   app.delete<{ Params: Static<typeof TicketParams> }>(
     '/api/desktops/:id/view-tickets/:ticketId',
     {
       // Acting on a leaked link is never refused by the general limit.
-      config: { rateLimit: false },
+      config: { scope: 'desktops:control', rateLimit: false },
       schema: { tags, summary: 'Deletes a view ticket: it is refused from now on, and views opened with it close', security, params: TicketParams, response: { 204: Type.Null(), ...problemResponses } },
     },
     async (request, reply) => {
-      await tickets.revoke(request.ctx.principal!.accountId, request.params.id, request.params.ticketId);
+      await tickets.revoke(request.ctx.principal!, request.params.id, request.params.ticketId);
       return reply.code(204).send();
     },
   );
