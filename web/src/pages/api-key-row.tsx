@@ -2,7 +2,7 @@ import type { ApiKey } from '../api.ts';
 import { Badge, Time } from '../components.tsx';
 import { formatDate } from '../format.ts';
 
-const STATE_LABEL: Record<ApiKey['state'], string> = { active: 'Active', revoked: 'Revoked', expired: 'Expired' };
+const STATE_LABEL: Record<ApiKey['state'], string> = { active: 'Active', rolled: 'Rolled', revoked: 'Revoked', expired: 'Expired' };
 
 /** The element the focus goes to for a key (after revoking it, after its creation dialog, from a link). */
 export function keyNameId(id: string): string {
