@@ -15,6 +15,7 @@ export interface Database {
   used_sign_in_flows: UsedSignInFlowRow;
   address_blocks: AddressBlockRow;
   view_tickets: ViewTicketRow;
+  desktop_hosts: DesktopHostRow;
 }
 
 export interface AccountRow {
@@ -57,6 +58,17 @@ export interface DesktopRow {
   host_id: string | null;
   created_at: number;
   updated_at: number;
+}
+
+/** A process that runs desktops (scale-out), as it registered itself. */
+export interface DesktopHostRow {
+  id: string;
+  /** Its internal URL (BUREAU_INTERNAL_URL): where the other processes reach it. */
+  address: string;
+  /** BUREAU_MAX_DESKTOPS of that process. */
+  capacity: number;
+  /** Its last heartbeat. */
+  last_seen_at: number;
 }
 
 export interface ActivityEventRow {
