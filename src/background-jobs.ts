@@ -13,6 +13,8 @@ export interface BackgroundJobsPlan {
   startup?: Array<() => Promise<unknown>>;
   /** Once a minute (stopping idle desktops). */
   minutely?: Array<() => Promise<unknown>>;
+  /** Each at its own interval (the desktop host heartbeat); a task reports its own failures. */
+  periodic?: Array<{ everyMs: number; task: () => Promise<unknown> }>;
   flushMs?: number;
   pollMs?: number;
 }
@@ -40,6 +42,7 @@ export class BackgroundJobs {
     every(this.plan.flushMs ?? 5000, () => this.flushNow());
     every(this.plan.pollMs ?? 1000, () => this.pollNow());
     every(60_000, () => this.runAll('minutely', this.plan.minutely ?? []));
+    for (const { everyMs, task } of this.plan.periodic ?? []) every(everyMs, () => this.runAll('periodic', [task]));
     void this.runAll('startup', this.plan.startup ?? []);
   }
 

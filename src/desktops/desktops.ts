@@ -5,11 +5,11 @@ import type { Logger } from '../core/logger.ts';
 import { Problem } from '../core/problems.ts';
 import { newId } from '../core/random.ts';
 import { checkDisplayName } from '../core/text.ts';
+import type { DesktopHosts, PlacedHost } from './host-directory.ts';
 import type { IdleTracker } from './idle.ts';
 import { parseResolution } from './resolution.ts';
 import {
   ACTIVE_STATES,
-  type ActiveLimits,
   type Desktop,
   type DesktopHost,
   DesktopNotRunningError,
@@ -44,24 +44,30 @@ export function viewDesktop(d: Desktop): DesktopView {
 
 export interface DesktopServiceDeps {
   store: DesktopStore;
-  /** What runs desktops in this process; null when it runs none (BUREAU_DESKTOPS=off). */
-  host: DesktopHost | null;
-  /** This process's id as a desktop host (desktops it runs carry it). */
-  hostId: string | null;
+  /** This process's desktop host (if it runs desktops) and the other processes' (scale-out). */
+  hosts: DesktopHosts;
   clock: Clock;
   activity: ActivityPublisher;
-  limits: ActiveLimits;
+  /** Active desktops per account (BUREAU_MAX_DESKTOPS_PER_ACCOUNT); per host, each host's capacity. */
+  maxPerAccount: number;
   log: Logger;
 }
 
-/** Why a desktop cannot start on a process that runs none. */
+/** Why a desktop cannot start when no host runs desktops. */
 const NO_HOST = 'This server runs no desktops (BUREAU_DESKTOPS=off)';
+
+type Refused = 'account' | 'host';
+const isRefused = (r: unknown): r is Refused => r === 'account' || r === 'host';
 
 /**
  * Desktops as the account sees them: ownership, names, states and their changes,
  * the limits, and the activity events of each change. Starting and stopping go
  * through the DesktopHost port; a start runs in the background (the answer says
  * `starting`), a stop is awaited (it ends in a few hundred milliseconds).
+ *
+ * A new desktop goes to this process's host when it runs desktops and has room, else
+ * to the live host with the most room (scale-out); it stays on that host for good (its
+ * home is there). Calls on a desktop another process runs go through a forwarding host.
  *
  *   starting → running → stopping → stopped
  *        ↘ failed (with a reason) ↙        (a failed or stopped desktop can start again)
@@ -70,25 +76,29 @@ export class DesktopService {
   constructor(private readonly deps: DesktopServiceDeps) {}
 
   async create(accountId: string, input: { name: string; resolution?: string }, actor: Actor, ip: string | null): Promise<DesktopView> {
-    const { store, clock, hostId, limits } = this.deps;
-    const now = clock.now();
-    const { host } = this.deps;
-    const desktop: Desktop = {
-      id: newId('dsk'),
-      accountId,
-      name: checkDisplayName(input.name, 100),
-      // A process that runs no desktops records one it cannot start as failed at once, saying why.
-      state: host ? 'starting' : 'failed',
-      failure: host ? null : NO_HOST,
-      resolution: parseResolution(input.resolution),
-      hostId,
-      createdAt: now,
-      updatedAt: now,
-    };
-    const written = await store.insert(desktop, this.event(desktop, 'desktop.created', actor, ip, { name: desktop.name }), limits);
-    if (written === 'account' || written === 'host') throw limitProblem(written, limits);
-    this.deps.activity.publish(written);
-    if (host) this.launch(desktop, actor);
+    const now = this.deps.clock.now();
+    const name = checkDisplayName(input.name, 100);
+    const resolution = parseResolution(input.resolution);
+    const id = newId('dsk');
+    const { result: desktop, host } = await this.place(async (placed) => {
+      const d: Desktop = {
+        id,
+        accountId,
+        name,
+        // With no host anywhere the desktop is recorded failed at once, saying why.
+        state: placed ? 'starting' : 'failed',
+        failure: placed ? null : NO_HOST,
+        resolution,
+        hostId: placed?.id ?? null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      const written = await this.deps.store.insert(d, this.event(d, 'desktop.created', actor, ip, { name }), this.limits(placed));
+      if (written === 'account' || written === 'host') return written;
+      this.deps.activity.publish(written);
+      return d;
+    });
+    if (host) this.launch(desktop, host.host, actor);
     return viewDesktop(desktop);
   }
 
@@ -117,16 +127,23 @@ export class DesktopService {
   /** Stops it, removes its files (its home included) and forgets it. */
   async delete(accountId: string, id: string, actor: Actor, ip: string | null): Promise<void> {
     const desktop = await this.owned(accountId, id);
-    await this.deps.host?.remove(id);
+    // A desktop no registered host has may still have files here (a host id from before): removed too.
+    const placed = (await this.deps.hosts.of(desktop.hostId)) ?? this.deps.hosts.local;
+    await placed?.host.remove(id);
     this.deps.activity.publish(await this.deps.store.delete(id, this.event(desktop, 'desktop.deleted', actor, ip, { name: desktop.name })));
   }
 
-  /** The desktop when it is the account's and running on this process's host; 409 otherwise. */
+  /**
+   * The desktop when it is the account's and running, with the host that runs it
+   * (this process's, or a forwarding host to the process that does); 409 otherwise,
+   * 503 when its host is not live.
+   */
   async running(accountId: string, id: string): Promise<Desktop & { host: DesktopHost }> {
     const desktop = await this.owned(accountId, id);
-    const host = this.deps.host;
-    if (desktop.state !== 'running' || !host || desktop.hostId !== this.deps.hostId || !host.isRunning(id)) throw new DesktopNotRunningError(id);
-    return { ...desktop, host };
+    if (desktop.state !== 'running') throw new DesktopNotRunningError(id);
+    const placed = await this.deps.hosts.of(desktop.hostId);
+    if (!placed || !placed.host.isRunning(id)) throw new DesktopNotRunningError(id);
+    return { ...desktop, host: placed.host };
   }
 
   /**
@@ -134,8 +151,10 @@ export class DesktopService {
    * left from before desktops were real) start again; a stop in progress ends stopped.
    */
   async resume(): Promise<number> {
-    const { store, hostId, host } = this.deps;
-    if (!host || !hostId) return 0;
+    const { store } = this.deps;
+    const local = this.deps.hosts.local;
+    if (!local) return 0;
+    const { host, id: hostId } = local;
     await host.reapLeftovers();
     const system: Actor = { type: 'system', id: null };
     let resumed = 0;
@@ -143,7 +162,7 @@ export class DesktopService {
     for (const d of await store.listByHost(hostId, ACTIVE_STATES)) {
       if (d.state === 'stopping') await this.settle(d, 'stopping', 'stopped', null, system, 'desktop.stopped', { reason: 'server_restart' });
       else if (await this.settle(d, d.state, 'starting', null, system, null)) {
-        this.launch(d, system);
+        this.launch(d, host, system);
         resumed++;
       }
     }
@@ -151,7 +170,7 @@ export class DesktopService {
     for (const d of await store.listByHost(null, ACTIVE_STATES)) {
       const adopted = await store.transition(d.id, { from: ACTIVE_STATES, to: 'starting', hostId, fromHost: null, at, limits: undefined }, null);
       if (adopted && adopted !== 'account' && adopted !== 'host') {
-        this.launch(adopted.desktop, system);
+        this.launch(adopted.desktop, host, system);
         resumed++;
       }
     }
@@ -173,8 +192,9 @@ export class DesktopService {
 
   /** Stops the running desktops of this host that nobody used for `idleMs` (see IdleTracker). */
   async stopIdle(idle: IdleTracker, idleMs: number): Promise<number> {
-    if (!this.deps.hostId) return 0;
-    const ids = await idle.idle(this.deps.store, this.deps.hostId, idleMs);
+    const local = this.deps.hosts.local;
+    if (!local) return 0;
+    const ids = await idle.idle(this.deps.store, local.id, idleMs);
     for (const id of ids) await this.stopForServer(id, 'idle');
     return ids.length;
   }
@@ -185,35 +205,61 @@ export class DesktopService {
     if (desktop) await this.stop(desktop, { type: 'system', id: null }, null, reason);
   }
 
+  /** Starts it again on its own host (its home is there); one no registered host has is placed like a new one. */
   private async start(desktop: Desktop, actor: Actor, ip: string | null): Promise<Desktop> {
     if (desktop.state === 'running' || desktop.state === 'starting') return desktop;
     if (desktop.state === 'stopping') throw new Problem('desktop_not_running', 'The desktop is stopping: start it again once it has stopped');
-    const { store, clock, hostId, limits, host } = this.deps;
-    if (!host) return (await this.settle(desktop, ['stopped', 'failed'], 'failed', NO_HOST, actor, null)) ?? desktop;
-    const changed = await store.transition(desktop.id, { from: ['stopped', 'failed'], to: 'starting', hostId, at: clock.now(), limits }, null);
-    if (changed === 'account' || changed === 'host') throw limitProblem(changed, limits);
-    if (!changed) return this.owned(desktop.accountId, desktop.id);
-    this.launch(changed.desktop, actor, ip);
-    return changed.desktop;
+    const { store, clock } = this.deps;
+    /** The desktop afterwards, and whether this call made it `starting` (and so must launch it). */
+    const transition = async (placed: PlacedHost | null): Promise<{ desktop: Desktop; launch: boolean } | Refused> => {
+      if (!placed) return { desktop: (await this.settle(desktop, ['stopped', 'failed'], 'failed', NO_HOST, actor, null)) ?? desktop, launch: false };
+      const changed = await store.transition(desktop.id, { from: ['stopped', 'failed'], to: 'starting', hostId: placed.id, at: clock.now(), limits: this.limits(placed) }, null);
+      if (changed === 'account' || changed === 'host') return changed;
+      return changed ? { desktop: changed.desktop, launch: true } : { desktop: await this.owned(desktop.accountId, desktop.id), launch: false };
+    };
+    const own = await this.deps.hosts.of(desktop.hostId);
+    const { result, host } = own ? { result: await transition(own), host: own } : await this.place(transition);
+    if (result === 'account' || result === 'host') throw this.limitProblem(result, host);
+    if (host && result.launch) this.launch(result.desktop, host.host, actor, ip);
+    return result.desktop;
   }
 
   private async stop(desktop: Desktop, actor: Actor, ip: string | null, reason: string): Promise<Desktop> {
     if (desktop.state === 'stopped') return desktop;
+    // Before anything changes: a desktop whose host is not live answers 503 and stays as it is.
+    const placed = await this.deps.hosts.of(desktop.hostId);
     const stopping = await this.settle(desktop, ['starting', 'running', 'failed'], 'stopping', null, actor, null);
     if (!stopping) return this.owned(desktop.accountId, desktop.id);
-    await this.deps.host?.stop(desktop.id);
+    await placed?.host.stop(desktop.id);
     return (await this.settle(stopping, 'stopping', 'stopped', null, actor, 'desktop.stopped', { reason }, ip)) ?? this.owned(desktop.accountId, desktop.id);
   }
 
+  /**
+   * Runs `attempt` on this process's host when it runs desktops; when that host is full
+   * (or there is none), on the live host with the most room; with no host anywhere,
+   * on null (the attempt records the desktop failed, saying why).
+   */
+  private async place<T extends object>(attempt: (placed: PlacedHost | null) => Promise<T | Refused>): Promise<{ result: T; host: PlacedHost | null }> {
+    const local = this.deps.hosts.local;
+    if (local) {
+      const result = await attempt(local);
+      if (!isRefused(result)) return { result, host: local };
+      if (result === 'account') throw this.limitProblem(result, local);
+    }
+    const other = await this.deps.hosts.elsewhere();
+    if (other === 'full' || (other === null && local)) throw this.limitProblem('host', local);
+    const result = await attempt(other);
+    if (isRefused(result)) throw this.limitProblem(result, other);
+    return { result, host: other };
+  }
+
   /** Starts the sandbox in the background; the desktop ends running or failed (unless it was stopped meanwhile). */
-  private launch(desktop: Desktop, actor: Actor, ip: string | null = null): void {
-    const { host } = this.deps;
-    const started = host ? host.start(desktop.id, { resolution: desktop.resolution }) : Promise.reject(new DesktopStartError(NO_HOST));
-    started.then(
+  private launch(desktop: Desktop, host: DesktopHost, actor: Actor, ip: string | null = null): void {
+    host.start(desktop.id, { resolution: desktop.resolution }).then(
       async () => {
         const running = await this.settle(desktop, 'starting', 'running', null, actor, 'desktop.started', { resolution: `${desktop.resolution.width}x${desktop.resolution.height}` }, ip);
         // Stopped or deleted while it started: nothing may keep running.
-        if (!running) await host?.stop(desktop.id);
+        if (!running) await host.stop(desktop.id);
       },
       async (err: unknown) => {
         const reason = err instanceof DesktopStartError ? err.reason : 'The desktop could not be started (see the server log)';
@@ -250,15 +296,23 @@ export class DesktopService {
     return d;
   }
 
+  private limits(placed: PlacedHost | null) {
+    return { perAccount: this.deps.maxPerAccount, perHost: placed?.capacity ?? 0 };
+  }
+
+  private limitProblem(which: Refused, placed: PlacedHost | null): Problem {
+    if (which === 'account') {
+      return new Problem('account_desktop_limit', `An account runs at most ${this.deps.maxPerAccount} desktops at once (BUREAU_MAX_DESKTOPS_PER_ACCOUNT): stop one first`);
+    }
+    return placed?.local
+      ? new Problem('machine_desktop_limit', `This server runs at most ${placed.capacity} desktops at once (BUREAU_MAX_DESKTOPS): try again later`, 60)
+      : new Problem('machine_desktop_limit', 'Every desktop host runs as many desktops as it may (BUREAU_MAX_DESKTOPS): try again later', 60);
+  }
+
   private event(d: Desktop, type: ActivityType, actor: Actor, ip: string | null, data: Record<string, unknown>): ActivityDraft {
     return { accountId: d.accountId, type, at: this.deps.clock.now(), actor, target: { type: 'desktop', id: d.id }, ip, data };
   }
 }
 
-function limitProblem(which: 'account' | 'host', limits: ActiveLimits): Problem {
-  return which === 'account'
-    ? new Problem('account_desktop_limit', `An account runs at most ${limits.perAccount} desktops at once (BUREAU_MAX_DESKTOPS_PER_ACCOUNT): stop one first`)
-    : new Problem('machine_desktop_limit', `This server runs at most ${limits.perHost} desktops at once (BUREAU_MAX_DESKTOPS): try again later`, 60);
-}
 
 export type { Resolution };
