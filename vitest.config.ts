@@ -35,6 +35,7 @@ const INTEGRATION = [
   'test/cli/cli.test.ts',
   'test/e2e/dashboard.test.ts',
   'test/scale-out/database-unavailable.test.ts',
+  'test/scale-out/desktop-hosts.test.ts',
   'test/scale-out/faults.test.ts',
   'test/scale-out/key-guessing.test.ts',
   'test/scale-out/multi-process.test.ts',

@@ -230,7 +230,13 @@ export class DesktopService {
     const placed = await this.deps.hosts.of(desktop.hostId);
     const stopping = await this.settle(desktop, ['starting', 'running', 'failed'], 'stopping', null, actor, null);
     if (!stopping) return this.owned(desktop.accountId, desktop.id);
-    await placed?.host.stop(desktop.id);
+    try {
+      await placed?.host.stop(desktop.id);
+    } catch (err) {
+      // Its host did not answer (it went away since its last heartbeat): the desktop stays as it was until it returns.
+      if (placed && !placed.local) await this.settle(stopping, 'stopping', desktop.state, desktop.failure, actor, null);
+      throw err;
+    }
     return (await this.settle(stopping, 'stopping', 'stopped', null, actor, 'desktop.stopped', { reason }, ip)) ?? this.owned(desktop.accountId, desktop.id);
   }
 
