@@ -268,8 +268,9 @@ export class DesktopService {
         if (!running) await host.stop(desktop.id);
       },
       async (err: unknown) => {
-        const reason = err instanceof DesktopStartError ? err.reason : 'The desktop could not be started (see the server log)';
-        if (!(err instanceof DesktopStartError)) this.deps.log.error({ event: 'desktop_start_failed', desktopId: desktop.id, err: { message: (err as Error)?.message } }, 'desktop start failed');
+        const unreachable = err instanceof Problem && err.code === 'unavailable';
+        const reason = err instanceof DesktopStartError ? err.reason : unreachable ? "The desktop's host could not be reached: start it again shortly" : 'The desktop could not be started (see the server log)';
+        if (!(err instanceof DesktopStartError) && !unreachable) this.deps.log.error({ event: 'desktop_start_failed', desktopId: desktop.id, err: { message: (err as Error)?.message } }, 'desktop start failed');
         await this.settle(desktop, 'starting', 'failed', reason, actor, 'desktop.failed', { reason }, ip);
       },
     ).catch((err: unknown) => this.deps.log.error({ event: 'desktop_state_write_failed', desktopId: desktop.id, err: { message: (err as Error)?.message } }, 'could not record a desktop state'));

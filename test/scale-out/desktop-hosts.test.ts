@@ -204,10 +204,10 @@ describe('desktops across two processes', () => {
     for (const c of open) c.close();
     await Promise.all(open.map((c) => c.closed));
     // Their places are given back on A once the relays end.
-    const again = await eventually(async () => {
+    const again = (await eventually(async () => {
       const c = await connect(wsUrl(b, made.body.url));
       return c instanceof RfbClient ? c : null;
-    }, 5000, 'a view to open again');
+    }, 5000, 'a view to open again'))!;
     await again.handshake();
     again.close();
     await again.closed;
