@@ -3,7 +3,16 @@ import { Problem } from '../core/problems.ts';
 import { validateActions } from './actions.ts';
 import type { IdleTracker } from './idle.ts';
 import type { LiveViews } from './live-views.ts';
-import { type DesktopHost, DesktopNotRunningError, DesktopStartError, type DesktopStore, type ExecRequest, type ExecResult, type Point, type Resolution } from './ports.ts';
+import {
+  type DesktopHost,
+  DesktopNotRunningError,
+  DesktopStartError,
+  type DesktopStore,
+  type ExecRequest,
+  type ExecResult,
+  type Point,
+  type Resolution,
+} from './ports.ts';
 
 export interface HostedDesktopsDeps {
   /** This process's own host (the local sandboxes). */

@@ -21,19 +21,26 @@ describe('placing desktops on the hosts of the registry', () => {
   let impostor: http.Server;
   let impostorUrl: string;
 
-  const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) => t.app.inject({ method, url, headers: { 'x-api-key': owner.key }, payload: payload as never });
+  const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
+    t.app.inject({ method, url, headers: { 'x-api-key': owner.key }, payload: payload as never });
   const db = () => t.services.database.db;
   /** Registers a host seen `agoMs` ago, holding `active` running desktops of `owner`. */
   const host = async (options: { capacity: number; active?: number; agoMs?: number; address?: string }) => {
     const id = `host_t${++n}`;
-    await registry.beat({ id, address: options.address ?? `http://127.0.0.1:${await freePort()}`, capacity: options.capacity }, t.clock.now() - (options.agoMs ?? 0));
+    await registry.beat(
+      { id, address: options.address ?? `http://127.0.0.1:${await freePort()}`, capacity: options.capacity },
+      t.clock.now() - (options.agoMs ?? 0),
+    );
     for (let i = 0; i < (options.active ?? 0); i++) await desktopOn(id, 'running');
     return id;
   };
   const desktopOn = async (hostId: string | null, state: string) => {
     const id = `dsk_t${++n}`;
     const now = t.clock.now();
-    await db().insertInto('desktops').values({ id, account_id: owner.accountId, name: id, state, failure: null, resolution: '800x600', host_id: hostId, created_at: now, updated_at: now }).execute();
+    await db()
+      .insertInto('desktops')
+      .values({ id, account_id: owner.accountId, name: id, state, failure: null, resolution: '800x600', host_id: hostId, created_at: now, updated_at: now })
+      .execute();
     return id;
   };
   const hostOf = async (id: string) => (await db().selectFrom('desktops').select('host_id').where('id', '=', id).executeTakeFirstOrThrow()).host_id;
@@ -71,10 +78,14 @@ describe('placing desktops on the hosts of the registry', () => {
     expect(res.statusCode).toBe(201);
     expect(res.json().state).toBe('starting');
     expect(await hostOf(res.json().id)).toBe(roomiest);
-    const failed = await eventually(async () => {
-      const d = (await call('GET', `/api/desktops/${res.json().id}`)).json();
-      return d.state === 'failed' ? d : null;
-    }, 10_000, 'the start to fail');
+    const failed = await eventually(
+      async () => {
+        const d = (await call('GET', `/api/desktops/${res.json().id}`)).json();
+        return d.state === 'failed' ? d : null;
+      },
+      10_000,
+      'the start to fail',
+    );
     expect(failed.failure).toBe("The desktop's host could not be reached: start it again shortly");
     expect(t.logs.join('')).toContain('"event":"desktop_host_unreachable"');
   });
@@ -109,7 +120,7 @@ describe('placing desktops on the hosts of the registry', () => {
     expect(await hostOf(stopped)).toBe(gone);
   });
 
-  it('answers 503 when what answers at a live host\'s address is not that host, and undoes a stop it could not forward', async () => {
+  it("answers 503 when what answers at a live host's address is not that host, and undoes a stop it could not forward", async () => {
     const taken = await host({ capacity: 5, address: impostorUrl });
     const id = await desktopOn(taken, 'running');
     const shot = await call('GET', `/api/desktops/${id}/screenshot`);

@@ -40,7 +40,8 @@ let key: string;
 let keyId: string;
 let hostIdOfA: string;
 
-const api = (server: ServerProcess, method: string, path: string, body?: unknown) => request(`${server.url}${path}`, { method, headers: { 'x-api-key': key }, body });
+const api = (server: ServerProcess, method: string, path: string, body?: unknown) =>
+  request(`${server.url}${path}`, { method, headers: { 'x-api-key': key }, body });
 const state = async (server: ServerProcess, id: string) => (await api(server, 'GET', `/api/desktops/${id}`)).body.state as string;
 const running = (server: ServerProcess, id: string) => eventually(async () => (await state(server, id)) === 'running', 30_000, `desktop ${id} to run`);
 const raw = (server: ServerProcess, method: string, path: string, body?: Buffer) =>
@@ -82,7 +83,11 @@ beforeAll(async () => {
   keyId = made.apiKey.id;
   hostIdOfA = readFileSync(join(aDir, 'desktop-host-id'), 'utf8').trim();
   // A registers itself at start: from then on B places desktops there.
-  await eventually(async () => (await services.database.db.selectFrom('desktop_hosts').selectAll().where('id', '=', hostIdOfA).executeTakeFirst())?.address, 10_000, 'A to register');
+  await eventually(
+    async () => (await services.database.db.selectFrom('desktop_hosts').selectAll().where('id', '=', hostIdOfA).executeTakeFirst())?.address,
+    10_000,
+    'A to register',
+  );
 }, 90_000);
 
 afterAll(async () => {
@@ -124,7 +129,12 @@ describe('desktops across two processes', () => {
     expect((await api(a, 'GET', `/api/desktops/${id}/cursor`)).body).toEqual({ x: 123, y: 234 });
     expect((await api(b, 'GET', `/api/desktops/${id}/cursor`)).body).toEqual({ x: 123, y: 234 });
     // Checked against the desktop's screen before anything is sent: the same 400 with the index.
-    const outside = await api(b, 'POST', `/api/desktops/${id}/actions`, { actions: [{ type: 'move', x: 1, y: 1 }, { type: 'move', x: 900, y: 10 }] });
+    const outside = await api(b, 'POST', `/api/desktops/${id}/actions`, {
+      actions: [
+        { type: 'move', x: 1, y: 1 },
+        { type: 'move', x: 900, y: 10 },
+      ],
+    });
     expect(outside.status).toBe(400);
     expect(outside.body).toMatchObject({ code: 'validation_failed', index: 1 });
 
@@ -135,12 +145,16 @@ describe('desktops across two processes', () => {
     expect(timedOut.body.exitCode).toBeNull();
 
     // The events are written where the request arrived, with its actor, as for a local desktop.
-    const events = (await api(a, 'GET', '/api/mission-control/activity?limit=50')).body.events as Array<{ type: string; actor: { id: string }; target: { id: string } }>;
+    const events = (await api(a, 'GET', '/api/mission-control/activity?limit=50')).body.events as Array<{
+      type: string;
+      actor: { id: string };
+      target: { id: string };
+    }>;
     expect(events.filter((e) => e.type === 'desktop.exec' && e.target.id === id)).toHaveLength(2);
     expect(events.find((e) => e.type === 'desktop.exec')!.actor.id).toBe(keyId);
   }, 60_000);
 
-  it('uploads through B and downloads through either, streamed; the owner\'s errors come back as the same problems', async () => {
+  it("uploads through B and downloads through either, streamed; the owner's errors come back as the same problems", async () => {
     const content = randomBytes(3 * 1024 * 1024 + 17);
     const up = await raw(b, 'PUT', `/api/desktops/${id}/files?path=${encodeURIComponent('docs/blob.bin')}`, content);
     expect(up.status).toBe(200);
@@ -185,11 +199,15 @@ describe('desktops across two processes', () => {
     watcher.close();
     driver.close();
     await Promise.all([watcher.closed, driver.closed]);
-    const viewEvents = (await eventually(async () => {
-      const events = (await api(b, 'GET', '/api/mission-control/activity?limit=50')).body.events as Array<{ type: string; target: { id: string } }>;
-      const mine = events.filter((e) => e.type.startsWith('desktop.view_') && e.target.id === id);
-      return mine.length >= 4 ? mine : null;
-    }, 5000, 'the view events'))!;
+    const viewEvents = (await eventually(
+      async () => {
+        const events = (await api(b, 'GET', '/api/mission-control/activity?limit=50')).body.events as Array<{ type: string; target: { id: string } }>;
+        const mine = events.filter((e) => e.type.startsWith('desktop.view_') && e.target.id === id);
+        return mine.length >= 4 ? mine : null;
+      },
+      5000,
+      'the view events',
+    ))!;
     expect(viewEvents.map((e) => e.type).sort()).toEqual(['desktop.view_closed', 'desktop.view_closed', 'desktop.view_opened', 'desktop.view_opened']);
   }, 60_000);
 
@@ -204,10 +222,14 @@ describe('desktops across two processes', () => {
     for (const c of open) c.close();
     await Promise.all(open.map((c) => c.closed));
     // Their places are given back on A once the relays end.
-    const again = (await eventually(async () => {
-      const c = await connect(wsUrl(b, made.body.url));
-      return c instanceof RfbClient ? c : null;
-    }, 5000, 'a view to open again'))!;
+    const again = (await eventually(
+      async () => {
+        const c = await connect(wsUrl(b, made.body.url));
+        return c instanceof RfbClient ? c : null;
+      },
+      5000,
+      'a view to open again',
+    ))!;
     await again.handshake();
     again.close();
     await again.closed;
@@ -245,11 +267,15 @@ describe("a desktop host's internal endpoints", () => {
   /** A request straight to A's internal endpoint, with whatever Authorization the case gives. */
   const internal = (method: string, path: string, authorization?: string, body?: string) =>
     new Promise<{ status: number; body: string; host: string | undefined }>((resolve, reject) => {
-      const req = http.request(`${a.url}${path}`, { method, headers: { ...(authorization ? { authorization } : {}), ...(body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, host: res.headers['x-bureau-host'] as string | undefined }));
-      });
+      const req = http.request(
+        `${a.url}${path}`,
+        { method, headers: { ...(authorization ? { authorization } : {}), ...(body ? { 'content-type': 'application/json' } : {}) } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, host: res.headers['x-bureau-host'] as string | undefined }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });

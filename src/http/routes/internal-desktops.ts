@@ -28,7 +28,10 @@ const ExecBody = Type.Object(
   { additionalProperties: false },
 );
 const FileQuery = Type.Object({ path: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false });
-const UploadQuery = Type.Object({ path: Type.String({ minLength: 1, maxLength: 1000 }), maxBytes: Type.String({ pattern: '^[0-9]{1,10}$' }) }, { additionalProperties: false });
+const UploadQuery = Type.Object(
+  { path: Type.String({ minLength: 1, maxLength: 1000 }), maxBytes: Type.String({ pattern: '^[0-9]{1,10}$' }) },
+  { additionalProperties: false },
+);
 
 export interface InternalDesktopDeps {
   hosted: HostedDesktops;
@@ -102,7 +105,10 @@ export async function internalDesktopRoutes(app: FastifyInstance, deps: Internal
     return reply.code(204).send();
   });
   app.get<Id>('/internal/desktops/:id/screenshot', { config, schema: schema() }, async (request, reply) =>
-    reply.type('image/png').header('cache-control', 'no-store').send(await hosted.screenshot(request.params.id)),
+    reply
+      .type('image/png')
+      .header('cache-control', 'no-store')
+      .send(await hosted.screenshot(request.params.id)),
   );
   app.get<Id>('/internal/desktops/:id/cursor', { config, schema: schema() }, async (request) => hosted.cursor(request.params.id));
   app.post<Id & { Body: Static<typeof ActionsBody> }>('/internal/desktops/:id/actions', { config, schema: schema({ body: ActionsBody }) }, async (request) => {
@@ -114,10 +120,14 @@ export async function internalDesktopRoutes(app: FastifyInstance, deps: Internal
     if ((argv === null) === (command === null)) throw new Problem('validation_failed', 'exactly one of argv and command');
     return hosted.exec(request.params.id, { argv, command, timeoutS, cwd });
   });
-  app.get<Id & { Querystring: Static<typeof FileQuery> }>('/internal/desktops/:id/files', { config, schema: schema({ querystring: FileQuery }) }, async (request, reply) => {
-    const file = await hosted.readFile(request.params.id, request.query.path);
-    return reply.type('application/octet-stream').header('content-length', String(file.bytes)).header('cache-control', 'no-store').send(file.stream);
-  });
+  app.get<Id & { Querystring: Static<typeof FileQuery> }>(
+    '/internal/desktops/:id/files',
+    { config, schema: schema({ querystring: FileQuery }) },
+    async (request, reply) => {
+      const file = await hosted.readFile(request.params.id, request.query.path);
+      return reply.type('application/octet-stream').header('content-length', String(file.bytes)).header('cache-control', 'no-store').send(file.stream);
+    },
+  );
 
   // The upload takes its body raw and streams it into the desktop, as the public route does.
   await app.register(async (uploads) => {
@@ -138,7 +148,8 @@ export async function internalDesktopRoutes(app: FastifyInstance, deps: Internal
   // credential, Origin and ownership and filters watch-only input; here the connection
   // becomes the desktop's RFB bytes both ways, counted against the desktop's views.
   app.get<Id>('/internal/desktops/:id/view', { config, exposeHeadRoute: false, schema: schema() }, async (request, reply) => {
-    if (!pendingUpgrade(request) || String(request.headers.upgrade).toLowerCase() !== VIEW_UPGRADE) throw new Problem('upgrade_required', `Upgrade to ${VIEW_UPGRADE}`);
+    if (!pendingUpgrade(request) || String(request.headers.upgrade).toLowerCase() !== VIEW_UPGRADE)
+      throw new Problem('upgrade_required', `Upgrade to ${VIEW_UPGRADE}`);
     const relay = await hosted.openView(request.params.id);
     const { socket, head } = takeUpgrade(request);
     reply.hijack();

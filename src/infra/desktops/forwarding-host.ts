@@ -4,7 +4,16 @@ import type { Duplex, Readable } from 'node:stream';
 import type { InternalCredential } from '../../core/internal-credential.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { DesktopAction } from '../../desktops/actions.ts';
-import { type DesktopHost, DesktopStartError, type ExecRequest, type ExecResult, type HostEvent, type HostRecord, type Point, type Resolution } from '../../desktops/ports.ts';
+import {
+  type DesktopHost,
+  DesktopStartError,
+  type ExecRequest,
+  type ExecResult,
+  type HostEvent,
+  type HostRecord,
+  type Point,
+  type Resolution,
+} from '../../desktops/ports.ts';
 import { InternalClient } from './internal-client.ts';
 
 /** Quick calls (a screenshot, actions with waits of up to 10 s each, a stop). */
@@ -26,7 +35,12 @@ export class ForwardingDesktopHost implements DesktopHost {
   constructor(private readonly client: InternalClient) {}
 
   async start(id: string, spec: { resolution: Resolution }): Promise<void> {
-    const outcome = await this.client.json<{ started: boolean; failure?: string }>('POST', `${base(id)}/start`, { resolution: spec.resolution }, START_TIMEOUT_MS);
+    const outcome = await this.client.json<{ started: boolean; failure?: string }>(
+      'POST',
+      `${base(id)}/start`,
+      { resolution: spec.resolution },
+      START_TIMEOUT_MS,
+    );
     if (!outcome.started) throw new DesktopStartError(outcome.failure ?? 'The desktop could not be started');
   }
 
@@ -56,7 +70,12 @@ export class ForwardingDesktopHost implements DesktopHost {
   }
 
   async act(id: string, actions: DesktopAction[], options: { screenshot: boolean }): Promise<{ cursor: Point; screenshot?: Buffer }> {
-    const answer = await this.client.json<{ cursor: Point; screenshot?: string }>('POST', `${base(id)}/actions`, { actions, screenshot: options.screenshot }, CALL_TIMEOUT_MS);
+    const answer = await this.client.json<{ cursor: Point; screenshot?: string }>(
+      'POST',
+      `${base(id)}/actions`,
+      { actions, screenshot: options.screenshot },
+      CALL_TIMEOUT_MS,
+    );
     return answer.screenshot === undefined ? { cursor: answer.cursor } : { cursor: answer.cursor, screenshot: Buffer.from(answer.screenshot, 'base64') };
   }
 

@@ -67,7 +67,9 @@ export class InternalClient {
       // A body that breaks off (its client left) is not the host's fault.
       let bodyBroke = false;
       stream?.once('error', () => (bodyBroke = true));
-      const req = this.send(path, { method, headers }, (err) => fail(bodyBroke ? new Problem('bad_request', 'The request body was cut off') : this.unreachable(err)));
+      const req = this.send(path, { method, headers }, (err) =>
+        fail(bodyBroke ? new Problem('bad_request', 'The request body was cut off') : this.unreachable(err)),
+      );
       req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
       req.on('response', (res) => {
         if (res.headers[HOST_HEADER] !== this.target.id) {
@@ -80,7 +82,10 @@ export class InternalClient {
           settled = true;
           return resolve(res);
         }
-        readText(res, MAX_PROBLEM_BYTES).then((text) => fail(this.problemFrom(res, text)), (err: Error) => fail(this.unreachable(err)));
+        readText(res, MAX_PROBLEM_BYTES).then(
+          (text) => fail(this.problemFrom(res, text)),
+          (err: Error) => fail(this.unreachable(err)),
+        );
       });
       // The owner may answer before the whole body is sent (a path it refuses): its answer wins.
       if (stream) pipeline(stream, req, () => {});
@@ -121,7 +126,10 @@ export class InternalClient {
           res.resume();
           return fail(this.unreachable(new Error('answered by a process that is not this host')));
         }
-        readText(res, MAX_PROBLEM_BYTES).then((text) => fail(this.problemFrom(res, text)), (err: Error) => fail(this.unreachable(err)));
+        readText(res, MAX_PROBLEM_BYTES).then(
+          (text) => fail(this.problemFrom(res, text)),
+          (err: Error) => fail(this.unreachable(err)),
+        );
       });
       req.end();
     });
@@ -158,7 +166,7 @@ export class InternalClient {
     if (res.statusCode === 401) {
       this.deps.log.error(
         { event: 'desktop_host_refused_credential', hostId: this.target.id },
-        'a desktop host refused this process\'s internal credential: BUREAU_SECRET must be the same in every process, and their clocks in sync',
+        "a desktop host refused this process's internal credential: BUREAU_SECRET must be the same in every process, and their clocks in sync",
       );
       return new Problem('unavailable', UNREACHABLE, 5);
     }
