@@ -332,6 +332,31 @@ describe("a desktop host's internal endpoints", () => {
     expect(a.lines.join('\n')).not.toContain(env.BUREAU_SECRET);
   });
 
+  it("relays the desktop's RFB bytes over a signed upgrade, and refuses an unsigned one before upgrading", async () => {
+    const viewPath = `/internal/desktops/${id}/view`;
+    const upgrade = (authorization?: string) =>
+      new Promise<{ status: number; socket?: import('node:net').Socket; head?: Buffer }>((resolve, reject) => {
+        const req = http.request(`${a.url}${viewPath}`, {
+          headers: { connection: 'Upgrade', upgrade: 'bureau-rfb', ...(authorization ? { authorization } : {}) },
+        });
+        req.on('upgrade', (res, socket, head) => resolve({ status: res.statusCode ?? 0, socket, head }));
+        req.on('response', (res) => {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0 });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect((await upgrade()).status).toBe(401);
+    const credential = new InternalCredential(deriveInternalKey(secret()), { now: () => Date.now() });
+    const relayed = await upgrade(sign(credential, { path: viewPath }));
+    expect(relayed.status).toBe(101);
+    let bytes = relayed.head ?? Buffer.alloc(0);
+    while (bytes.length < 12) bytes = Buffer.concat([bytes, await new Promise<Buffer>((r) => relayed.socket!.once('data', r))]);
+    expect(bytes.subarray(0, 12).toString('latin1')).toBe('RFB 003.008\n');
+    relayed.socket!.destroy();
+  });
+
   it('exists only where desktops run, and in no OpenAPI document', async () => {
     expect((await request(`${b.url}${path()}`)).status).toBe(404);
     for (const server of [a, b]) {

@@ -116,9 +116,12 @@ export class ForwardingDesktopHost implements DesktopHost {
 
 /** The forwarding hosts of one process: one per other host, sharing keep-alive connections. */
 export class ForwardingHosts {
+  // Idle connections are dropped after 4 s, before the host's keep-alive timeout (5 s by
+  // default, and its Keep-Alive hint lowers this further): a request is never sent on a
+  // connection the host is closing.
   private readonly agents = {
-    http: new http.Agent({ keepAlive: true, maxSockets: 32 }),
-    https: new https.Agent({ keepAlive: true, maxSockets: 32 }),
+    http: new http.Agent({ keepAlive: true, maxSockets: 32, timeout: 4000 }),
+    https: new https.Agent({ keepAlive: true, maxSockets: 32, timeout: 4000 }),
   };
 
   constructor(private readonly deps: { credential: InternalCredential; log: Logger }) {}
