@@ -7,6 +7,7 @@ import { newId } from '../core/random.ts';
 import { checkDisplayName } from '../core/text.ts';
 import type { DesktopHosts, PlacedHost } from './host-directory.ts';
 import type { IdleTracker } from './idle.ts';
+import { Placement, type Refused } from './placement.ts';
 import { parseResolution } from './resolution.ts';
 import {
   ACTIVE_STATES,
@@ -56,9 +57,6 @@ export interface DesktopServiceDeps {
 /** Why a desktop cannot start when no host runs desktops. */
 const NO_HOST = 'This server runs no desktops (BUREAU_DESKTOPS=off)';
 
-type Refused = 'account' | 'host';
-const isRefused = (r: unknown): r is Refused => r === 'account' || r === 'host';
-
 /**
  * Desktops as the account sees them: ownership, names, states and their changes,
  * the limits, and the activity events of each change. Starting and stopping go
@@ -73,14 +71,18 @@ const isRefused = (r: unknown): r is Refused => r === 'account' || r === 'host';
  *        ↘ failed (with a reason) ↙        (a failed or stopped desktop can start again)
  */
 export class DesktopService {
-  constructor(private readonly deps: DesktopServiceDeps) {}
+  private readonly placement: Placement;
+
+  constructor(private readonly deps: DesktopServiceDeps) {
+    this.placement = new Placement(deps.hosts, deps.maxPerAccount);
+  }
 
   async create(accountId: string, input: { name: string; resolution?: string }, actor: Actor, ip: string | null): Promise<DesktopView> {
     const now = this.deps.clock.now();
     const name = checkDisplayName(input.name, 100);
     const resolution = parseResolution(input.resolution);
     const id = newId('dsk');
-    const { result: desktop, host } = await this.place(async (placed) => {
+    const { result: desktop, host } = await this.placement.place(async (placed) => {
       const d: Desktop = {
         id,
         accountId,
@@ -93,7 +95,7 @@ export class DesktopService {
         createdAt: now,
         updatedAt: now,
       };
-      const written = await this.deps.store.insert(d, this.event(d, 'desktop.created', actor, ip, { name }), this.limits(placed));
+      const written = await this.deps.store.insert(d, this.event(d, 'desktop.created', actor, ip, { name }), this.placement.limits(placed));
       if (written === 'account' || written === 'host') return written;
       this.deps.activity.publish(written);
       return d;
@@ -213,13 +215,13 @@ export class DesktopService {
     /** The desktop afterwards, and whether this call made it `starting` (and so must launch it). */
     const transition = async (placed: PlacedHost | null): Promise<{ desktop: Desktop; launch: boolean } | Refused> => {
       if (!placed) return { desktop: (await this.settle(desktop, ['stopped', 'failed'], 'failed', NO_HOST, actor, null)) ?? desktop, launch: false };
-      const changed = await store.transition(desktop.id, { from: ['stopped', 'failed'], to: 'starting', hostId: placed.id, at: clock.now(), limits: this.limits(placed) }, null);
+      const changed = await store.transition(desktop.id, { from: ['stopped', 'failed'], to: 'starting', hostId: placed.id, at: clock.now(), limits: this.placement.limits(placed) }, null);
       if (changed === 'account' || changed === 'host') return changed;
       return changed ? { desktop: changed.desktop, launch: true } : { desktop: await this.owned(desktop.accountId, desktop.id), launch: false };
     };
     const own = await this.deps.hosts.of(desktop.hostId);
-    const { result, host } = own ? { result: await transition(own), host: own } : await this.place(transition);
-    if (result === 'account' || result === 'host') throw this.limitProblem(result, host);
+    const { result, host } = own ? { result: await transition(own), host: own } : await this.placement.place(transition);
+    if (result === 'account' || result === 'host') throw this.placement.problem(result, host);
     if (host && result.launch) this.launch(result.desktop, host.host, actor, ip);
     return result.desktop;
   }
@@ -238,25 +240,6 @@ export class DesktopService {
       throw err;
     }
     return (await this.settle(stopping, 'stopping', 'stopped', null, actor, 'desktop.stopped', { reason }, ip)) ?? this.owned(desktop.accountId, desktop.id);
-  }
-
-  /**
-   * Runs `attempt` on this process's host when it runs desktops; when that host is full
-   * (or there is none), on the live host with the most room; with no host anywhere,
-   * on null (the attempt records the desktop failed, saying why).
-   */
-  private async place<T extends object>(attempt: (placed: PlacedHost | null) => Promise<T | Refused>): Promise<{ result: T; host: PlacedHost | null }> {
-    const local = this.deps.hosts.local;
-    if (local) {
-      const result = await attempt(local);
-      if (!isRefused(result)) return { result, host: local };
-      if (result === 'account') throw this.limitProblem(result, local);
-    }
-    const other = await this.deps.hosts.elsewhere();
-    if (other === 'full' || (other === null && local)) throw this.limitProblem('host', local);
-    const result = await attempt(other);
-    if (isRefused(result)) throw this.limitProblem(result, other);
-    return { result, host: other };
   }
 
   /** Starts the sandbox in the background; the desktop ends running or failed (unless it was stopped meanwhile). */
@@ -301,19 +284,6 @@ export class DesktopService {
     if (!d) throw new Problem('not_found');
     if (d.accountId !== accountId) throw new Problem('forbidden');
     return d;
-  }
-
-  private limits(placed: PlacedHost | null) {
-    return { perAccount: this.deps.maxPerAccount, perHost: placed?.capacity ?? 0 };
-  }
-
-  private limitProblem(which: Refused, placed: PlacedHost | null): Problem {
-    if (which === 'account') {
-      return new Problem('account_desktop_limit', `An account runs at most ${this.deps.maxPerAccount} desktops at once (BUREAU_MAX_DESKTOPS_PER_ACCOUNT): stop one first`);
-    }
-    return placed?.local
-      ? new Problem('machine_desktop_limit', `This server runs at most ${placed.capacity} desktops at once (BUREAU_MAX_DESKTOPS): try again later`, 60)
-      : new Problem('machine_desktop_limit', 'Every desktop host runs as many desktops as it may (BUREAU_MAX_DESKTOPS): try again later', 60);
   }
 
   private event(d: Desktop, type: ActivityType, actor: Actor, ip: string | null, data: Record<string, unknown>): ActivityDraft {
