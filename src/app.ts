@@ -15,6 +15,7 @@ import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { desktopRoutes } from './http/routes/desktops.ts';
 import { desktopControlRoutes } from './http/routes/desktop-control.ts';
 import { desktopViewRoutes } from './http/routes/desktop-view.ts';
+import { internalDesktopRoutes } from './http/routes/internal-desktops.ts';
 import { viewTicketRoutes } from './http/routes/view-tickets.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { recordRoutes } from './http/route-table.ts';
@@ -175,6 +176,10 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   await app.register(webhookRoutes, { webhooks: services.usage.webhooks });
   await app.register(apiKeyRoutes, { apiKeys: services.apiKeys, rolls: services.rolls, policy: services.keyPolicy });
   await app.register(secretScanningRoutes, { signatures: services.scannerSignatures, leaks: services.leaks });
+  // A desktop host's internal endpoints: what other processes forward for the desktops it runs.
+  if (services.hostedDesktops) {
+    await app.register(internalDesktopRoutes, { ...services.hostedDesktops, credential: services.internalCredential });
+  }
   await app.register(sessionRoutes, { sessions: services.sessions, sessionCookie, publicOrigin });
   await app.register(authRoutes, {
     signIn: services.signIn,

@@ -20,6 +20,8 @@ export interface BackgroundJobsPlan {
   countsMs?: number;
   /** At start, then once an hour (notices of keys about to expire). */
   hourly?: Array<() => Promise<unknown>>;
+  /** Each at its own interval (the desktop host heartbeat); a task reports its own failures. */
+  periodic?: Array<{ everyMs: number; task: () => Promise<unknown> }>;
   flushMs?: number;
   pollMs?: number;
 }
@@ -50,6 +52,7 @@ export class BackgroundJobs {
     if (this.plan.counts?.length) every(this.plan.countsMs ?? 2000, () => this.flushCounts());
     if (this.plan.everySecond?.length) every(1000, () => this.runAll('every-second', this.plan.everySecond ?? []));
     every(3_600_000, () => this.runAll('hourly', this.plan.hourly ?? []));
+    for (const { everyMs, task } of this.plan.periodic ?? []) every(everyMs, () => this.runAll('periodic', [task]));
     void this.runAll('startup', this.plan.startup ?? []);
     void this.runAll('hourly', this.plan.hourly ?? []);
   }

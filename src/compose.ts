@@ -37,12 +37,17 @@ import { LoggerRelay } from './core/logger.ts';
 import { ActionEvents } from './desktops/action-events.ts';
 import { DesktopControl } from './desktops/desktop-control.ts';
 import { DesktopService } from './desktops/desktops.ts';
+import { DesktopHosts } from './desktops/host-directory.ts';
+import { HostedDesktops } from './desktops/hosted-desktops.ts';
 import { IdleTracker } from './desktops/idle.ts';
 import { LiveViews, type LiveViewsDeps, MAX_VIEWS_PER_DESKTOP } from './desktops/live-views.ts';
 import { ticketCreators } from './desktops/ticket-creators.ts';
 import { ViewTickets } from './desktops/view-tickets.ts';
 import type { DesktopHost } from './desktops/ports.ts';
+import { ForwardingHosts } from './infra/desktops/forwarding-host.ts';
 import { LocalDesktopHost } from './infra/desktops/local-host.ts';
+import { InternalCredential, deriveInternalKey } from './core/internal-credential.ts';
+import { SqlDesktopHosts } from './store/sql-desktop-hosts.ts';
 import { loadHostId } from './store/host-id.ts';
 import { startDevSignIn } from './dev-idp/dev-sign-in.ts';
 import { BcryptThreads } from './infra/bcrypt-threads.ts';
@@ -137,6 +142,15 @@ export interface Services {
   viewTickets: ViewTickets;
   /** What runs desktops in this process (null with BUREAU_DESKTOPS=off). */
   desktopHost: DesktopHost | null;
+  /** This process's desktop host and the others' (scale-out): where desktops run and go. */
+  desktopHosts: DesktopHosts;
+  /**
+   * The desktops this process runs, as other processes reach them (its internal
+   * endpoints, with `internalCredential` and this host's id); null when it runs none.
+   */
+  hostedDesktops: { hosted: HostedDesktops; hostId: string } | null;
+  /** Signs requests to other processes' internal endpoints, and checks theirs. */
+  internalCredential: InternalCredential;
   activityLog: ActivityLog;
   /** Where services hand events they committed: the hub, and the poller's record of them. */
   activity: ActivityPublisher;
@@ -317,15 +331,25 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
 
   // Desktops: this process runs them when BUREAU_DESKTOPS=local (and the CLI never does).
   const desktopHost = runsDesktops ? new LocalDesktopHost({ dataDir: config.dataDir, log, memoryMb: config.desktopMemoryMb }) : null;
-  const desktops = new DesktopService({
-    store: new SqlDesktopStore(db, dialect),
-    host: desktopHost,
-    hostId: desktopHost ? loadHostId(config.dataDir) : null,
+  // A desktop another process runs is reached through its internal endpoints, with a
+  // credential derived from the server secret (the same in every process).
+  const internalCredential = new InternalCredential(deriveInternalKey(serverSecret), clock);
+  const forwarding = new ForwardingHosts({ credential: internalCredential, log });
+  const hostId = desktopHost ? loadHostId(config.dataDir) : null;
+  const desktopHosts = new DesktopHosts({
+    local: desktopHost,
+    localId: hostId,
+    localAddress: config.internalUrl,
+    localCapacity: config.maxDesktops,
+    registry: new SqlDesktopHosts(db),
+    remote: (host) => forwarding.for(host),
     clock,
-    activity,
-    limits: { perAccount: config.maxDesktopsPerAccount, perHost: config.maxDesktops },
+    // Six heartbeats missed (30 s by default): the host is gone.
+    staleMs: 6 * config.hostHeartbeatS * 1000,
     log,
   });
+  const desktopStore = new SqlDesktopStore(db, dialect);
+  const desktops = new DesktopService({ store: desktopStore, hosts: desktopHosts, clock, activity, maxPerAccount: config.maxDesktopsPerAccount, log });
   desktopHost?.onEvent((event) => desktops.handleHostEvent(event));
   const keyPolicy: KeyPolicy = { maxLifetimeDays: config.maxKeyLifetimeDays };
   const apiKeys = new ApiKeyService({ clock, store: apiKeyStore, bcrypt, revocations, activity, policy: keyPolicy, ownedDesktops: (accountId, ids) => desktops.ownedIds(accountId, ids) });
@@ -337,6 +361,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   const desktopControl = new DesktopControl({ desktops, actionEvents, log: activityLog, activity, clock, idle });
   const viewTicketStore = new SqlViewTicketStore(db);
   const liveViews = new LiveViews({ desktops, log: activityLog, activity, clock, idle, revocations, tickets: viewTicketStore, maxPerDesktop: MAX_VIEWS_PER_DESKTOP, onError, ...options.liveViews });
+  const hostedDesktops = desktopHost && hostId ? { hosted: new HostedDesktops({ host: desktopHost, store: desktopStore, idle, views: liveViews }), hostId } : null;
   const viewTickets = new ViewTickets({ store: viewTicketStore, desktops, creators: ticketCreators(apiKeyStore, sessionStore, clock), views: liveViews, clock, serverSecret, revocations, onError });
 
   // Usage, addresses, alerts and webhooks: counted in memory, written every 2 s; alerts
@@ -374,7 +399,8 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   const jobs = new BackgroundJobs(log, {
     flushes: [() => lastUse.flush(), () => actionEvents.flush()],
     polls: Object.values(pollers),
-    startup: [() => desktops.resume()],
+    // Registered as a desktop host before anything else: the others may place desktops here from then on.
+    startup: [() => desktopHosts.beat(), () => desktops.resume()],
     minutely: [
       ...(config.desktopIdleStopMin > 0 ? [() => desktops.stopIdle(idle, config.desktopIdleStopMin * 60_000)] : []),
       () => alertRules.checkSpikes(),
@@ -383,6 +409,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     hourly: [() => expiryNotices.run()],
     counts: [() => usage.recorder.flush(), () => usage.sessionAddresses.flush()],
     everySecond: [() => deliverer.run()],
+    periodic: desktopHost ? [{ everyMs: config.hostHeartbeatS * 1000, task: () => desktopHosts.beat() }] : [],
   });
 
   const metrics =
@@ -413,6 +440,9 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     liveViews,
     viewTickets,
     desktopHost,
+    desktopHosts,
+    hostedDesktops,
+    internalCredential,
     activityLog,
     activity,
     hub,
@@ -428,11 +458,14 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     jobs,
     async close() {
       jobs.stop();
+      // The others stop placing desktops here, and answer 503 for this host's desktops at once.
+      await desktopHosts.leave().catch(() => {});
       streams.closeAll('server_shutdown');
       liveViews.closeAll('server_shutdown');
       await jobs.flushNow();
       await deliverer.stop();
       await desktopHost?.close();
+      forwarding.close();
       await devSignIn?.close();
       await database.close();
       await redis?.close();

@@ -62,6 +62,13 @@ export interface Config {
   maxKeyLifetimeDays: number | null;
   /** Where the secret scanner's public keys are read (GitHub's by default). */
   secretScanningKeysUrl: string;
+  /**
+   * Where the other processes of a scale-out deployment reach this one's desktops
+   * (BUREAU_INTERNAL_URL, an http(s) origin such as http://10.0.0.5:3000).
+   */
+  internalUrl: string;
+  /** How often a process that runs desktops writes its heartbeat into the host registry. */
+  hostHeartbeatS: number;
   oauth: OAuthProviderConfigs;
   devIdentityProvider: boolean;
   /** Loopback port of the development identity provider; 0 picks a free one. */
@@ -162,11 +169,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     nodeEnv !== 'production' && (devIdpSetting === 'on' || (devIdpSetting === 'auto' && !anyProvider && loopbackPublicUrl));
 
   const requestTimeoutS = int('BUREAU_REQUEST_TIMEOUT_S', 30, 1, 3600);
+  const host = str('HOST', '127.0.0.1');
+  const internalUrl = readInternalUrl(env, problems, { host, port, scaleOutHost: Boolean(redisUrl) && desktops === 'local' });
 
   const config: Config = {
     nodeEnv,
     port,
-    host: str('HOST', '127.0.0.1'),
+    host,
     databaseUrl,
     redisUrl,
     redisPrefix,
@@ -206,6 +215,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     usageRetentionDays: int('BUREAU_USAGE_RETENTION_DAYS', 90, 3, 3650),
     maxKeyLifetimeDays,
     secretScanningKeysUrl,
+    internalUrl,
+    hostHeartbeatS: int('BUREAU_HOST_HEARTBEAT_S', 5, 1, 60),
     oauth,
     devIdentityProvider,
     devIdentityProviderPort: int('BUREAU_DEV_IDP_PORT', 0, 0, 65535),
@@ -222,6 +233,36 @@ function isHttpsOrLoopback(url: string): boolean {
     return protocol === 'http:' && (hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname));
   } catch {
     return false;
+  }
+}
+
+/** Addresses that mean "every interface": not an address another process can reach. */
+const ANY_ADDRESS = new Set(['0.0.0.0', '::', '[::]']);
+
+/**
+ * BUREAU_INTERNAL_URL: an http(s) origin (no path, query or credentials). By default
+ * the address the process listens on; a process listening on every interface cannot
+ * tell which of its addresses the others reach, so a desktop host of a scale-out
+ * deployment (REDIS_URL, BUREAU_DESKTOPS=local) must say.
+ */
+function readInternalUrl(env: Env, problems: string[], listen: { host: string; port: number; scaleOutHost: boolean }): string {
+  const raw = env.BUREAU_INTERNAL_URL;
+  if (raw === undefined || raw === '') {
+    const reachable = !ANY_ADDRESS.has(listen.host) && listen.port !== 0;
+    if (!reachable && listen.scaleOutHost) {
+      problems.push('BUREAU_INTERNAL_URL must be set (e.g. http://10.0.0.5:3000) when REDIS_URL is set, BUREAU_DESKTOPS=local and HOST is 0.0.0.0 or PORT is 0: other processes reach this one\'s desktops there');
+    }
+    const host = ANY_ADDRESS.has(listen.host) ? (listen.host === '0.0.0.0' ? '127.0.0.1' : '::1') : listen.host;
+    return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${listen.port}`;
+  }
+  try {
+    const u = new URL(raw);
+    const bare = (u.pathname === '/' || u.pathname === '') && !u.search && !u.hash && !u.username && !u.password;
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || !bare || raw.includes('?') || raw.includes('#')) throw new Error();
+    return u.origin;
+  } catch {
+    problems.push(`BUREAU_INTERNAL_URL must be an http(s) URL with no path, query or credentials, such as http://10.0.0.5:3000 (got "${raw}")`);
+    return 'http://127.0.0.1:0';
   }
 }
 

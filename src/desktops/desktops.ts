@@ -6,11 +6,12 @@ import { Problem } from '../core/problems.ts';
 import { insufficientScope, scopeBit } from '../auth/scopes.ts';
 import { newId } from '../core/random.ts';
 import { checkDisplayName } from '../core/text.ts';
+import type { DesktopHosts, PlacedHost } from './host-directory.ts';
 import type { IdleTracker } from './idle.ts';
+import { Placement, type Refused } from './placement.ts';
 import { parseResolution } from './resolution.ts';
 import {
   ACTIVE_STATES,
-  type ActiveLimits,
   type Desktop,
   type DesktopHost,
   DesktopNotRunningError,
@@ -55,17 +56,16 @@ export interface DesktopAccess {
 
 export interface DesktopServiceDeps {
   store: DesktopStore;
-  /** What runs desktops in this process; null when it runs none (BUREAU_DESKTOPS=off). */
-  host: DesktopHost | null;
-  /** This process's id as a desktop host (desktops it runs carry it). */
-  hostId: string | null;
+  /** This process's desktop host (if it runs desktops) and the other processes' (scale-out). */
+  hosts: DesktopHosts;
   clock: Clock;
   activity: ActivityPublisher;
-  limits: ActiveLimits;
+  /** Active desktops per account (BUREAU_MAX_DESKTOPS_PER_ACCOUNT); per host, each host's capacity. */
+  maxPerAccount: number;
   log: Logger;
 }
 
-/** Why a desktop cannot start on a process that runs none. */
+/** Why a desktop cannot start when no host runs desktops. */
 const NO_HOST = 'This server runs no desktops (BUREAU_DESKTOPS=off)';
 
 /**
@@ -74,35 +74,47 @@ const NO_HOST = 'This server runs no desktops (BUREAU_DESKTOPS=off)';
  * through the DesktopHost port; a start runs in the background (the answer says
  * `starting`), a stop is awaited (it ends in a few hundred milliseconds).
  *
+ * A new desktop goes to this process's host when it runs desktops and has room, else
+ * to the live host with the most room (scale-out); it stays on that host for good (its
+ * home is there). Calls on a desktop another process runs go through a forwarding host.
+ *
  *   starting → running → stopping → stopped
  *        ↘ failed (with a reason) ↙        (a failed or stopped desktop can start again)
  */
 export class DesktopService {
-  constructor(private readonly deps: DesktopServiceDeps) {}
+  private readonly placement: Placement;
+
+  constructor(private readonly deps: DesktopServiceDeps) {
+    this.placement = new Placement(deps.hosts, deps.maxPerAccount);
+  }
 
   async create(access: DesktopAccess, input: { name: string; resolution?: string }, actor: Actor, ip: string | null): Promise<DesktopView> {
     // A new desktop would be outside the key's own list: only an unbound key makes desktops.
     if (access.desktops != null) throw insufficientScope(scopeBit('desktops:write'), 'A key bound to desktops cannot create desktops: that needs desktops:write with no desktop list');
     const { accountId } = access;
-    const { store, clock, hostId, limits } = this.deps;
-    const now = clock.now();
-    const { host } = this.deps;
-    const desktop: Desktop = {
-      id: newId('dsk'),
-      accountId,
-      name: checkDisplayName(input.name, 100),
-      // A process that runs no desktops records one it cannot start as failed at once, saying why.
-      state: host ? 'starting' : 'failed',
-      failure: host ? null : NO_HOST,
-      resolution: parseResolution(input.resolution),
-      hostId,
-      createdAt: now,
-      updatedAt: now,
-    };
-    const written = await store.insert(desktop, this.event(desktop, 'desktop.created', actor, ip, { name: desktop.name }), limits);
-    if (written === 'account' || written === 'host') throw limitProblem(written, limits);
-    this.deps.activity.publish(written);
-    if (host) this.launch(desktop, actor);
+    const now = this.deps.clock.now();
+    const name = checkDisplayName(input.name, 100);
+    const resolution = parseResolution(input.resolution);
+    const id = newId('dsk');
+    const { result: desktop, host } = await this.placement.place(async (placed) => {
+      const d: Desktop = {
+        id,
+        accountId,
+        name,
+        // With no host anywhere the desktop is recorded failed at once, saying why.
+        state: placed ? 'starting' : 'failed',
+        failure: placed ? null : NO_HOST,
+        resolution,
+        hostId: placed?.id ?? null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      const written = await this.deps.store.insert(d, this.event(d, 'desktop.created', actor, ip, { name }), this.placement.limits(placed));
+      if (written === 'account' || written === 'host') return written;
+      this.deps.activity.publish(written);
+      return d;
+    });
+    if (host) this.launch(desktop, host.host, actor);
     return viewDesktop(desktop);
   }
 
@@ -117,6 +129,7 @@ export class DesktopService {
     const wanted = new Set(ids);
     return new Set((await this.deps.store.listByAccount(accountId)).map((d) => d.id).filter((id) => wanted.has(id)));
   }
+
 
   async get(access: DesktopAccess, id: string): Promise<DesktopView> {
     return viewDesktop(await this.owned(access, id));
@@ -139,16 +152,23 @@ export class DesktopService {
   /** Stops it, removes its files (its home included) and forgets it. */
   async delete(access: DesktopAccess, id: string, actor: Actor, ip: string | null): Promise<void> {
     const desktop = await this.owned(access, id);
-    await this.deps.host?.remove(id);
+    // A desktop no registered host has may still have files here (a host id from before): removed too.
+    const placed = (await this.deps.hosts.of(desktop.hostId)) ?? this.deps.hosts.local;
+    await placed?.host.remove(id);
     this.deps.activity.publish(await this.deps.store.delete(id, this.event(desktop, 'desktop.deleted', actor, ip, { name: desktop.name })));
   }
 
-  /** The desktop when it is the account's and running on this process's host; 409 otherwise. */
+  /**
+   * The desktop when it is the account's and running, with the host that runs it
+   * (this process's, or a forwarding host to the process that does); 409 otherwise,
+   * 503 when its host is not live.
+   */
   async running(access: DesktopAccess, id: string): Promise<Desktop & { host: DesktopHost }> {
     const desktop = await this.owned(access, id);
-    const host = this.deps.host;
-    if (desktop.state !== 'running' || !host || desktop.hostId !== this.deps.hostId || !host.isRunning(id)) throw new DesktopNotRunningError(id);
-    return { ...desktop, host };
+    if (desktop.state !== 'running') throw new DesktopNotRunningError(id);
+    const placed = await this.deps.hosts.of(desktop.hostId);
+    if (!placed || !placed.host.isRunning(id)) throw new DesktopNotRunningError(id);
+    return { ...desktop, host: placed.host };
   }
 
   /**
@@ -156,8 +176,10 @@ export class DesktopService {
    * left from before desktops were real) start again; a stop in progress ends stopped.
    */
   async resume(): Promise<number> {
-    const { store, hostId, host } = this.deps;
-    if (!host || !hostId) return 0;
+    const { store } = this.deps;
+    const local = this.deps.hosts.local;
+    if (!local) return 0;
+    const { host, id: hostId } = local;
     await host.reapLeftovers();
     const system: Actor = { type: 'system', id: null };
     let resumed = 0;
@@ -165,7 +187,7 @@ export class DesktopService {
     for (const d of await store.listByHost(hostId, ACTIVE_STATES)) {
       if (d.state === 'stopping') await this.settle(d, 'stopping', 'stopped', null, system, 'desktop.stopped', { reason: 'server_restart' });
       else if (await this.settle(d, d.state, 'starting', null, system, null)) {
-        this.launch(d, system);
+        this.launch(d, host, system);
         resumed++;
       }
     }
@@ -173,7 +195,7 @@ export class DesktopService {
     for (const d of await store.listByHost(null, ACTIVE_STATES)) {
       const adopted = await store.transition(d.id, { from: ACTIVE_STATES, to: 'starting', hostId, fromHost: null, at, limits: undefined }, null);
       if (adopted && adopted !== 'account' && adopted !== 'host') {
-        this.launch(adopted.desktop, system);
+        this.launch(adopted.desktop, host, system);
         resumed++;
       }
     }
@@ -195,8 +217,9 @@ export class DesktopService {
 
   /** Stops the running desktops of this host that nobody used for `idleMs` (see IdleTracker). */
   async stopIdle(idle: IdleTracker, idleMs: number): Promise<number> {
-    if (!this.deps.hostId) return 0;
-    const ids = await idle.idle(this.deps.store, this.deps.hostId, idleMs);
+    const local = this.deps.hosts.local;
+    if (!local) return 0;
+    const ids = await idle.idle(this.deps.store, local.id, idleMs);
     for (const id of ids) await this.stopForServer(id, 'idle');
     return ids.length;
   }
@@ -207,39 +230,53 @@ export class DesktopService {
     if (desktop) await this.stop(desktop, { type: 'system', id: null }, null, reason);
   }
 
+  /** Starts it again on its own host (its home is there); one no registered host has is placed like a new one. */
   private async start(desktop: Desktop, actor: Actor, ip: string | null): Promise<Desktop> {
     if (desktop.state === 'running' || desktop.state === 'starting') return desktop;
     if (desktop.state === 'stopping') throw new Problem('desktop_not_running', 'The desktop is stopping: start it again once it has stopped');
-    const { store, clock, hostId, limits, host } = this.deps;
-    if (!host) return (await this.settle(desktop, ['stopped', 'failed'], 'failed', NO_HOST, actor, null)) ?? desktop;
-    const changed = await store.transition(desktop.id, { from: ['stopped', 'failed'], to: 'starting', hostId, at: clock.now(), limits }, null);
-    if (changed === 'account' || changed === 'host') throw limitProblem(changed, limits);
-    if (!changed) return this.owned(desktop, desktop.id);
-    this.launch(changed.desktop, actor, ip);
-    return changed.desktop;
+    const { store, clock } = this.deps;
+    /** The desktop afterwards, and whether this call made it `starting` (and so must launch it). */
+    const transition = async (placed: PlacedHost | null): Promise<{ desktop: Desktop; launch: boolean } | Refused> => {
+      if (!placed) return { desktop: (await this.settle(desktop, ['stopped', 'failed'], 'failed', NO_HOST, actor, null)) ?? desktop, launch: false };
+      const changed = await store.transition(desktop.id, { from: ['stopped', 'failed'], to: 'starting', hostId: placed.id, at: clock.now(), limits: this.placement.limits(placed) }, null);
+      if (changed === 'account' || changed === 'host') return changed;
+      return changed ? { desktop: changed.desktop, launch: true } : { desktop: await this.owned(desktop, desktop.id), launch: false };
+    };
+    const own = await this.deps.hosts.of(desktop.hostId);
+    const { result, host } = own ? { result: await transition(own), host: own } : await this.placement.place(transition);
+    if (result === 'account' || result === 'host') throw this.placement.problem(result, host);
+    if (host && result.launch) this.launch(result.desktop, host.host, actor, ip);
+    return result.desktop;
   }
 
   private async stop(desktop: Desktop, actor: Actor, ip: string | null, reason: string): Promise<Desktop> {
     if (desktop.state === 'stopped') return desktop;
+    // Before anything changes: a desktop whose host is not live answers 503 and stays as it is.
+    const placed = await this.deps.hosts.of(desktop.hostId);
     const stopping = await this.settle(desktop, ['starting', 'running', 'failed'], 'stopping', null, actor, null);
     if (!stopping) return this.owned(desktop, desktop.id);
-    await this.deps.host?.stop(desktop.id);
+    try {
+      await placed?.host.stop(desktop.id);
+    } catch (err) {
+      // Its host did not answer (it went away since its last heartbeat): the desktop stays as it was until it returns.
+      if (placed && !placed.local) await this.settle(stopping, 'stopping', desktop.state, desktop.failure, actor, null);
+      throw err;
+    }
     return (await this.settle(stopping, 'stopping', 'stopped', null, actor, 'desktop.stopped', { reason }, ip)) ?? this.owned(desktop, desktop.id);
   }
 
   /** Starts the sandbox in the background; the desktop ends running or failed (unless it was stopped meanwhile). */
-  private launch(desktop: Desktop, actor: Actor, ip: string | null = null): void {
-    const { host } = this.deps;
-    const started = host ? host.start(desktop.id, { resolution: desktop.resolution }) : Promise.reject(new DesktopStartError(NO_HOST));
-    started.then(
+  private launch(desktop: Desktop, host: DesktopHost, actor: Actor, ip: string | null = null): void {
+    host.start(desktop.id, { resolution: desktop.resolution }).then(
       async () => {
         const running = await this.settle(desktop, 'starting', 'running', null, actor, 'desktop.started', { resolution: `${desktop.resolution.width}x${desktop.resolution.height}` }, ip);
         // Stopped or deleted while it started: nothing may keep running.
-        if (!running) await host?.stop(desktop.id);
+        if (!running) await host.stop(desktop.id);
       },
       async (err: unknown) => {
-        const reason = err instanceof DesktopStartError ? err.reason : 'The desktop could not be started (see the server log)';
-        if (!(err instanceof DesktopStartError)) this.deps.log.error({ event: 'desktop_start_failed', desktopId: desktop.id, err: { message: (err as Error)?.message } }, 'desktop start failed');
+        const unreachable = err instanceof Problem && err.code === 'unavailable';
+        const reason = err instanceof DesktopStartError ? err.reason : unreachable ? "The desktop's host could not be reached: start it again shortly" : 'The desktop could not be started (see the server log)';
+        if (!(err instanceof DesktopStartError) && !unreachable) this.deps.log.error({ event: 'desktop_start_failed', desktopId: desktop.id, err: { message: (err as Error)?.message } }, 'desktop start failed');
         await this.settle(desktop, 'starting', 'failed', reason, actor, 'desktop.failed', { reason }, ip);
       },
     ).catch((err: unknown) => this.deps.log.error({ event: 'desktop_state_write_failed', desktopId: desktop.id, err: { message: (err as Error)?.message } }, 'could not record a desktop state'));
@@ -276,15 +313,11 @@ export class DesktopService {
     return d;
   }
 
+
   private event(d: Desktop, type: ActivityType, actor: Actor, ip: string | null, data: Record<string, unknown>): ActivityDraft {
     return { accountId: d.accountId, type, at: this.deps.clock.now(), actor, target: { type: 'desktop', id: d.id }, ip, data };
   }
 }
 
-function limitProblem(which: 'account' | 'host', limits: ActiveLimits): Problem {
-  return which === 'account'
-    ? new Problem('account_desktop_limit', `An account runs at most ${limits.perAccount} desktops at once (BUREAU_MAX_DESKTOPS_PER_ACCOUNT): stop one first`)
-    : new Problem('machine_desktop_limit', `This server runs at most ${limits.perHost} desktops at once (BUREAU_MAX_DESKTOPS): try again later`, 60);
-}
 
 export type { Resolution };

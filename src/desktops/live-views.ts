@@ -24,7 +24,7 @@ export interface LiveViewsDeps {
   idle: IdleTracker;
   revocations: RevocationBus;
   tickets: Pick<ViewTicketStore, 'stillLive'>;
-  /** Open views per desktop (this process runs the desktop, so it counts them all). */
+  /** Open views per desktop: checked where the view opens, and again where the desktop runs (counting relayed views). */
   maxPerDesktop: number;
   /** How often open views check their credential's expiry and their ticket (default 1000 ms). */
   checkMs?: number;
@@ -42,6 +42,8 @@ export interface LiveViewsDeps {
 export class LiveViews {
   private readonly all = new Set<LiveView>();
   private readonly byDesktop = new Map<string, Set<LiveView>>();
+  /** Views of desktops this process runs, opened through other processes (they hold the LiveView). */
+  private readonly relayed = new Map<string, number>();
   private stopTimer: (() => void) | null = null;
   private checking = false;
   /** Credentials revoked lately: one revoked between a request's authentication and its view's registration still closes it. */
@@ -79,9 +81,29 @@ export class LiveViews {
     return view;
   }
 
-  /** Open (or opening) views of a desktop in this process. */
+  /** Open (or opening) views of a desktop in this process, and those relayed through it from others. */
   count(desktopId: string): number {
-    return this.byDesktop.get(desktopId)?.size ?? 0;
+    return (this.byDesktop.get(desktopId)?.size ?? 0) + (this.relayed.get(desktopId) ?? 0);
+  }
+
+  /**
+   * A place for a view another process opened of a desktop this one runs (that process
+   * checked its credential and holds its events): the cap counts every view of the
+   * desktop where it runs. 429 past the cap; the returned function gives the place back.
+   */
+  holdRelay(desktopId: string): () => void {
+    if (this.count(desktopId) >= this.deps.maxPerDesktop) {
+      throw new Problem('too_many_views', `A desktop has at most ${this.deps.maxPerDesktop} open live views: close one first`, 5);
+    }
+    this.relayed.set(desktopId, (this.relayed.get(desktopId) ?? 0) + 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const left = (this.relayed.get(desktopId) ?? 1) - 1;
+      if (left > 0) this.relayed.set(desktopId, left);
+      else this.relayed.delete(desktopId);
+    };
   }
 
   /** A ticket was deleted here: its views close at once (elsewhere, at their next check). */

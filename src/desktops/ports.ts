@@ -56,6 +56,10 @@ export interface DesktopHost {
   stop(id: string): Promise<void>;
   /** Stops it and removes its files (home included). */
   remove(id: string): Promise<void>;
+  /**
+   * Whether it runs here now. A host that forwards to another process cannot know
+   * without asking, and says true: the owner answers 409 when it does not run it.
+   */
   isRunning(id: string): boolean;
   /** How many desktops run here now (metrics). */
   runningCount(): number;
@@ -76,6 +80,28 @@ export interface DesktopHost {
   reapLeftovers(): Promise<number>;
   /** Stops every desktop (server shutdown). */
   close(): Promise<void>;
+}
+
+/** A process that runs desktops, as it registered itself in the database (scale-out). */
+export interface HostRecord {
+  id: string;
+  /** Its internal URL (BUREAU_INTERNAL_URL). */
+  address: string;
+  /** How many desktops it may have active at once (its BUREAU_MAX_DESKTOPS). */
+  capacity: number;
+  /** Its last heartbeat; 0 once it stopped gracefully. */
+  lastSeenAt: number;
+}
+
+/** Where the processes that run desktops are, shared by every process. */
+export interface HostRegistry {
+  /** Registers the host or renews its heartbeat (address and capacity included: they may change across restarts). */
+  beat(host: Omit<HostRecord, 'lastSeenAt'>, at: number): Promise<void>;
+  /** The host stopped: it is not live from now on (its row, and so its desktops' place, stays). */
+  leave(id: string): Promise<void>;
+  find(id: string): Promise<HostRecord | undefined>;
+  /** Hosts whose last heartbeat is at or after `since`, each with its count of active desktops. */
+  live(since: number): Promise<Array<HostRecord & { active: number }>>;
 }
 
 export class DesktopStartError extends Error {

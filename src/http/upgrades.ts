@@ -26,20 +26,32 @@ interface Pending extends PendingUpgrade {
   guard: NodeJS.Timeout;
 }
 
+/** The paths each server's routes take upgrades on: one 'upgrade' listener per server, whatever registers. */
+const acceptedPaths = new WeakMap<object, Array<(path: string) => boolean>>();
+
 /**
- * Upgrade requests (WebSockets) on the paths `accepts` names go through Fastify's
- * router like any request, so the authenticate hook, the general limit, logging and
- * problem answers apply to them unchanged; the route then takes the socket (see
- * takeUpgrade). A refusal is a plain HTTP answer on the socket, which is then closed.
- * Every other upgrade is dropped unanswered.
+ * Upgrade requests (WebSockets, the relayed live view) on the paths `accepts` names go
+ * through Fastify's router like any request, so the authenticate hook, the general
+ * limit, logging and problem answers apply to them unchanged; the route then takes the
+ * socket (see takeUpgrade). A refusal is a plain HTTP answer on the socket, which is
+ * then closed. Every other upgrade is dropped unanswered. Several plugins may call it:
+ * each adds its paths.
  */
 export function registerUpgrades(app: FastifyInstance, accepts: (path: string) => boolean): void {
+  const known = acceptedPaths.get(app.server);
+  if (known) {
+    known.push(accepts);
+    return;
+  }
+  const paths = [accepts];
+  acceptedPaths.set(app.server, paths);
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Without a listener, a reset connection would throw; the route's WebSocket adds its own.
     socket.on('error', () => socket.destroy());
     const url = req.url ?? '';
     const q = url.indexOf('?');
-    if (!accepts(q === -1 ? url : url.slice(0, q))) {
+    const path = q === -1 ? url : url.slice(0, q);
+    if (!paths.some((accepted) => accepted(path))) {
       socket.destroy();
       return;
     }
@@ -58,6 +70,7 @@ export function registerUpgrades(app: FastifyInstance, accepts: (path: string) =
   app.server.on('upgrade', onUpgrade);
   app.addHook('onClose', (_app, done) => {
     app.server.off('upgrade', onUpgrade);
+    acceptedPaths.delete(app.server);
     done();
   });
 }

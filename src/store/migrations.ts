@@ -295,6 +295,19 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('activity_target').on('activity_events').columns(['target_id', 'id']).execute();
       },
     },
+    '010_desktop_hosts': {
+      async up(db: Kysely<any>) {
+        // The processes that run desktops (scale-out): where the others reach each one,
+        // how many desktops it may run, and when it last said it was alive.
+        await db.schema
+          .createTable('desktop_hosts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('address', 'text', (c) => c.notNull())
+          .addColumn('capacity', 'integer', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -25,6 +25,7 @@ export interface Database {
   alert_claims: AlertClaimRow;
   webhooks: WebhookRow;
   webhook_deliveries: WebhookDeliveryRow;
+  desktop_hosts: DesktopHostRow;
 }
 
 export interface AccountRow {
@@ -82,6 +83,17 @@ export interface DesktopRow {
   host_id: string | null;
   created_at: number;
   updated_at: number;
+}
+
+/** A process that runs desktops (scale-out), as it registered itself. */
+export interface DesktopHostRow {
+  id: string;
+  /** Its internal URL (BUREAU_INTERNAL_URL): where the other processes reach it. */
+  address: string;
+  /** BUREAU_MAX_DESKTOPS of that process. */
+  capacity: number;
+  /** Its last heartbeat. */
+  last_seen_at: number;
 }
 
 export interface ActivityEventRow {

@@ -59,6 +59,40 @@ describe('config', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
 
+  describe('the internal URL of a desktop host (BUREAU_INTERNAL_URL)', () => {
+    const scaleOut = { REDIS_URL: 'redis://127.0.0.1:6379', BUREAU_SECRET: 'x'.repeat(32) };
+
+    it('defaults to the address the process listens on, and heartbeats every 5 s', () => {
+      expect(loadConfig({})).toMatchObject({ internalUrl: 'http://127.0.0.1:3000', hostHeartbeatS: 5 });
+      expect(loadConfig({ HOST: '10.0.0.5', PORT: '3100', ...scaleOut }).internalUrl).toBe('http://10.0.0.5:3100');
+      expect(loadConfig({ HOST: '::1' }).internalUrl).toBe('http://[::1]:3000');
+      // One process on every interface reaches itself on loopback.
+      expect(loadConfig({ HOST: '0.0.0.0' }).internalUrl).toBe('http://127.0.0.1:3000');
+    });
+
+    it('is required of a desktop host in scale-out that listens on every interface (or on port 0)', () => {
+      expect(() => loadConfig({ HOST: '0.0.0.0', ...scaleOut })).toThrow('BUREAU_INTERNAL_URL must be set');
+      expect(() => loadConfig({ HOST: '::', ...scaleOut })).toThrow('BUREAU_INTERNAL_URL must be set');
+      expect(() => loadConfig({ PORT: '0', ...scaleOut })).toThrow('BUREAU_INTERNAL_URL must be set');
+      // A process that runs no desktops is never reached for one.
+      expect(loadConfig({ HOST: '0.0.0.0', BUREAU_DESKTOPS: 'off', ...scaleOut }).host).toBe('0.0.0.0');
+      expect(loadConfig({ HOST: '0.0.0.0', BUREAU_INTERNAL_URL: 'http://10.0.0.5:3000/', ...scaleOut }).internalUrl).toBe('http://10.0.0.5:3000');
+    });
+
+    it.each(['10.0.0.5:3000', 'ftp://10.0.0.5', 'http://10.0.0.5:3000/bureau', 'http://10.0.0.5:3000/?x=1', 'http://user:pw@10.0.0.5:3000', 'not a url'])(
+      'refuses %s',
+      (value) => {
+        expect(() => loadConfig({ BUREAU_INTERNAL_URL: value })).toThrow('BUREAU_INTERNAL_URL must be an http(s) URL');
+      },
+    );
+
+    it('bounds the heartbeat interval', () => {
+      expect(loadConfig({ BUREAU_HOST_HEARTBEAT_S: '2' }).hostHeartbeatS).toBe(2);
+      expect(() => loadConfig({ BUREAU_HOST_HEARTBEAT_S: '0' })).toThrow('BUREAU_HOST_HEARTBEAT_S');
+      expect(() => loadConfig({ BUREAU_HOST_HEARTBEAT_S: '61' })).toThrow('BUREAU_HOST_HEARTBEAT_S');
+    });
+  });
+
   describe('the development identity provider', () => {
     it('runs by default on a loopback public URL with no provider configured', () => {
       expect(loadConfig({}).devIdentityProvider).toBe(true);
