@@ -55,10 +55,13 @@ export class SqlAlertStore implements AlertStore {
           acked_at: alert.ackedAt,
         })
         .execute();
-      const events = await insertEvents(trx, this.dialect, [event]);
+      // Deliveries before the event: a webhook being deleted holds its row, then takes the
+      // account's activity lock (insertEvents) for its own event; taking them here in the
+      // same order (the delivery's reference to the webhook first) cannot deadlock with it.
       const endpoints = (await trx.selectFrom('webhooks').selectAll().where('account_id', '=', alert.accountId).execute()).map(toWebhook);
       const deliveries = options.deliveries(endpoints);
       if (deliveries.length) await trx.insertInto('webhook_deliveries').values(deliveries.map(deliveryRow)).execute();
+      const events = await insertEvents(trx, this.dialect, [event]);
       return { events, deliveries: deliveries.length };
     });
   }

@@ -69,6 +69,9 @@ describe('PostgreSQL restarted under load', () => {
       BUREAU_RATE_LIMIT_PER_MINUTE: '1000000',
       BUREAU_DEV_IDP: 'off',
       LOG_LEVEL: 'warn',
+      // Desktops as rows only, and no per-account cap: the test writes a few hundred.
+      BUREAU_DESKTOPS: 'off',
+      BUREAU_MAX_DESKTOPS_PER_ACCOUNT: '10000',
     };
     const ops = await operator(env);
     const { key } = await newKey(ops);
@@ -224,6 +227,9 @@ describe('a process killed with SIGKILL', () => {
       BUREAU_RATE_LIMIT_PER_MINUTE: '1000000',
       BUREAU_DEV_IDP: 'off',
       LOG_LEVEL: 'warn',
+      // Desktops as rows only, and no per-account cap: the test writes a few hundred.
+      BUREAU_DESKTOPS: 'off',
+      BUREAU_MAX_DESKTOPS_PER_ACCOUNT: '10000',
     };
     const ops = await operator(env);
     const { key } = await newKey(ops);

@@ -87,6 +87,8 @@ export interface OwnedResource {
   bodies?: Partial<Record<string, unknown>>;
   /** Query parameters the route requires. */
   query?: Record<string, string>;
+  /** For a route with a second parameter: makes the inner resource of `id` (owned by `owner`) and returns its id. */
+  inner?(ctx: SuiteContext, owner: Account, id: string): Promise<string>;
 }
 
 export const EXPIRY_STEP_MS = 5 * 60_000;
@@ -211,7 +213,11 @@ export const ownedResources: OwnedResource[] = [
   { url: '/api/desktops/:id/files', create: newDesktop, query: { path: 'notes.txt' }, bodies: { PUT: 'hello' } },
   { url: '/api/desktops/:id/view-tickets', create: newDesktop, bodies: { POST: { mode: 'view' } } },
   // Both parameters get the desktop's id: the desktop is checked first (403), the ticket after (404 for the owner).
-  { url: '/api/desktops/:id/view-tickets/:ticketId', create: newDesktop },
+  {
+    url: '/api/desktops/:id/view-tickets/:ticketId',
+    create: newDesktop,
+    inner: async (c, owner, desktopId) => (await c.t.services.viewTickets.create({ accountId: owner.accountId }, desktopId, {}, { type: 'api_key', id: owner.keyId })).id,
+  },
   { url: '/api/api-keys/:id', create: newKey, bodies: { PATCH: { scopes: ['desktops:read'] } } },
   {
     url: '/api/api-keys/:id/roll',
@@ -246,8 +252,14 @@ export const ownedResources: OwnedResource[] = [
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-function fillParams(url: string, id: string): string {
-  return url.replace(/:[A-Za-z_]+/g, encodeURIComponent(id));
+/** The server's last error-level log line (pino level 50+), to say why a route answered 5xx. */
+function lastErrorLogged(logs: string[]): string {
+  return logs.findLast((l) => /"level":(5\d|60)/.test(l))?.slice(0, 600) ?? '(nothing logged at error level)';
+}
+
+function fillParams(url: string, id: string, inner?: string): string {
+  let n = 0;
+  return url.replace(/:[A-Za-z_]+/g, () => encodeURIComponent(n++ > 0 && inner !== undefined ? inner : id));
 }
 
 function withQuery(url: string, query: Record<string, string> | undefined): string {
@@ -410,7 +422,7 @@ export function describeProtectedRoutes(options: SuiteOptions): void {
           { method: r.method, url, headers: { 'x-api-key': ctx.owner.key }, payload: bodyFor(r), remoteAddress: ctx.nextAddress() },
           !r.apiKeyInQuery,
         );
-        if ([401, 403, 429].includes(res.status) || res.status >= 500) failures.push(`${label(r)} -> ${res.status}`);
+        if ([401, 403, 429].includes(res.status) || res.status >= 500) failures.push(`${label(r)} -> ${res.status}${res.status >= 500 ? ` ${lastErrorLogged(ctx.t.logs)}` : ''}`);
       }
       expect(failures).toEqual([]);
     });
@@ -484,7 +496,8 @@ export function describeProtectedRoutes(options: SuiteOptions): void {
         const { key } = await ctx.t.services.apiKeys.create(ctx.owner.accountId, { name: 'bound', desktops: [mine] }, { type: 'operator', id: null }, null);
         const query = resourceFor(r)?.query;
         const call = (id: string) =>
-          send(ctx.t, { method: r.method, url: withQuery(fillParams(r.url, id), query), headers: { 'x-api-key': key }, payload: bodyFor(r), remoteAddress: ctx.nextAddress() }, !r.apiKeyInQuery);
+          send(ctx.t, { method: r.method, url: withQuery(fillParams(r.url, id, id === mine ? ownInner : undefined), query), headers: { 'x-api-key': key }, payload: bodyFor(r), remoteAddress: ctx.nextAddress() }, !r.apiKeyInQuery);
+        const ownInner = await resourceFor(r)?.inner?.(ctx, ctx.owner, mine);
         const outside = await call(other);
         if (outside.status !== 404 || JSON.parse(outside.body).code !== 'not_found') failures.push(`${label(r)} other desktop -> ${outside.status}`);
         const own = await call(mine);
