@@ -63,6 +63,10 @@ export class BureauServer implements BenchServer {
           BUREAU_DEV_IDP: 'off',
           LOG_LEVEL: options.logLevel ?? 'warn',
           BUREAU_RATE_LIMIT_PER_MINUTE: NEVER_REJECTING_LIMIT,
+          // Desktops as rows unless a scenario asks for real ones, and as many per account
+          // as the scenarios list (B3 reads 20).
+          BUREAU_DESKTOPS: 'off',
+          BUREAU_MAX_DESKTOPS_PER_ACCOUNT: '1000',
           PORT: '0',
           ...options.env,
         },
