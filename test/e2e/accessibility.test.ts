@@ -104,11 +104,12 @@ describe('accessibility', () => {
         await check('sessions');
 
         await page.getByRole('link', { name: /Mission control/ }).click();
-        await page.locator('[data-type="api_key.new_address"]').waitFor();
+        await page.locator('[data-type="api_key.first_use"]').first().waitFor();
         await check('mission control');
         await shot('mission-control');
         await page.getByLabel('Alerts only').check();
         await check('mission control, alerts only');
+        await page.getByLabel('Alerts only').uncheck();
         await page.getByTestId('event-time').first().focus();
         await check('mission control, exact time shown');
 
@@ -143,10 +144,16 @@ describe('accessibility', () => {
       await page.waitForTimeout(1500);
       expect(await said()).toBe('New activity: Desktop “made-by-a-script” created.');
 
-      // An alert, on whatever page is open: a key's first use from an address.
-      const { key } = await createKey(suite.server, me.id, 'deploy-bot');
+      // A key's first use is news, not an alarm.
+      const { key, apiKey } = await createKey(suite.server, me.id, 'deploy-bot');
       expect((await useKey(suite.server, key)).status).toBe(200);
-      await expect.poll(said, { timeout: 5000 }).toMatch(/API key “deploy-bot” \(lb_k_\w+\) used from a new address: 127\.0\.0\.1\.$/);
+      await expect.poll(said, { timeout: 5000 }).toMatch(/API key “deploy-bot” \(lb_k_\w+\) used for the first time, from 127\.0\.0\.1\.$/);
+      expect(await said()).not.toMatch(/attention/);
+
+      // An alert, on whatever page is open: the key sent again after it was revoked.
+      await suite.server.services.apiKeys.revoke(me.id, apiKey.id, { type: 'operator', id: null }, null);
+      expect((await useKey(suite.server, key)).status).toBe(401);
+      await expect.poll(said, { timeout: 5000 }).toMatch(/API key “deploy-bot” \(lb_k_\w+\) was sent after its end \(rolled or revoked\), from 127\.0\.0\.1\.$/);
       expect(await said()).toMatch(/^(Needs your attention: API key|2 new events\. One needs your attention\. Latest: API key)/);
     },
     E2E_TIMEOUT,

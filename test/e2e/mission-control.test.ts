@@ -28,20 +28,23 @@ describe('mission control', () => {
       expect((await useKey(suite.server, beta.key)).status).toBe(200);
       await suite.server.services.apiKeys.revoke(me.id, beta.apiKey.id, OPERATOR, null);
       await page.locator('[data-type="api_key.revoked"]').waitFor();
-      await page.locator('[data-type="api_key.new_address"]').nth(1).waitFor();
+      // The revoked key sent again, with its right secret: an alert.
+      expect((await useKey(suite.server, beta.key)).status).toBe(401);
+      await page.locator('[data-type="alert.old_key_used"]').waitFor();
+      await page.locator('[data-type="api_key.first_use"]').nth(1).waitFor();
       const all = await shownTypes(page);
-      expect(all).toHaveLength(8); // sign-in, 2 keys created, 2 desktops, 2 first uses, 1 revocation
+      expect(all).toHaveLength(9); // sign-in, 2 keys created, 2 desktops, 2 first uses, 1 revocation, 1 alert
 
-      // Alerts only: the two first uses from a new address.
+      // Alerts only: the revoked key sent again.
       await page.getByLabel('Alerts only').check();
-      expect(await shownTypes(page)).toEqual(['api_key.new_address', 'api_key.new_address']);
-      expect(await page.getByTestId('filter-summary').textContent()).toBe('Showing 2 of 8 loaded events.');
+      expect(await shownTypes(page)).toEqual(['alert.old_key_used']);
+      expect(await page.getByTestId('filter-summary').textContent()).toBe('Showing 1 of 9 loaded events.');
       await page.getByLabel('Alerts only').uncheck();
 
       // By key: what alpha did and what happened to it.
       await page.getByLabel('Key').selectOption({ label: `alpha (${alpha.apiKey.keyId})` });
       // (The first use and the creation it made are written moments apart, in either order.)
-      expect((await shownTypes(page)).sort()).toEqual(['api_key.created', 'api_key.new_address', 'desktop.created']);
+      expect((await shownTypes(page)).sort()).toEqual(['api_key.created', 'api_key.first_use', 'desktop.created']);
       // By key and type together.
       await page.getByLabel('Type').selectOption({ label: 'Desktop created' });
       expect(await shownTypes(page)).toEqual(['desktop.created']);
