@@ -1,8 +1,10 @@
+import { readSettings } from './config-settings.ts';
 import { invalidCidrs } from './core/client-address.ts';
 
 /**
- * The only reader of process.env. Every setting is parsed and checked here once,
- * and the rest of the code receives a frozen Config.
+ * The only reader of process.env. Every setting is parsed and checked here once
+ * (against the schema in config-settings.ts, plus the rules between settings), and the
+ * rest of the code receives a frozen Config.
  */
 export interface Config {
   nodeEnv: string;
@@ -94,40 +96,21 @@ type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const problems: string[] = [];
-  const str = (name: string, fallback: string) => {
-    const v = env[name];
-    return v === undefined || v === '' ? fallback : v;
-  };
-  const int = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
-      return fallback;
-    }
-    return n;
-  };
+  // Every plain setting, typed, ranged and defaulted from one schema (config-settings.ts).
+  const v = readSettings(env, problems);
 
-  const port = int('PORT', 3000, 0, 65535);
-  const nodeEnv = str('NODE_ENV', 'development');
-  const trustProxy = str('BUREAU_TRUST_PROXY', '')
+  const trustProxy = v.trustProxy
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   const badCidrs = invalidCidrs(trustProxy);
   if (badCidrs.length) problems.push(`BUREAU_TRUST_PROXY has entries that are not addresses or CIDRs: ${badCidrs.join(', ')}`);
 
-  const databaseUrl = str('DATABASE_URL', 'sqlite:./data/bureau.db');
-  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
-    problems.push('DATABASE_URL must start with sqlite: or postgres://');
-  }
-  const redisUrl = env.REDIS_URL || undefined;
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(v.databaseUrl)) problems.push('DATABASE_URL must start with sqlite: or postgres://');
+  const redisUrl = v.redisUrl || undefined;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
-  const redisPrefix = str('BUREAU_REDIS_PREFIX', 'bureau');
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisPrefix)) problems.push('BUREAU_REDIS_PREFIX must be 1 to 64 letters, digits, or _ . : -');
 
-  const publicUrl = str('BUREAU_PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '');
+  const publicUrl = (v.publicUrl ?? `http://localhost:${v.port}`).replace(/\/+$/, '');
   try {
     const u = new URL(publicUrl);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
@@ -135,25 +118,17 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     problems.push(`BUREAU_PUBLIC_URL must be an http(s) URL (got "${publicUrl}")`);
   }
 
-  const secret = env.BUREAU_SECRET || undefined;
+  const secret = v.secret || undefined;
   if (secret !== undefined && secret.length < 32) problems.push('BUREAU_SECRET must be at least 32 characters');
   // REDIS_URL means several processes. Each would otherwise generate its own secret in
   // its data directory, and a session cookie or a cached key from one would be unknown to the others.
   if (redisUrl && secret === undefined) problems.push('BUREAU_SECRET must be set (the same value in every process) when REDIS_URL is set');
 
-  const desktops = str('BUREAU_DESKTOPS', 'local');
-  if (desktops !== 'local' && desktops !== 'off') problems.push('BUREAU_DESKTOPS must be local or off');
-
-  const maxKeyLifetime = env.BUREAU_MAX_KEY_LIFETIME_DAYS;
-  const maxKeyLifetimeDays = maxKeyLifetime === undefined || maxKeyLifetime === '' ? null : int('BUREAU_MAX_KEY_LIFETIME_DAYS', 0, 1, 36500);
-  const secretScanningKeysUrl = str('BUREAU_SECRET_SCANNING_KEYS_URL', 'https://api.github.com/meta/public_keys/secret_scanning');
-  if (!isHttpsOrLoopback(secretScanningKeysUrl)) problems.push('BUREAU_SECRET_SCANNING_KEYS_URL must be an https URL (plain http only on loopback)');
+  if (!isHttpsOrLoopback(v.secretScanningKeysUrl)) problems.push('BUREAU_SECRET_SCANNING_KEYS_URL must be an https URL (plain http only on loopback)');
 
   const oauth = readOAuthProviders(env, problems);
   const anyProvider = Boolean(oauth.google || oauth.github || oauth.oidc.length);
-  const devIdpSetting = str('BUREAU_DEV_IDP', 'auto');
-  if (!['auto', 'on', 'off'].includes(devIdpSetting)) problems.push('BUREAU_DEV_IDP must be auto, on or off');
-  if (devIdpSetting === 'on' && nodeEnv === 'production') {
+  if (v.devIdp === 'on' && v.nodeEnv === 'production') {
     problems.push('BUREAU_DEV_IDP=on is refused when NODE_ENV=production: the development identity provider lets anyone sign in as anyone');
   }
   // `auto` turns it on only for a server reached on this machine: anyone can sign in as
@@ -165,61 +140,57 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       return false;
     }
   })();
-  const devIdentityProvider =
-    nodeEnv !== 'production' && (devIdpSetting === 'on' || (devIdpSetting === 'auto' && !anyProvider && loopbackPublicUrl));
+  const devIdentityProvider = v.nodeEnv !== 'production' && (v.devIdp === 'on' || (v.devIdp === 'auto' && !anyProvider && loopbackPublicUrl));
 
-  const requestTimeoutS = int('BUREAU_REQUEST_TIMEOUT_S', 30, 1, 3600);
-  const host = str('HOST', '127.0.0.1');
-  const internalUrl = readInternalUrl(env, problems, { host, port, scaleOutHost: Boolean(redisUrl) && desktops === 'local' });
+  const internalUrl = readInternalUrl(env, problems, { host: v.host, port: v.port, scaleOutHost: Boolean(redisUrl) && v.desktops === 'local' });
 
   const config: Config = {
-    nodeEnv,
-    port,
-    host,
-    databaseUrl,
+    nodeEnv: v.nodeEnv,
+    port: v.port,
+    host: v.host,
+    databaseUrl: v.databaseUrl,
     redisUrl,
-    redisPrefix,
-    databasePoolSize: int('BUREAU_DB_POOL_SIZE', 10, 1, 1000),
-    databaseQueryTimeoutS: int('BUREAU_DB_QUERY_TIMEOUT_S', 5, 1, 600),
-    shutdownTimeoutS: int('BUREAU_SHUTDOWN_TIMEOUT_S', 10, 1, 600),
-    metricsPort: int('BUREAU_METRICS_PORT', 0, 0, 65535),
-    metricsHost: str('BUREAU_METRICS_HOST', '127.0.0.1'),
-    requestTimeoutS,
+    redisPrefix: v.redisPrefix,
+    databasePoolSize: v.databasePoolSize,
+    databaseQueryTimeoutS: v.databaseQueryTimeoutS,
+    shutdownTimeoutS: v.shutdownTimeoutS,
+    metricsPort: v.metricsPort,
+    metricsHost: v.metricsHost,
+    requestTimeoutS: v.requestTimeoutS,
     // Node requires the headers' bound to be within the request's.
-    headersTimeoutS: Math.min(int('BUREAU_HEADERS_TIMEOUT_S', 10, 1, 3600), requestTimeoutS),
-    keepAliveTimeoutS: int('BUREAU_KEEP_ALIVE_TIMEOUT_S', 5, 1, 3600),
-    maxConnectionsPerAddress: int('BUREAU_MAX_CONNECTIONS_PER_ADDRESS', 256, 1, 1_000_000),
-    dataDir: str('BUREAU_DATA_DIR', './data'),
+    headersTimeoutS: Math.min(v.headersTimeoutS, v.requestTimeoutS),
+    keepAliveTimeoutS: v.keepAliveTimeoutS,
+    maxConnectionsPerAddress: v.maxConnectionsPerAddress,
+    dataDir: v.dataDir,
     secret,
     publicUrl,
     trustProxy,
-    logLevel: str('LOG_LEVEL', 'info'),
-    rateLimitPerMinute: int('BUREAU_RATE_LIMIT_PER_MINUTE', 120, 1),
-    failedAuthLimit: int('BUREAU_FAILED_AUTH_LIMIT', 10, 1),
-    failedAuthWindowS: int('BUREAU_FAILED_AUTH_WINDOW_S', 60, 1),
-    blockS: int('BUREAU_BLOCK_S', 900, 1),
-    refusalDelayMs: int('BUREAU_REFUSAL_DELAY_MS', 200, 0, 10_000),
-    // Never below 10: the spec promises bcrypt, and a lower cost makes offline guessing cheap.
-    bcryptCost: int('BUREAU_BCRYPT_COST', 10, 10, 15),
-    bcryptConcurrency: int('BUREAU_BCRYPT_CONCURRENCY', 4, 1, 64),
-    bcryptQueue: int('BUREAU_BCRYPT_QUEUE', 64, 0, 100000),
-    keyCacheTtlS: int('BUREAU_KEY_CACHE_TTL_S', 30, 0, 3600),
-    sessionIdleS: int('BUREAU_SESSION_IDLE_S', 7 * 86400, 60),
-    sessionAbsoluteS: int('BUREAU_SESSION_ABSOLUTE_S', 30 * 86400, 60),
-    maxStreamsPerAccount: int('BUREAU_MAX_STREAMS_PER_ACCOUNT', 10, 1, 100000),
-    desktops: desktops === 'off' ? 'off' : 'local',
-    desktopMemoryMb: int('BUREAU_DESKTOP_MEMORY_MB', 1024, 64, 1024 * 1024),
-    maxDesktops: int('BUREAU_MAX_DESKTOPS', 20, 0, 10000),
-    maxDesktopsPerAccount: int('BUREAU_MAX_DESKTOPS_PER_ACCOUNT', 5, 0, 10000),
-    desktopIdleStopMin: int('BUREAU_DESKTOP_IDLE_STOP_MIN', 60, 0, 60 * 24 * 365),
-    usageRetentionDays: int('BUREAU_USAGE_RETENTION_DAYS', 90, 3, 3650),
-    maxKeyLifetimeDays,
-    secretScanningKeysUrl,
+    logLevel: v.logLevel,
+    rateLimitPerMinute: v.rateLimitPerMinute,
+    failedAuthLimit: v.failedAuthLimit,
+    failedAuthWindowS: v.failedAuthWindowS,
+    blockS: v.blockS,
+    refusalDelayMs: v.refusalDelayMs,
+    bcryptCost: v.bcryptCost,
+    bcryptConcurrency: v.bcryptConcurrency,
+    bcryptQueue: v.bcryptQueue,
+    keyCacheTtlS: v.keyCacheTtlS,
+    sessionIdleS: v.sessionIdleS,
+    sessionAbsoluteS: v.sessionAbsoluteS,
+    maxStreamsPerAccount: v.maxStreamsPerAccount,
+    desktops: v.desktops,
+    desktopMemoryMb: v.desktopMemoryMb,
+    maxDesktops: v.maxDesktops,
+    maxDesktopsPerAccount: v.maxDesktopsPerAccount,
+    desktopIdleStopMin: v.desktopIdleStopMin,
+    usageRetentionDays: v.usageRetentionDays,
+    maxKeyLifetimeDays: v.maxKeyLifetimeDays ?? null,
+    secretScanningKeysUrl: v.secretScanningKeysUrl,
     internalUrl,
-    hostHeartbeatS: int('BUREAU_HOST_HEARTBEAT_S', 5, 1, 60),
+    hostHeartbeatS: v.hostHeartbeatS,
     oauth,
     devIdentityProvider,
-    devIdentityProviderPort: int('BUREAU_DEV_IDP_PORT', 0, 0, 65535),
+    devIdentityProviderPort: v.devIdpPort,
   };
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -73,7 +73,7 @@ describe('X-Forwarded-For that is not an IP address', () => {
     const history = await request(`${url}/api/mission-control/activity`, { headers: withKey(key, 'not-an-ip') });
     expect(history.status).toBe(200);
     const events = history.body.events as Array<{ type: string; ip: string }>;
-    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['desktop.created', 'api_key.new_address']));
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['desktop.created', 'api_key.first_use']));
     for (const e of events.filter((e) => e.type !== 'api_key.created')) expect(e.ip).toBe('127.0.0.1');
     expect(JSON.stringify(history.body)).not.toContain('not-an-ip');
     await app.services.lastUse.flush();

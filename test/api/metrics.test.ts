@@ -1,15 +1,14 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgeKey } from '../helpers/api-keys.ts';
 import { freePort } from '../helpers/redis.ts';
 import { ServerProcess, request } from '../helpers/server-process.ts';
+import { BUREAU_ARGS, ROOT } from '../helpers/bureau-command.ts';
 
 /** GET /metrics in Prometheus format, on its own port, from a real `bureau serve`. */
-const BIN = resolve(import.meta.dirname, '../../bin/bureau.js');
-const ROOT = resolve(import.meta.dirname, '../..');
 
 let dir: string;
 let env: Record<string, string>;
@@ -18,7 +17,7 @@ let metricsPort: number;
 
 function bureau(args: string[]): Promise<string> {
   return new Promise((done, fail) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: 30_000 }, (err, stdout) => (err ? fail(err) : done(stdout)));
+    execFile(process.execPath, [...BUREAU_ARGS, ...args], { cwd: ROOT, env, timeout: 30_000 }, (err, stdout) => (err ? fail(err) : done(stdout)));
   });
 }
 

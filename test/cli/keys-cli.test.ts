@@ -1,19 +1,18 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type Services, compose } from '../../src/compose.ts';
 import { KEY_SHAPE, forgeKey, keyParts } from '../helpers/api-keys.ts';
+import { BUREAU_ARGS, ROOT } from '../helpers/bureau-command.ts';
 
 // `bureau keys create --scopes/--desktops` and `bureau keys scan`, run as users run them:
 // a subprocess on a temporary SQLite database, with a server's view of the same database.
 
-const BIN = resolve(import.meta.dirname, '../../bin/bureau.js');
-const ROOT = resolve(import.meta.dirname, '../..');
 
 interface Run {
   code: number;
@@ -29,7 +28,7 @@ let accountId: string;
 
 function bureau(args: string[]): Promise<Run> {
   return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...BUREAU_ARGS, ...args], { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => {
       done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
   });

@@ -120,6 +120,16 @@ export function describeEvent(e: ActivityEvent, names: NameLookup): EventPart[] 
       return aboutKey(' created');
     case 'api_key.revoked':
       return aboutKey(' revoked');
+    case 'api_key.updated':
+      return aboutKey(' given other scopes');
+    case 'api_key.rolled':
+      return aboutKey(` rolled: it works until ${str(e.data, 'endsAt') ? new Date(str(e.data, 'endsAt')).toLocaleString() : 'its end'}, then only the new key does`);
+    case 'api_key.expiring':
+      return aboutKey(` expires in ${String(e.data?.days ?? 'a few')} day${e.data?.days === 1 ? '' : 's'}`);
+    case 'api_key.used_after_roll':
+      return aboutKey(` (rolled) still used, from ${str(e.data, 'address') || e.ip || 'unknown'}: switch that integration to the new key`);
+    case 'api_key.leaked':
+      return aboutKey(` found in public${str(e.data, 'url') ? ` (${str(e.data, 'url')})` : ''} and revoked`);
     case 'api_key.first_use':
       return aboutKey(` used for the first time, from ${e.ip ?? 'an unknown address'}`);
     case 'api_key.new_address':

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { feed, useFeed } from '../activity.ts';
 import { type ActivityFilter, filterFromQuery, filterToQuery, isFiltered, matches } from '../activity-filter.ts';
 import { type ActivityEvent, api } from '../api.ts';
+import { groupBursts } from '../event-groups.ts';
 import { Empty, ErrorNotice, Loading, Time } from '../components.tsx';
 import { type EventPart, type KeyRef, describeActor, describeEvent, isAlert } from '../event-text.ts';
 import { names, useNames } from '../names.ts';
@@ -75,6 +76,38 @@ function EventLine({ event: e, sessionId }: { event: ActivityEvent; sessionId: s
         {e.ip && e.type !== 'alert.new_address' && <> · from {e.ip}</>}
       </span>
       {e.type.startsWith('alert.') && <AlertLinks event={e} />}
+    </li>
+  );
+}
+
+/** A burst of desktop actions from one actor, as one row that opens to show each second of it. */
+function BurstLine({ events, actions, sessionId }: { events: ActivityEvent[]; actions: number; sessionId: string | undefined }) {
+  const lookup = useNames();
+  const newest = events[0];
+  const actor = describeActor(newest, lookup, sessionId);
+  return (
+    <li className="event event-burst" data-testid="activity-burst" data-type="desktop.action">
+      <details>
+        <summary>
+          <span className="event-text">
+            <Parts parts={describeEvent(newest, lookup)} /> and {events.length - 1} more burst{events.length === 2 ? '' : 's'}: {actions} action{actions === 1 ? '' : 's'} in all
+          </span>
+          <span className="event-meta muted small">
+            <Time iso={events[events.length - 1].at} focusable /> to <Time iso={newest.at} focusable />
+            {actor && (
+              <>
+                {' '}
+                · by <Parts parts={actor} />
+              </>
+            )}
+          </span>
+        </summary>
+        <ol className="feed">
+          {events.map((e) => (
+            <EventLine key={e.id} event={e} sessionId={sessionId} />
+          ))}
+        </ol>
+      </details>
     </li>
   );
 }
@@ -155,9 +188,13 @@ export function ActivityPage({ sessionId }: { sessionId: string | undefined }) {
         </Empty>
       )}
       <ol className="feed" aria-label="Activity, newest first" data-testid="activity-feed">
-        {shown.map((e) => (
-          <EventLine key={e.id} event={e} sessionId={sessionId} />
-        ))}
+        {groupBursts(shown).map((row) =>
+          row.kind === 'event' ? (
+            <EventLine key={row.event.id} event={row.event} sessionId={sessionId} />
+          ) : (
+            <BurstLine key={row.events[0].id} events={row.events} actions={row.actions} sessionId={sessionId} />
+          ),
+        )}
       </ol>
       <div ref={sentinel} className="sentinel" />
       <ErrorNotice error={state.historyError} />
