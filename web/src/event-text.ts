@@ -1,5 +1,5 @@
 import type { ActivityEvent } from './api.ts';
-import { formatDate, providerName } from './format.ts';
+import { providerName } from './format.ts';
 import type { KeyName } from './names.ts';
 
 /** A key an event names: shown as its name (a link to it) and its visible id in monospace. */
@@ -53,12 +53,6 @@ const VIEW_CLOSE_REASONS: Record<string, string> = {
 function str(data: ActivityEvent['data'], field: string): string {
   const v = data?.[field];
   return typeof v === 'string' ? v : '';
-}
-
-/** A date an event carries, in words (its exact form is in the event's own time tooltip). */
-function when(data: ActivityEvent['data'], field: string): string {
-  const v = str(data, field);
-  return v && !Number.isNaN(Date.parse(v)) ? formatDate(v) : 'the end of its overlap';
 }
 
 function keyRef(id: string | null | undefined, data: ActivityEvent['data'], names: NameLookup): KeyRef {
@@ -146,18 +140,6 @@ export function describeEvent(e: ActivityEvent, names: NameLookup): EventPart[] 
       return aboutKey(` was refused at a blocked address: ${str(e.data, 'address') || e.ip || 'unknown'}`);
     case 'alert.key_leaked':
       return aboutKey(' was found in public and revoked');
-    case 'api_key.updated':
-      return aboutKey(' given new scopes');
-    case 'api_key.rolled':
-      return aboutKey(` rolled: the old key works until ${when(e.data, 'endsAt')}`);
-    case 'api_key.used_after_roll':
-      return aboutKey(` used after its roll, from ${str(e.data, 'address') || e.ip || 'unknown'}: a program still has to switch to the new key`);
-    case 'api_key.expiring': {
-      const days = Number(e.data?.days ?? 0);
-      return aboutKey(` expires in ${days === 1 ? '1 day' : `${days} days`}`);
-    }
-    case 'api_key.leaked':
-      return aboutKey(' found in public and revoked');
     case 'address.trusted':
     case 'address.untrusted': {
       const verb = e.type === 'address.trusted' ? 'trusted' : 'no longer trusted';
