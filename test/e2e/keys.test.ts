@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { screenshot, sessionCookie, signIn } from './browser.ts';
-import { createDesktop, createKey } from './data.ts';
+import { OPERATOR, createDesktop, createKey } from './data.ts';
 import { E2E_TIMEOUT, allowClipboard, dashboardSuite } from './fixture.ts';
 import { asOwner, callWithKey, createScopedKey, usageReaches } from './key-data.ts';
 
@@ -100,6 +100,12 @@ describe('API keys in the dashboard', () => {
       const defaults = page.getByTestId('api-key-row').filter({ hasText: 'all-but-keys' });
       expect(await defaults.getByTestId('key-scopes').textContent()).toBe('Everything but managing keys');
       expect(await defaults.getByTestId('key-desktops').textContent()).toBe('All desktops');
+
+      // Its state says Active; a key ending within the policy's warning days says Expiring.
+      expect(await defaults.locator('td[data-label="State"] .badge').textContent()).toBe('Active');
+      await suite.server.services.apiKeys.create(me.id, { name: 'ends-soon', expiresAt: new Date(Date.now() + 3 * DAY_MS).toISOString() }, OPERATOR, null);
+      const soon = page.getByTestId('api-key-row').filter({ hasText: 'ends-soon' });
+      expect(await soon.locator('td[data-label="State"] .badge').textContent()).toBe('Expiring');
     },
     E2E_TIMEOUT,
   );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ALERT_KINDS, ALERT_TITLE, alertDetail, changesAlertCount } from '../../web/src/alert-text.ts';
-import { SCOPE_TEXT, expiryChoices, expiryFrom, latestDate, localDate, overlapLabel, scopesSummary } from '../../web/src/key-policy.ts';
+import { KEY_STATE_TEXT, SCOPE_TEXT, expiryChoices, expiryFrom, latestDate, localDate, overlapLabel, scopesSummary, shownKeyState } from '../../web/src/key-policy.ts';
 import { keyIdOf, keyPath } from '../../web/src/page-paths.ts';
 import { OUTCOMES, USAGE_RANGES, answersRange, busyPoints, rangeQuery, stackedSeries, usageSummary } from '../../web/src/usage-text.ts';
 import type { UsagePoint } from '../../web/src/monitoring-api.ts';
@@ -30,6 +30,17 @@ describe('scopes in words', () => {
     expect(scopesSummary(POLICY.defaultScopes, POLICY)).toBe('Everything but managing keys');
     expect(scopesSummary(['desktops:read', 'activity:read'], POLICY)).toBe('See desktops, Read mission control');
     expect(scopesSummary([], POLICY)).toBe('Nothing (only who it is)');
+  });
+});
+
+describe('a key’s state in words', () => {
+  it('calls an active key that expires soon Expiring; every other state is the server’s', () => {
+    const shown = (state: 'active' | 'rolled' | 'expired' | 'revoked', expiringSoon: boolean) => KEY_STATE_TEXT[shownKeyState({ state, expiringSoon })];
+    expect(shown('active', false)).toBe('Active');
+    expect(shown('active', true)).toBe('Expiring');
+    expect(shown('rolled', false)).toBe('Rolled');
+    expect(shown('expired', false)).toBe('Expired');
+    expect(shown('revoked', false)).toBe('Revoked');
   });
 });
 

@@ -17,6 +17,18 @@ export const SCOPE_TEXT: Record<Scope, { title: string; description: string }> =
   'keys:manage': { title: 'Manage keys and sessions', description: 'Create, change, roll and revoke API keys, see their usage and alerts, end sign-in sessions. Give it only to a key you trust like yourself.' },
 };
 
+/**
+ * The state a person reads: the server's, with an active key that expires within the
+ * policy's warning days (expiringSoon) called "expiring", so it stands out in the list.
+ */
+export type ShownKeyState = 'active' | 'expiring' | 'rolled' | 'expired' | 'revoked';
+
+export const KEY_STATE_TEXT: Record<ShownKeyState, string> = { active: 'Active', expiring: 'Expiring', rolled: 'Rolled', expired: 'Expired', revoked: 'Revoked' };
+
+export function shownKeyState(k: { state: 'active' | 'rolled' | 'expired' | 'revoked'; expiringSoon: boolean }): ShownKeyState {
+  return k.state === 'active' && k.expiringSoon ? 'expiring' : k.state;
+}
+
 export function scopeTitle(scope: string): string {
   return SCOPE_TEXT[scope as Scope]?.title ?? scope;
 }

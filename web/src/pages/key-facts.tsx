@@ -2,15 +2,13 @@ import { Fragment } from 'react';
 import type { ApiKey, Desktop, KeyPolicy } from '../api.ts';
 import { Badge, Time } from '../components.tsx';
 import { formatDate } from '../format.ts';
-import { scopesSummary } from '../key-policy.ts';
+import { KEY_STATE_TEXT, scopesSummary, shownKeyState } from '../key-policy.ts';
 import { Link, desktopPath, keyPath } from '../router.tsx';
 
 /*
  * What the keys list and a key's page both say about a key: its state, access, expiry
  * and roll links, in the same words.
  */
-
-export const STATE_LABEL: Record<ApiKey['state'], string> = { active: 'Active', rolled: 'Rolled', revoked: 'Revoked', expired: 'Expired' };
 
 /** Rolled and still in its overlap: active, with an end. */
 export function isEnding(k: ApiKey): boolean {
@@ -22,10 +20,12 @@ export function canRoll(k: ApiKey): boolean {
   return k.state === 'active' && k.rolledTo === null;
 }
 
+/** Its state: active, expiring (within the policy's warning days), rolled, expired or revoked. */
 export function KeyState({ apiKey: k }: { apiKey: ApiKey }) {
+  const state = shownKeyState(k);
   return (
     <>
-      <Badge kind={k.state}>{STATE_LABEL[k.state]}</Badge>
+      <Badge kind={state}>{KEY_STATE_TEXT[state]}</Badge>
       {k.revokedAt && (
         <span className="muted small">
           {' '}
@@ -61,18 +61,12 @@ function DesktopName({ id, desktops }: { id: string; desktops: Desktop[] | null 
   return d ? <Link to={desktopPath(id)}>{d.name}</Link> : <code>{id}</code>;
 }
 
-/** The expiry date, marked when it is close. */
+/** The expiry date (a close one is the key's state: Expiring). */
 export function KeyExpiry({ apiKey: k }: { apiKey: ApiKey }) {
   if (!k.expiresAt) return <span className="muted">Never</span>;
   return (
     <span className="cell">
       <time dateTime={k.expiresAt}>{formatDate(k.expiresAt)}</time>
-      {k.expiringSoon && (
-        <>
-          {' '}
-          <Badge kind="expiring">Expires soon</Badge>
-        </>
-      )}
     </span>
   );
 }
