@@ -233,4 +233,46 @@ describe('the keyboard focus', () => {
     },
     E2E_TIMEOUT,
   );
+
+  it(
+    'the alerts page and a key’s page by keyboard alone: the menu’s Alerts, the alert’s key, its usage range and the trust of an address',
+    async () => {
+      const page = await suite.newPage();
+      await signIn(page, suite.server.base, 'kb-pages@example.com', '/desktops');
+      const me = await suite.accountOf(page);
+      const used = await createKey(suite.server, me.id, 'kb-page');
+      // Its first use here is where it lives; one from another machine is an alert.
+      expect((await callWithKey(suite.server, used.key, '/api/desktops')).status).toBe(200);
+      await expect.poll(async () => (await suite.server.services.usage.trust.keyAddresses(me.id, used.apiKey.id)).length, { timeout: 5000 }).toBe(1);
+      expect((await callWithKey(suite.server, used.key, '/api/desktops', { from: '127.0.0.2' })).status).toBe(200);
+
+      // From the menu: the Alerts link (with its count, read out), Enter, the page's content has the focus.
+      await page.reload();
+      await page.getByTestId('alert-count').waitFor();
+      await tabTo(page, 'Alerts, 1 open');
+      await page.keyboard.press('Enter');
+      await page.getByTestId('alert').first().waitFor();
+      expect(await focused(page)).toBe('main');
+
+      // The alert names its key, a link to its page.
+      await tabTo(page, '“kb-page”');
+      await page.keyboard.press('Enter');
+      await page.waitForURL(`${suite.server.base}/api-keys/${used.apiKey.id}`);
+      await page.getByTestId('address-row').nth(1).waitFor();
+      expect(await focused(page)).toBe('main');
+
+      // The usage range: a radio group, the arrows move the choice.
+      await tabTo(page, 'range-1h');
+      await page.keyboard.press('ArrowRight');
+      expect(await focused(page)).toBe('range-24h');
+      await expect.poll(() => page.getByTestId('usage-summary').textContent(), { timeout: 10_000 }).toMatch(/in the last 24 hours/);
+
+      // Trusting the new address: the button keeps the focus, its words change.
+      await tabTo(page, 'Trust for this key: 127.0.0.2');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => focused(page), { timeout: 5000 }).toBe('Stop trusting for this key: 127.0.0.2');
+      await page.getByTestId('address-row').filter({ hasText: '127.0.0.2' }).getByText('Trusted for this key').waitFor();
+    },
+    E2E_TIMEOUT,
+  );
 });
