@@ -55,7 +55,12 @@ describe('alerts and webhooks', () => {
       expect(await alert.getAttribute('data-kind')).toBe('alert.new_address');
       expect(await alert.getByRole('heading').textContent()).toBe('Used from a new address');
       expect(await alert.getByRole('link', { name: '“ci-pipeline”' }).getAttribute('href')).toBe(`/api-keys/${ci.apiKey.id}`);
-      expect(await alert.locator('button[data-fix]').allTextContents()).toEqual(['Trust the address for this key', 'Trust it for every key', 'Revoke the key', 'Roll the key']);
+      expect(await alert.locator('button[data-fix]').allTextContents()).toEqual([
+        'Trust the address for this key',
+        'Trust it for every key',
+        'Revoke the key',
+        'Roll the key',
+      ]);
       await screenshot(laptop, '51-alerts');
 
       // Trusting the address is its fix: the alert is acknowledged, on every device.
@@ -63,7 +68,11 @@ describe('alerts and webhooks', () => {
       await alert.waitFor({ state: 'detached' });
       await expect.poll(counts, { timeout: 10_000 }).toEqual(['', '']);
       const cookie = await sessionCookie(laptop.context());
-      const addresses = await asOwner<{ addresses: Array<{ address: string; trust: string | null }> }>(suite.server, cookie, `/api/api-keys/${ci.apiKey.id}/addresses`);
+      const addresses = await asOwner<{ addresses: Array<{ address: string; trust: string | null }> }>(
+        suite.server,
+        cookie,
+        `/api/api-keys/${ci.apiKey.id}/addresses`,
+      );
       expect(addresses.addresses.find((a) => a.address === '127.0.0.2')?.trust).toBe('key');
       await laptop.getByText('No open alerts. All is quiet.').waitFor();
 

@@ -15,7 +15,12 @@ export function createScopedKey(server: LiveServer, accountId: string, name: str
  * loopback address (127.0.0.2 is a machine the key was never used from: every 127/8
  * address reaches the server, which sees that one as the client).
  */
-export function callWithKey(server: LiveServer, key: string, path: string, options: { method?: string; body?: unknown; from?: string } = {}): Promise<HttpResult> {
+export function callWithKey(
+  server: LiveServer,
+  key: string,
+  path: string,
+  options: { method?: string; body?: unknown; from?: string } = {},
+): Promise<HttpResult> {
   return request(server.base + path, { method: options.method, body: options.body, headers: { 'x-api-key': key }, localAddress: options.from ?? '127.0.0.1' });
 }
 
@@ -36,6 +41,9 @@ export async function shownAlertCount(page: Page): Promise<string> {
 /** Waits until the key's usage, as the API counts it, reaches `requests` (usage is written every 2 s). */
 export async function usageReaches(server: LiveServer, cookie: string, keyId: string, requests: number): Promise<void> {
   await expect
-    .poll(async () => (await asOwner<{ totals: { requests: number } }>(server, cookie, `/api/api-keys/${keyId}/usage`)).totals.requests, { timeout: 15_000, interval: 250 })
+    .poll(async () => (await asOwner<{ totals: { requests: number } }>(server, cookie, `/api/api-keys/${keyId}/usage`)).totals.requests, {
+      timeout: 15_000,
+      interval: 250,
+    })
     .toBe(requests);
 }

@@ -43,15 +43,24 @@ describe('API keys in the dashboard', () => {
       // The expiry the server proposes (policy.suggestedLifetimeDays), each preset with the date it gives.
       const expires = page.getByLabel('Expires');
       await expect.poll(() => expires.inputValue()).toBe('90');
-      const day = (days: number) => page.evaluate((d) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' }).format(new Date(Date.now() + d * 86_400_000)), days);
+      const day = (days: number) =>
+        page.evaluate((d) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' }).format(new Date(Date.now() + d * 86_400_000)), days);
       const presets = await expires.locator('option').allTextContents();
-      expect(presets).toEqual([`In 7 days (${await day(7)})`, `In 30 days (${await day(30)})`, `In 90 days (${await day(90)}), suggested`, `In 1 year (${await day(365)})`, 'On a date…', 'Never']);
+      expect(presets).toEqual([
+        `In 7 days (${await day(7)})`,
+        `In 30 days (${await day(30)})`,
+        `In 90 days (${await day(90)}), suggested`,
+        `In 1 year (${await day(365)})`,
+        'On a date…',
+        'Never',
+      ]);
 
       // Scopes: every one but keys:manage ticked, as the server's default; each says what it allows.
       const scopeBox = (scope: string) => page.locator(`#scope-${scope.replace(':', '\\:')}`);
       const ticked = async () => {
         const out: string[] = [];
-        for (const s of ['desktops:read', 'desktops:write', 'desktops:control', 'desktops:exec', 'activity:read', 'keys:manage']) if (await scopeBox(s).isChecked()) out.push(s);
+        for (const s of ['desktops:read', 'desktops:write', 'desktops:control', 'desktops:exec', 'activity:read', 'keys:manage'])
+          if (await scopeBox(s).isChecked()) out.push(s);
         return out;
       };
       expect(await ticked()).toEqual(['desktops:read', 'desktops:write', 'desktops:control', 'desktops:exec', 'activity:read']);
@@ -124,7 +133,12 @@ describe('API keys in the dashboard', () => {
       await page.getByRole('button', { name: 'Roll deploy-bot' }).click();
       const rollDialog = page.getByRole('dialog', { name: 'Roll “deploy-bot”?' });
       // The server's presets: now, 1 hour, 24 hours, 7 days.
-      expect(await rollDialog.getByRole('radio').evaluateAll((radios) => radios.map((r) => r.id))).toEqual(['overlap-0', 'overlap-3600', 'overlap-86400', 'overlap-604800']);
+      expect(await rollDialog.getByRole('radio').evaluateAll((radios) => radios.map((r) => r.id))).toEqual([
+        'overlap-0',
+        'overlap-3600',
+        'overlap-86400',
+        'overlap-604800',
+      ]);
       expect(await rollDialog.locator('label').allTextContents()).toEqual(['No time: it stops at once', '1 hour', '24 hours', '7 days']);
       await rollDialog.getByLabel('24 hours').check();
       await screenshot(page, '42-roll-dialog');
@@ -176,7 +190,9 @@ describe('API keys in the dashboard', () => {
       await dialog.waitFor({ state: 'detached' });
       expect((await callWithKey(suite.server, fresh, '/api/desktops')).status).toBe(401);
       expect((await callWithKey(suite.server, third, '/api/desktops')).status).toBe(200);
-      await expect.poll(() => page.getByTestId('key-facts').getByTestId('rolled-to').textContent(), { timeout: 5000 }).toMatch(/^Replaced by lb_k_\w+; stopped /);
+      await expect
+        .poll(() => page.getByTestId('key-facts').getByTestId('rolled-to').textContent(), { timeout: 5000 })
+        .toMatch(/^Replaced by lb_k_\w+; stopped /);
     },
     E2E_TIMEOUT,
   );
@@ -241,7 +257,10 @@ describe('API keys in the dashboard', () => {
       expect(await usage.getByTestId('usage-chart').getAttribute('aria-hidden')).toBe('true');
       // The chart as a table: each minute with requests, adding up to the total.
       await usage.getByText(/^The chart as a table/).click();
-      const perMinute = await usage.getByTestId('usage-times').locator('tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.querySelector('td')!.textContent)));
+      const perMinute = await usage
+        .getByTestId('usage-times')
+        .locator('tbody tr')
+        .evaluateAll((rows) => rows.map((r) => Number(r.querySelector('td')!.textContent)));
       expect(perMinute.reduce((a, b) => a + b, 0)).toBe(8);
       await screenshot(page, '45-key-page');
 
@@ -252,7 +271,9 @@ describe('API keys in the dashboard', () => {
       // More requests show without a reload.
       await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
       for (let i = 0; i < 3; i++) expect((await callWithKey(suite.server, key, '/api/desktops')).status).toBe(200);
-      await expect.poll(() => usage.getByTestId('usage-summary').textContent(), { timeout: 20_000, interval: 500 }).toMatch(/^11 requests in the last 24 hours: 8 succeeded/);
+      await expect
+        .poll(() => usage.getByTestId('usage-summary').textContent(), { timeout: 20_000, interval: 500 })
+        .toMatch(/^11 requests in the last 24 hours: 8 succeeded/);
       expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
 
       // Addresses: the second machine is new and not trusted (an alert is open for it); the first is where the owner signed in.
@@ -263,16 +284,20 @@ describe('API keys in the dashboard', () => {
       expect(await address('127.0.0.2').getByTestId('address-count').textContent()).toBe('1');
       expect(await address('127.0.0.1').locator('td[data-label="Trust"]').textContent()).toBe('Trusted: you signed in from it');
       const openAlerts = async () =>
-        (await asOwner<{ alerts: Array<{ kind: string; address: string; key: { id: string } }> }>(suite.server, cookie, '/api/alerts?state=open')).alerts.filter(
-          (a) => a.key.id === apiKey.id && a.kind === 'alert.new_address' && a.address === '127.0.0.2',
-        ).length;
+        (
+          await asOwner<{ alerts: Array<{ kind: string; address: string; key: { id: string } }> }>(suite.server, cookie, '/api/alerts?state=open')
+        ).alerts.filter((a) => a.key.id === apiKey.id && a.kind === 'alert.new_address' && a.address === '127.0.0.2').length;
       await expect.poll(openAlerts, { timeout: 5000 }).toBe(1);
       const trust = address('127.0.0.2').getByRole('button', { name: 'Trust for this key: 127.0.0.2' });
       await trust.click();
       await expect.poll(() => address('127.0.0.2').locator('td[data-label="Trust"]').textContent()).toBe('Trusted for this key');
       // The same button, now to undo it, keeps the focus.
       expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Stop trusting for this key: 127.0.0.2');
-      const listed = await asOwner<{ addresses: Array<{ address: string; trust: string | null }> }>(suite.server, cookie, `/api/api-keys/${apiKey.id}/addresses`);
+      const listed = await asOwner<{ addresses: Array<{ address: string; trust: string | null }> }>(
+        suite.server,
+        cookie,
+        `/api/api-keys/${apiKey.id}/addresses`,
+      );
       expect(listed.addresses.find((a) => a.address === '127.0.0.2')?.trust).toBe('key');
       // Trusting it acknowledged the alert it explained.
       expect(await openAlerts()).toBe(0);

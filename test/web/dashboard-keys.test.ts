@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { ALERT_KINDS, ALERT_TITLE, alertDetail, changesAlertCount } from '../../web/src/alert-text.ts';
-import { KEY_STATE_TEXT, SCOPE_TEXT, expiryChoices, expiryFrom, latestDate, localDate, overlapLabel, scopesSummary, shownKeyState } from '../../web/src/key-policy.ts';
+import {
+  KEY_STATE_TEXT,
+  SCOPE_TEXT,
+  expiryChoices,
+  expiryFrom,
+  latestDate,
+  localDate,
+  overlapLabel,
+  scopesSummary,
+  shownKeyState,
+} from '../../web/src/key-policy.ts';
 import { keyIdOf, keyPath } from '../../web/src/page-paths.ts';
 import { OUTCOMES, USAGE_RANGES, answersRange, busyPoints, rangeQuery, stackedSeries, usageSummary } from '../../web/src/usage-text.ts';
 import type { UsagePoint } from '../../web/src/monitoring-api.ts';
@@ -100,7 +110,12 @@ describe('usage in words and numbers', () => {
   };
 
   it('asks for minutes over an hour and hours beyond, ending now', () => {
-    expect(USAGE_RANGES.map((r) => [r.id, r.step])).toEqual([['1h', 'minute'], ['24h', 'hour'], ['7d', 'hour'], ['30d', 'hour']]);
+    expect(USAGE_RANGES.map((r) => [r.id, r.step])).toEqual([
+      ['1h', 'minute'],
+      ['24h', 'hour'],
+      ['7d', 'hour'],
+      ['30d', 'hour'],
+    ]);
     expect(rangeQuery(USAGE_RANGES[0], NOW)).toEqual({ from: new Date(NOW - 3_600_000).toISOString(), to: new Date(NOW).toISOString(), step: 'minute' });
     // An answer is for the range picked (the server rounds to the step), never for the one before.
     const answer = { from: '2026-01-09T12:00:00.000Z', to: '2026-01-10T13:00:00.000Z', step: 'hour' as const };
@@ -111,17 +126,30 @@ describe('usage in words and numbers', () => {
 
   it('says what happened in a sentence, naming only the outcomes that occurred', () => {
     const totals = point('x', { '2xx': 1200, 403: 2, 429: 1 });
-    expect(usageSummary(totals, USAGE_RANGES[0])).toBe(`${(1203).toLocaleString()} requests in the last hour: ${(1200).toLocaleString()} succeeded, 2 missing scope (403), 1 over a limit (429).`);
+    expect(usageSummary(totals, USAGE_RANGES[0])).toBe(
+      `${(1203).toLocaleString()} requests in the last hour: ${(1200).toLocaleString()} succeeded, 2 missing scope (403), 1 over a limit (429).`,
+    );
     expect(usageSummary(point('x', { '2xx': 1 }), USAGE_RANGES[1])).toBe('1 request in the last 24 hours: 1 succeeded.');
     expect(usageSummary(point('x', {}), USAGE_RANGES[3])).toBe('No requests in the last 30 days.');
   });
 
   it('stacks outcomes bottom to top, successes first, and lists only the steps that had requests', () => {
-    const series = [point('2026-01-10T11:00:00.000Z', { '2xx': 3, 401: 1 }), point('2026-01-10T11:01:00.000Z', {}), point('2026-01-10T11:02:00.000Z', { 403: 2, '5xx': 1 })];
+    const series = [
+      point('2026-01-10T11:00:00.000Z', { '2xx': 3, 401: 1 }),
+      point('2026-01-10T11:01:00.000Z', {}),
+      point('2026-01-10T11:02:00.000Z', { 403: 2, '5xx': 1 }),
+    ];
     const { x, stacks } = stackedSeries(series);
     expect(x).toEqual([Date.UTC(2026, 0, 10, 11, 0) / 1000, Date.UTC(2026, 0, 10, 11, 1) / 1000, Date.UTC(2026, 0, 10, 11, 2) / 1000]);
     expect(stacks.map((s) => s.outcome)).toEqual(OUTCOMES);
-    expect(Object.fromEntries(stacks.map((s) => [s.outcome, s.values]))).toEqual({ '2xx': [3, 0, 0], '4xx': [3, 0, 0], 401: [4, 0, 0], 403: [4, 0, 2], 429: [4, 0, 2], '5xx': [4, 0, 3] });
+    expect(Object.fromEntries(stacks.map((s) => [s.outcome, s.values]))).toEqual({
+      '2xx': [3, 0, 0],
+      '4xx': [3, 0, 0],
+      401: [4, 0, 0],
+      403: [4, 0, 2],
+      429: [4, 0, 2],
+      '5xx': [4, 0, 3],
+    });
     expect(busyPoints(series).map((p) => p.at)).toEqual(['2026-01-10T11:00:00.000Z', '2026-01-10T11:02:00.000Z']);
   });
 });
@@ -133,23 +161,32 @@ describe('alerts in words', () => {
   });
 
   it('says what each alert’s details mean', () => {
-    expect(alertDetail({ kind: 'alert.new_address', address: '198.51.100.4', details: { firstSeenAt: '2026-01-01T10:00:00.000Z' } })).toMatch(/^Used from 198\.51\.100\.4 for the first time\./);
+    expect(alertDetail({ kind: 'alert.new_address', address: '198.51.100.4', details: { firstSeenAt: '2026-01-01T10:00:00.000Z' } })).toMatch(
+      /^Used from 198\.51\.100\.4 for the first time\./,
+    );
     expect(alertDetail({ kind: 'alert.usage_spike', address: null, details: { requests: 1500, windowMinutes: 5, hourlyAverage: 12.4 } })).toBe(
       `${(1500).toLocaleString()} requests in 5 minutes, against 12 an hour on average.`,
     );
-    expect(alertDetail({ kind: 'alert.failure_spike', address: null, details: { requests: 80, refused: 60, windowMinutes: 5 } })).toMatch(/^60 of 80 requests in 5 minutes were refused \(401 or 403\)/);
-    expect(alertDetail({ kind: 'alert.old_key_used', address: '203.0.113.9', details: { reason: 'rolled' } })).toBe('Sent from 203.0.113.9 after its roll ended: a program still uses the old key and is refused.');
-    expect(alertDetail({ kind: 'alert.old_key_used', address: null, details: { reason: 'revoked' } })).toMatch(/^Sent after it was revoked/);
-    expect(alertDetail({ kind: 'alert.blocked_address', address: '203.0.113.9', details: { blockedAddress: '203.0.113.9' } })).toMatch(/^Refused at 203\.0\.113\.9, an address blocked/);
-    expect(alertDetail({ kind: 'alert.key_leaked', address: null, details: { leak: { url: 'https://github.com/a/b/blob/main/x', source: 'github:commit' } } })).toBe(
-      'Reported as published (https://github.com/a/b/blob/main/x), and revoked at once. Make a new key for its program.',
+    expect(alertDetail({ kind: 'alert.failure_spike', address: null, details: { requests: 80, refused: 60, windowMinutes: 5 } })).toMatch(
+      /^60 of 80 requests in 5 minutes were refused \(401 or 403\)/,
     );
+    expect(alertDetail({ kind: 'alert.old_key_used', address: '203.0.113.9', details: { reason: 'rolled' } })).toBe(
+      'Sent from 203.0.113.9 after its roll ended: a program still uses the old key and is refused.',
+    );
+    expect(alertDetail({ kind: 'alert.old_key_used', address: null, details: { reason: 'revoked' } })).toMatch(/^Sent after it was revoked/);
+    expect(alertDetail({ kind: 'alert.blocked_address', address: '203.0.113.9', details: { blockedAddress: '203.0.113.9' } })).toMatch(
+      /^Refused at 203\.0\.113\.9, an address blocked/,
+    );
+    expect(
+      alertDetail({ kind: 'alert.key_leaked', address: null, details: { leak: { url: 'https://github.com/a/b/blob/main/x', source: 'github:commit' } } }),
+    ).toBe('Reported as published (https://github.com/a/b/blob/main/x), and revoked at once. Make a new key for its program.');
     // Details missing or of another shape: still a sentence.
     expect(alertDetail({ kind: 'alert.usage_spike', address: null, details: null })).toBe('Many more requests than usual.');
   });
 
   it('reads the count again after the events that change it', () => {
-    for (const type of ['alert.new_address', 'alert.key_leaked', 'alerts.acknowledged', 'address.trusted']) expect(changesAlertCount({ type }), type).toBe(true);
+    for (const type of ['alert.new_address', 'alert.key_leaked', 'alerts.acknowledged', 'address.trusted'])
+      expect(changesAlertCount({ type }), type).toBe(true);
     for (const type of ['api_key.created', 'address.untrusted', 'desktop.created']) expect(changesAlertCount({ type }), type).toBe(false);
   });
 });

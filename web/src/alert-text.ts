@@ -15,7 +15,14 @@ export function changesAlertCount(e: Pick<ActivityEvent, 'type'>): boolean {
 }
 
 /** Every kind there is, as webhooks may ask for them. */
-export const ALERT_KINDS: AlertKind[] = ['alert.new_address', 'alert.usage_spike', 'alert.failure_spike', 'alert.old_key_used', 'alert.blocked_address', 'alert.key_leaked'];
+export const ALERT_KINDS: AlertKind[] = [
+  'alert.new_address',
+  'alert.usage_spike',
+  'alert.failure_spike',
+  'alert.old_key_used',
+  'alert.blocked_address',
+  'alert.key_leaked',
+];
 
 export const ALERT_TITLE: Record<AlertKind, string> = {
   'alert.new_address': 'Used from a new address',

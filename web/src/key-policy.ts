@@ -14,7 +14,10 @@ export const SCOPE_TEXT: Record<Scope, { title: string; description: string }> =
   'desktops:control': { title: 'Control desktops', description: 'Send mouse and keyboard input, and open the live view.' },
   'desktops:exec': { title: 'Run commands and move files', description: 'Run commands on desktops, upload and download files.' },
   'activity:read': { title: 'Read mission control', description: 'The activity history and its live stream.' },
-  'keys:manage': { title: 'Manage keys and sessions', description: 'Create, change, roll and revoke API keys, see their usage and alerts, end sign-in sessions. Give it only to a key you trust like yourself.' },
+  'keys:manage': {
+    title: 'Manage keys and sessions',
+    description: 'Create, change, roll and revoke API keys, see their usage and alerts, end sign-in sessions. Give it only to a key you trust like yourself.',
+  },
 };
 
 /**
@@ -23,7 +26,13 @@ export const SCOPE_TEXT: Record<Scope, { title: string; description: string }> =
  */
 export type ShownKeyState = 'active' | 'expiring' | 'rolled' | 'expired' | 'revoked';
 
-export const KEY_STATE_TEXT: Record<ShownKeyState, string> = { active: 'Active', expiring: 'Expiring', rolled: 'Rolled', expired: 'Expired', revoked: 'Revoked' };
+export const KEY_STATE_TEXT: Record<ShownKeyState, string> = {
+  active: 'Active',
+  expiring: 'Expiring',
+  rolled: 'Rolled',
+  expired: 'Expired',
+  revoked: 'Revoked',
+};
 
 export function shownKeyState(k: { state: 'active' | 'rolled' | 'expired' | 'revoked'; expiringSoon: boolean }): ShownKeyState {
   return k.state === 'active' && k.expiringSoon ? 'expiring' : k.state;
@@ -62,7 +71,11 @@ function presetLabel(days: number): string {
  * them), each with the date it gives, "On a date…", and "Never" unless the server sets
  * a maximum lifetime. The suggested one comes first as the default.
  */
-export function expiryChoices(policy: Pick<KeyPolicy, 'suggestedLifetimeDays' | 'maxLifetimeDays'>, now: number, formatDay: (ms: number) => string): { choices: ExpiryChoice[]; initial: string } {
+export function expiryChoices(
+  policy: Pick<KeyPolicy, 'suggestedLifetimeDays' | 'maxLifetimeDays'>,
+  now: number,
+  formatDay: (ms: number) => string,
+): { choices: ExpiryChoice[]; initial: string } {
   const max = policy.maxLifetimeDays;
   const days = [...new Set([...PRESET_DAYS, policy.suggestedLifetimeDays])].filter((d) => max === null || d <= max).sort((a, b) => a - b);
   const choices: ExpiryChoice[] = days.map((d) => ({
@@ -88,7 +101,12 @@ export function latestDate(policy: Pick<KeyPolicy, 'maxLifetimeDays'>, now: numb
  * The expiry to send, or what is wrong: a preset is that many days from now; a chosen
  * date lasts to the end of that day, local time, and must be within the policy's maximum.
  */
-export function expiryFrom(choice: string, date: string, policy: Pick<KeyPolicy, 'maxLifetimeDays'>, now: number): { expiresAt: string | null } | { error: string } {
+export function expiryFrom(
+  choice: string,
+  date: string,
+  policy: Pick<KeyPolicy, 'maxLifetimeDays'>,
+  now: number,
+): { expiresAt: string | null } | { error: string } {
   const max = policy.maxLifetimeDays;
   if (choice === 'never') {
     return max === null ? { expiresAt: null } : { error: `Keys must expire within ${max} days here.` };

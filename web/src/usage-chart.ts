@@ -40,7 +40,10 @@ function options(width: number, input: ChartInput): uPlot.Options {
     legend: { show: false },
     cursor: { drag: { x: false, y: false }, points: { show: false } },
     // Each bar starts at its step and fills it: the scale runs to the end of the last step.
-    scales: { x: { time: true, range: (_u, min, max) => [min, max + (input.step === 'minute' ? 60 : 3600)] }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+    scales: {
+      x: { time: true, range: (_u, min, max) => [min, max + (input.step === 'minute' ? 60 : 3600)] },
+      y: { range: (_u, _min, max) => [0, Math.max(1, max)] },
+    },
     axes: [
       { ...axis, space: input.step === 'minute' ? 60 : 70 },
       { ...axis, size: 48, values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? t.toLocaleString() : '')) },

@@ -44,7 +44,10 @@ export function AlertsPage() {
   useEffect(() => feed.onEvent((e) => (changesAlertCount(e) || e.type.startsWith('api_key.')) && void alerts.reload()), []);
   // The overlaps a roll offers.
   useEffect(() => {
-    api.apiKeysWithPolicy().then((r) => setPolicy(r.policy), () => {});
+    api.apiKeysWithPolicy().then(
+      (r) => setPolicy(r.policy),
+      () => {},
+    );
   }, []);
   useEffect(() => {
     if (linked) focusLater(() => document.getElementById(linked));
@@ -107,8 +110,8 @@ export function AlertsPage() {
           Alerts
         </h1>
         <p className="muted">
-          What looks wrong with your keys: a new address, a burst of requests or refusals, a key that ended still being sent, a key found in public. Each offers its
-          fix. Acknowledged here, an alert is read on every device.
+          What looks wrong with your keys: a new address, a burst of requests or refusals, a key that ended still being sent, a key found in public. Each offers
+          its fix. Acknowledged here, an alert is read on every device.
         </p>
       </header>
       <div className="toolbar">
@@ -139,7 +142,14 @@ export function AlertsPage() {
       {items && items.length > 0 && (
         <ol className="alerts" aria-label={state === 'open' ? 'Open alerts, newest first' : 'Acknowledged alerts, newest first'} data-testid="alert-list">
           {items.map((a) => (
-            <AlertItem key={a.id} alert={a} highlighted={linked === alertElementId(a.id)} busy={busy === a.id} onFix={(fix) => apply(a, fix)} onAck={() => ack(a)} />
+            <AlertItem
+              key={a.id}
+              alert={a}
+              highlighted={linked === alertElementId(a.id)}
+              busy={busy === a.id}
+              onFix={(fix) => apply(a, fix)}
+              onAck={() => ack(a)}
+            />
           ))}
         </ol>
       )}
@@ -159,7 +169,8 @@ export function AlertsPage() {
           }}
         >
           <p>
-            Programs using <code>{asking.alert.key?.keyId}</code> are refused from their next request. This cannot be undone: to restore access, create a new key.
+            Programs using <code>{asking.alert.key?.keyId}</code> are refused from their next request. This cannot be undone: to restore access, create a new
+            key.
           </p>
         </ConfirmDialog>
       )}
@@ -181,9 +192,28 @@ export function AlertsPage() {
   );
 }
 
-function AlertItem({ alert: a, highlighted, busy, onFix, onAck }: { alert: Alert; highlighted: boolean; busy: boolean; onFix: (fix: AlertFix) => void; onAck: () => void }) {
+function AlertItem({
+  alert: a,
+  highlighted,
+  busy,
+  onFix,
+  onAck,
+}: {
+  alert: Alert;
+  highlighted: boolean;
+  busy: boolean;
+  onFix: (fix: AlertFix) => void;
+  onAck: () => void;
+}) {
   return (
-    <li className={`alert-item${highlighted ? ' highlighted' : ''}`} id={alertElementId(a.id)} tabIndex={-1} data-testid="alert" data-kind={a.kind} data-id={a.id}>
+    <li
+      className={`alert-item${highlighted ? ' highlighted' : ''}`}
+      id={alertElementId(a.id)}
+      tabIndex={-1}
+      data-testid="alert"
+      data-kind={a.kind}
+      data-id={a.id}
+    >
       <h2 className="alert-title">{ALERT_TITLE[a.kind]}</h2>
       <p className="alert-key">
         {a.key ? (
@@ -218,7 +248,13 @@ function AlertItem({ alert: a, highlighted, busy, onFix, onAck }: { alert: Alert
           </button>
         ))}
         {a.state === 'open' ? (
-          <button type="button" id={`ack-${a.id}`} aria-disabled={busy || undefined} onClick={onAck} aria-label={`Acknowledge: ${ALERT_TITLE[a.kind]}${a.key ? `, ${a.key.name}` : ''}`}>
+          <button
+            type="button"
+            id={`ack-${a.id}`}
+            aria-disabled={busy || undefined}
+            onClick={onAck}
+            aria-label={`Acknowledge: ${ALERT_TITLE[a.kind]}${a.key ? `, ${a.key.name}` : ''}`}
+          >
             Acknowledge
           </button>
         ) : (

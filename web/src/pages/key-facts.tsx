@@ -42,7 +42,10 @@ export function KeyAccess({ apiKey: k, policy, desktops }: { apiKey: ApiKey; pol
     <span className="cell key-access" data-testid="key-access">
       <span data-testid="key-scopes">{scopesSummary(k.scopes, policy)}</span>
       <span className="muted small" data-testid="key-desktops">
-        {k.desktops === null ? 'All desktops' : <>
+        {k.desktops === null ? (
+          'All desktops'
+        ) : (
+          <>
             Only{' '}
             {k.desktops.map((id, i) => (
               <Fragment key={id}>
@@ -50,7 +53,8 @@ export function KeyAccess({ apiKey: k, policy, desktops }: { apiKey: ApiKey; pol
                 <DesktopName id={id} desktops={desktops} />
               </Fragment>
             ))}
-          </>}
+          </>
+        )}
       </span>
     </span>
   );

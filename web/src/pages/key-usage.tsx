@@ -5,7 +5,18 @@ import { formatDate } from '../format.ts';
 import { type Usage, monitoring } from '../monitoring-api.ts';
 import { useList } from '../use-list.ts';
 import { UsageChart } from './usage-chart.tsx';
-import { type RangeId, OUTCOMES, OUTCOME_TEXT, ROUTE_GROUPS, ROUTE_GROUP_TEXT, USAGE_RANGES, answersRange, busyPoints, rangeQuery, usageSummary } from '../usage-text.ts';
+import {
+  type RangeId,
+  OUTCOMES,
+  OUTCOME_TEXT,
+  ROUTE_GROUPS,
+  ROUTE_GROUP_TEXT,
+  USAGE_RANGES,
+  answersRange,
+  busyPoints,
+  rangeQuery,
+  usageSummary,
+} from '../usage-text.ts';
 
 /** Usage moves with every request and no event says so: read again this often while the page is visible. */
 export const USAGE_POLL_MS = 10_000;
@@ -47,9 +58,7 @@ export function KeyUsage({ keyId }: { keyId: string }) {
       {!current && !usage.error && <Loading what="usage" />}
       {current && (
         <>
-          <p data-testid="usage-summary">
-            {usageSummary(current.totals, range)}
-          </p>
+          <p data-testid="usage-summary">{usageSummary(current.totals, range)}</p>
           <figure className="chart">
             <UsageChart series={current.series} step={current.step} />
             <figcaption>

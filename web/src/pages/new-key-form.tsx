@@ -10,7 +10,12 @@ import { findSameName } from '../lists.ts';
  * preset with the date it gives, never past the server's maximum), what it may do (the
  * server's default scopes ticked) and which desktops it reaches (all, or some).
  */
-export function NewKeyForm({ policy, keys, desktops, onCreated }: {
+export function NewKeyForm({
+  policy,
+  keys,
+  desktops,
+  onCreated,
+}: {
   policy: KeyPolicy | null;
   keys: ApiKey[] | null;
   desktops: Desktop[] | null;
@@ -111,7 +116,15 @@ export function NewKeyForm({ policy, keys, desktops, onCreated }: {
           {expiry === 'date' && policy && (
             <div className="field">
               <label htmlFor="key-expiry-date">Expiry date</label>
-              <input id="key-expiry-date" type="date" min={tomorrow} max={latestDate(policy, now)} value={date} onChange={(e) => setDate(e.target.value)} required />
+              <input
+                id="key-expiry-date"
+                type="date"
+                min={tomorrow}
+                max={latestDate(policy, now)}
+                value={date}
+                onChange={(e) => setDate(e.target.value)}
+                required
+              />
             </div>
           )}
         </div>
@@ -152,7 +165,15 @@ export function NewKeyForm({ policy, keys, desktops, onCreated }: {
             <label htmlFor="desktops-all">Every desktop, those made later too</label>
           </div>
           <div className="choice">
-            <input type="radio" id="desktops-some" name="key-desktops" checked={someDesktops} onChange={() => setSomeDesktops(true)} disabled={!desktops?.length} aria-describedby="desktops-some-text" />
+            <input
+              type="radio"
+              id="desktops-some"
+              name="key-desktops"
+              checked={someDesktops}
+              onChange={() => setSomeDesktops(true)}
+              disabled={!desktops?.length}
+              aria-describedby="desktops-some-text"
+            />
             <div>
               <label htmlFor="desktops-some">Only the desktops chosen here</label>
               <p className="muted small" id="desktops-some-text">

@@ -12,7 +12,13 @@ const PREFERRED_OVERLAP_S = 3600;
  * is then shown once, by the caller (NewKeyDialog). `roll` sends the request: the keys
  * page's own, or an alert's ready-made fix.
  */
-export function RollDialog({ apiKey, presetsS, roll, onRolled, onClose }: {
+export function RollDialog({
+  apiKey,
+  presetsS,
+  roll,
+  onRolled,
+  onClose,
+}: {
   apiKey: Pick<ApiKey, 'name' | 'keyId'>;
   presetsS: number[];
   roll: (overlapS: number) => Promise<RolledKey>;
@@ -47,7 +53,9 @@ export function RollDialog({ apiKey, presetsS, roll, onRolled, onClose }: {
             </div>
           ))}
         </fieldset>
-        <p className="muted small">Uses of the old key during that time show in mission control, with their address, so you see which program still has to switch.</p>
+        <p className="muted small">
+          Uses of the old key during that time show in mission control, with their address, so you see which program still has to switch.
+        </p>
       </div>
       <ErrorNotice error={error} />
       <div className="actions">

@@ -64,7 +64,16 @@ export function WebhooksSection() {
         <div className="fields">
           <div className="field grow">
             <label htmlFor="webhook-url">Endpoint URL</label>
-            <input id="webhook-url" type="url" value={url} onChange={(e) => setUrl(e.target.value)} required maxLength={2048} placeholder="https://hooks.example.com/bureau" autoComplete="off" />
+            <input
+              id="webhook-url"
+              type="url"
+              value={url}
+              onChange={(e) => setUrl(e.target.value)}
+              required
+              maxLength={2048}
+              placeholder="https://hooks.example.com/bureau"
+              autoComplete="off"
+            />
           </div>
         </div>
         <fieldset className="choices">
@@ -131,8 +140,8 @@ export function WebhooksSection() {
           }
           warning={
             <>
-              <strong>Copy this secret now: it will not be shown again.</strong> Your endpoint needs it to check that a request comes from Le Bureau. If you lose
-              it, delete the webhook and add it again.
+              <strong>Copy this secret now: it will not be shown again.</strong> Your endpoint needs it to check that a request comes from Le Bureau. If you
+              lose it, delete the webhook and add it again.
             </>
           }
           onClose={() => {
