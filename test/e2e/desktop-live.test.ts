@@ -100,7 +100,8 @@ describe('desktops, live', () => {
       await api.call('PATCH', `/api/desktops/${id}`, { state: 'stopped' });
       await page.getByRole('link', { name: 'piloted', exact: true }).click();
       await page.waitForURL(`${suite.server.base}/desktops/${id}`);
-      expect(await page.title()).toBe('piloted · Desktops · Le Bureau');
+      // The title names the desktop once the page has read it (the address changes first).
+      await expect.poll(() => page.title()).toBe('piloted · Desktops · Le Bureau');
       await page.getByTestId('live-placeholder').getByText('The desktop is stopped. Start it to see its screen.').waitFor();
 
       // The page's CSP allows connections to 'self' only: no ws: or wss: source. The live

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { screenshot, signIn } from './browser.ts';
-import { createDesktop, setDesktopState, tick } from './data.ts';
+import { createDesktop, createKey, setDesktopState, tick } from './data.ts';
 import { E2E_TIMEOUT, allowClipboard, dashboardSuite } from './fixture.ts';
+import { callWithKey } from './key-data.ts';
 import { focused, focusedRow, tabTo } from './keyboard.ts';
 
 /*
@@ -17,8 +18,10 @@ describe('the keyboard focus', () => {
     async () => {
       const page = await suite.newPage();
       await signIn(page, suite.server.base, 'tab@example.com', '/api-keys');
-      const desk = await createDesktop(suite.server, (await suite.accountOf(page)).id, 'tabbed');
-      for (const path of ['/desktops', `/desktops/${desk.id}`, '/api-keys', '/sessions', '/activity', '/no-such-page']) {
+      const me = await suite.accountOf(page);
+      const desk = await createDesktop(suite.server, me.id, 'tabbed');
+      const key = await createKey(suite.server, me.id, 'tabbed-key');
+      for (const path of ['/desktops', `/desktops/${desk.id}`, '/api-keys', `/api-keys/${key.apiKey.id}`, '/sessions', '/activity', '/alerts', '/no-such-page']) {
         await page.goto(suite.server.base + path);
         await page.locator('h1').waitFor();
         await page.keyboard.press('Tab');
@@ -170,9 +173,105 @@ describe('the keyboard focus', () => {
       await confirm.waitFor({ state: 'detached' });
       await page.getByTestId('api-key-row').filter({ hasText: 'uncopied-key' }).getByText('Revoked').waitFor();
       await expect.poll(() => focusedRow(page, 'api-key-row'), { timeout: 5000 }).toMatch(/uncopied-key.*Revoked/);
-      // And Tab goes on from there, to the next key's Revoke.
+      // And Tab goes on from there (it was the key's name, a link to its page), to the next key's.
       await page.keyboard.press('Tab');
-      expect(await focused(page)).toBe('Revoke copied-key');
+      expect(await focusedRow(page, 'api-key-row')).toContain('copied-key');
+      expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('A');
+    },
+    E2E_TIMEOUT,
+  );
+
+  it(
+    'rolling a key: Cancel first, the overlap chosen with the arrows, the new key’s Copy, then its row; acknowledging alerts: on to the next one, then the heading',
+    async () => {
+      const page = await suite.newPage();
+      await allowClipboard(page, suite.server.base);
+      await signIn(page, suite.server.base, 'roll-keys@example.com', '/api-keys');
+      const me = await suite.accountOf(page);
+      const old = await createKey(suite.server, me.id, 'by-keyboard');
+      await page.getByTestId('api-key-row').filter({ hasText: 'by-keyboard' }).waitFor();
+
+      await tabTo(page, 'Roll by-keyboard');
+      await page.keyboard.press('Enter');
+      const roll = page.getByRole('dialog', { name: 'Roll “by-keyboard”?' });
+      await roll.waitFor();
+      expect(await focused(page)).toBe('Cancel');
+      // The overlaps are radios: Tab reaches the chosen one (1 hour), the arrows move the choice.
+      await page.keyboard.press('Shift+Tab');
+      expect(await focused(page)).toBe('overlap-3600');
+      await page.keyboard.press('ArrowDown');
+      expect(await focused(page)).toBe('overlap-86400');
+      await tabTo(page, 'Roll key');
+      await page.keyboard.press('Enter');
+      const dialog = page.getByRole('dialog', { name: 'Your new API key' });
+      await dialog.waitFor();
+      expect(await focused(page)).toBe('Copy');
+      const fresh = await dialog.getByTestId('new-api-key').inputValue();
+      await page.keyboard.press('Enter');
+      await dialog.getByText('Copied to the clipboard.').waitFor();
+      await tabTo(page, 'I have stored it, close');
+      await page.keyboard.press('Enter');
+      await dialog.waitFor({ state: 'detached' });
+      await expect.poll(() => focusedRow(page, 'api-key-row'), { timeout: 5000 }).toContain(`Replaces ${old.apiKey.keyId}`);
+      const listed = await page.locator(`[data-testid="api-key-row"][data-id="${old.apiKey.id}"] [data-testid="rolled-to"] time`).getAttribute('datetime');
+      expect(Math.abs(Date.parse(listed!) - (Date.now() + 86_400_000))).toBeLessThan(60_000);
+
+      // Two alerts about the new key (used from two machines after its first use here).
+      expect((await callWithKey(suite.server, fresh, '/api/desktops')).status).toBe(200);
+      await expect.poll(async () => (await suite.server.services.usage.trust.keyAddresses(me.id, (await suite.server.services.apiKeys.list(me.id)).find((k) => k.rolledFrom === old.apiKey.id)!.id)).length, { timeout: 5000 }).toBe(1);
+      for (const from of ['127.0.0.2', '127.0.0.3']) expect((await callWithKey(suite.server, fresh, '/api/desktops', { from })).status).toBe(200);
+      await page.goto(`${suite.server.base}/alerts`);
+      await page.getByTestId('alert').nth(1).waitFor();
+      const second = await page.getByTestId('alert').nth(1).getAttribute('data-id');
+      await tabTo(page, 'Acknowledge: Used from a new address, by-keyboard');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.getByTestId('alert').count()).toBe(1);
+      await expect.poll(() => page.evaluate(() => document.activeElement?.id), { timeout: 5000 }).toBe(`ack-${second}`);
+      await page.keyboard.press('Enter');
+      await page.getByText('No open alerts. All is quiet.').waitFor();
+      await expect.poll(() => focused(page), { timeout: 5000 }).toBe('alerts-title');
+    },
+    E2E_TIMEOUT,
+  );
+
+  it(
+    'the alerts page and a key’s page by keyboard alone: the menu’s Alerts, the alert’s key, its usage range and the trust of an address',
+    async () => {
+      const page = await suite.newPage();
+      await signIn(page, suite.server.base, 'kb-pages@example.com', '/desktops');
+      const me = await suite.accountOf(page);
+      const used = await createKey(suite.server, me.id, 'kb-page');
+      // Its first use here is where it lives; one from another machine is an alert.
+      expect((await callWithKey(suite.server, used.key, '/api/desktops')).status).toBe(200);
+      await expect.poll(async () => (await suite.server.services.usage.trust.keyAddresses(me.id, used.apiKey.id)).length, { timeout: 5000 }).toBe(1);
+      expect((await callWithKey(suite.server, used.key, '/api/desktops', { from: '127.0.0.2' })).status).toBe(200);
+
+      // From the menu: the Alerts link (with its count, read out), Enter, the page's content has the focus.
+      await page.reload();
+      await page.getByTestId('alert-count').waitFor();
+      await tabTo(page, 'Alerts, 1 open');
+      await page.keyboard.press('Enter');
+      await page.getByTestId('alert').first().waitFor();
+      expect(await focused(page)).toBe('main');
+
+      // The alert names its key, a link to its page.
+      await tabTo(page, '“kb-page”');
+      await page.keyboard.press('Enter');
+      await page.waitForURL(`${suite.server.base}/api-keys/${used.apiKey.id}`);
+      await page.getByTestId('address-row').nth(1).waitFor();
+      expect(await focused(page)).toBe('main');
+
+      // The usage range: a radio group, the arrows move the choice.
+      await tabTo(page, 'range-1h');
+      await page.keyboard.press('ArrowRight');
+      expect(await focused(page)).toBe('range-24h');
+      await expect.poll(() => page.getByTestId('usage-summary').textContent(), { timeout: 10_000 }).toMatch(/in the last 24 hours/);
+
+      // Trusting the new address: the button keeps the focus, its words change.
+      await tabTo(page, 'Trust for this key: 127.0.0.2');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => focused(page), { timeout: 5000 }).toBe('Stop trusting for this key: 127.0.0.2');
+      await page.getByTestId('address-row').filter({ hasText: '127.0.0.2' }).getByText('Trusted for this key').waitFor();
     },
     E2E_TIMEOUT,
   );

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { screenshot, signIn } from './browser.ts';
 import { OPERATOR, createKey, useKey } from './data.ts';
 import { E2E_TIMEOUT, dashboardSuite } from './fixture.ts';
+import { callWithKey } from './key-data.ts';
 import { focusedRow } from './keyboard.ts';
 
 /** The types of the events on screen, top to bottom. */
@@ -26,25 +27,25 @@ describe('mission control', () => {
       const deskA = (await (await post(alpha.key, 'desk-a')).json()) as { id: string };
       expect((await post(beta.key, 'desk-b')).status).toBe(201);
       expect((await useKey(suite.server, beta.key)).status).toBe(200);
+      // alpha, used from a machine it never came from (its first use, from here, was no alarm): an alert.
+      await page.locator('[data-type="api_key.first_use"]').nth(1).waitFor();
+      expect((await callWithKey(suite.server, alpha.key, '/api/desktops', { from: '127.0.0.2' })).status).toBe(200);
+      await page.locator('[data-type="alert.new_address"]').waitFor();
       await suite.server.services.apiKeys.revoke(me.id, beta.apiKey.id, OPERATOR, null);
       await page.locator('[data-type="api_key.revoked"]').waitFor();
-      // The revoked key sent again, with its right secret: an alert.
-      expect((await useKey(suite.server, beta.key)).status).toBe(401);
-      await page.locator('[data-type="alert.old_key_used"]').waitFor();
-      await page.locator('[data-type="api_key.first_use"]').nth(1).waitFor();
       const all = await shownTypes(page);
-      expect(all).toHaveLength(9); // sign-in, 2 keys created, 2 desktops, 2 first uses, 1 revocation, 1 alert
+      expect(all).toHaveLength(9); // sign-in, 2 keys created, 2 desktops, 2 first uses, 1 alert, 1 revocation
 
-      // Alerts only: the revoked key sent again.
+      // Alerts only: the use from a new address.
       await page.getByLabel('Alerts only').check();
-      expect(await shownTypes(page)).toEqual(['alert.old_key_used']);
+      expect(await shownTypes(page)).toEqual(['alert.new_address']);
       expect(await page.getByTestId('filter-summary').textContent()).toBe('Showing 1 of 9 loaded events.');
       await page.getByLabel('Alerts only').uncheck();
 
       // By key: what alpha did and what happened to it.
       await page.getByLabel('Key').selectOption({ label: `alpha (${alpha.apiKey.keyId})` });
       // (The first use and the creation it made are written moments apart, in either order.)
-      expect((await shownTypes(page)).sort()).toEqual(['api_key.created', 'api_key.first_use', 'desktop.created']);
+      expect((await shownTypes(page)).sort()).toEqual(['alert.new_address', 'api_key.created', 'api_key.first_use', 'desktop.created']);
       // By key and type together.
       await page.getByLabel('Type').selectOption({ label: 'Desktop created' });
       expect(await shownTypes(page)).toEqual(['desktop.created']);

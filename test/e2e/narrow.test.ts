@@ -44,7 +44,8 @@ describe('on a 390 px screen', () => {
       const page = await suite.newPage(PHONE);
       await signIn(page, suite.server.base, 'header@example.com', '/desktops');
       const me = await suite.accountOf(page);
-      for (const path of ['/desktops', '/api-keys', '/sessions', '/activity', '/nowhere']) {
+      const metered = await createKey(suite.server, me.id, 'metered');
+      for (const path of ['/desktops', '/api-keys', '/sessions', '/activity', '/alerts', `/api-keys/${metered.apiKey.id}`, '/nowhere']) {
         await page.goto(suite.server.base + path);
         await page.locator('h1').waitFor();
         expect(await headerHeight(page), path).toBeLessThanOrEqual(80);
@@ -64,17 +65,42 @@ describe('on a 390 px screen', () => {
       await page.goto(link);
       await page.getByTestId('live-status').waitFor();
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
-      // With the count of unseen events beside Mission control too.
+      // With the count of unseen events beside Mission control too, and of open alerts beside Alerts.
       await page.goto(`${suite.server.base}/desktops`);
       await page.locator('.topbar .live-dot').waitFor();
       await createDesktop(suite.server, me.id, 'made-elsewhere');
       await page.getByTestId('unseen-count').waitFor();
+      expect((await useKey(suite.server, metered.key)).status).toBe(200);
+      await expect.poll(async () => (await suite.server.services.usage.trust.keyAddresses(me.id, metered.apiKey.id)).length, { timeout: 5000 }).toBe(1);
+      for (const from of ['192.0.2.10', '192.0.2.11', '192.0.2.12', '192.0.2.13', '192.0.2.14', '192.0.2.15', '192.0.2.16', '192.0.2.17', '192.0.2.18', '192.0.2.19']) {
+        expect((await useKey(suite.server, metered.key, '/api/desktops', from)).status).toBe(200);
+      }
+      await expect.poll(() => page.getByTestId('alert-count').textContent(), { timeout: 10_000 }).toBe(', 10 open');
       expect(await headerHeight(page)).toBeLessThanOrEqual(80);
+      // The first row (the brand, Alerts, the account) on one line.
+      const firstRow = await page.locator('header.topbar > .brand, header.topbar .account > *').evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().bottom)));
+      expect(Math.max(...firstRow) - Math.min(...firstRow)).toBeLessThan(12);
       // The whole menu in view, the count included.
       const nav = await page.locator('header.topbar nav').evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
       expect(nav.scroll).toBeLessThanOrEqual(nav.client);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
       await screenshot(page, '21-header-narrow', { fullPage: false });
+
+      // The alerts, a key's page (its chart and tables, its addresses): inside the screen.
+      await page.getByRole('link', { name: /^Alerts/ }).click();
+      await page.getByTestId('alert').nth(9).waitFor();
+      expect(await overflow(page.getByTestId('alert').first(), page.getByTestId('alert').first())).toEqual([]);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+      await screenshot(page, '25-alerts-narrow');
+      await page.getByTestId('alert').first().getByRole('link', { name: '“metered”' }).click();
+      await page.getByTestId('usage-chart').locator('canvas').waitFor();
+      await page.getByTestId('address-row').nth(10).waitFor();
+      const chart = (await page.getByTestId('usage-chart').boundingBox())!;
+      expect(chart.x).toBeGreaterThanOrEqual(0);
+      expect(chart.x + chart.width).toBeLessThanOrEqual(PHONE.width);
+      expect(await overflow(page.getByTestId('address-row').first(), page.getByTestId('address-row').first())).toEqual([]);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+      await screenshot(page, '26-key-page-narrow');
     },
     E2E_TIMEOUT,
   );

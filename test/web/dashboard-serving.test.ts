@@ -55,17 +55,19 @@ describe('the dashboard is served at /', () => {
     }
   });
 
-  it('serves a desktop’s page for any id of the API’s form, like the other pages', async () => {
-    expect(DASHBOARD_PAGE_PATTERNS).toEqual(['/desktops/:id']);
-    for (const url of ['/desktops/dsk_AbC123xyz', '/desktops/anything-of_the-form', `/desktops/${'a'.repeat(64)}`]) {
+  it('serves a desktop’s page and a key’s page for any id of the API’s form, like the other pages', async () => {
+    expect(DASHBOARD_PAGE_PATTERNS).toEqual(['/desktops/:id', '/api-keys/:id']);
+    for (const url of ['/desktops/dsk_AbC123xyz', '/desktops/anything-of_the-form', `/desktops/${'a'.repeat(64)}`, '/api-keys/key_AbC123xyz', `/api-keys/${'k'.repeat(64)}`]) {
       const res = await app.inject({ url });
       expect(res.statusCode, url).toBe(200);
       expect(res.headers['cache-control']).toBe('no-cache');
       expect(String(res.headers['content-security-policy'])).toContain("connect-src 'self'");
       expect(res.body).toBe(readFileSync(join(dist, 'index.html'), 'utf8'));
     }
-    // Longer than an id can be: no page.
+    // Longer than an id can be, or not of its form: no page.
     expect((await app.inject({ url: `/desktops/${'a'.repeat(65)}` })).statusCode).toBe(404);
+    expect((await app.inject({ url: `/api-keys/${'a'.repeat(65)}` })).statusCode).toBe(404);
+    expect((await app.inject({ url: '/api-keys/a.b' })).statusCode).toBe(404);
   });
 
   it('the built page has no inline script or style for the CSP to block', async () => {
@@ -94,8 +96,9 @@ describe('the dashboard is served at /', () => {
 
   it('serves the script and the stylesheet precompressed, in the encoding the client accepts, varying on it', async () => {
     const scripts = assets.filter((a) => /\.(js|css)$/.test(a));
-    // The dashboard's script and stylesheet, and noVNC's chunk (fetched with the first live screen).
-    expect(scripts.map((a) => a.replace(/-[\w-]+\./, '.')).sort()).toEqual(['index.css', 'index.js', 'rfb.js']);
+    // The dashboard's script and stylesheet, noVNC's chunk (fetched with the first live screen), and the
+    // usage chart's (uPlot and its stylesheet, fetched with the first key page).
+    expect(scripts.map((a) => a.replace(/-[\w-]+\./, '.')).sort()).toEqual(['index.css', 'index.js', 'rfb.js', 'usage.css', 'usage.js']);
     for (const name of scripts) {
       const original = readFileSync(join(dist, 'assets', name));
       const cases = [

@@ -10,17 +10,30 @@ import type { components, paths } from './api-types.ts';
  * The API's shapes, from the server's OpenAPI document (web/src/api-types.ts, made by
  * `npm run types:web`; a test fails when it no longer matches the server).
  */
-type Ok<P extends keyof paths, M extends 'get' | 'post' | 'patch' | 'delete'> = paths[P][M] extends {
+export type Ok<P extends keyof paths, M extends 'get' | 'post' | 'patch' | 'delete'> = paths[P][M] extends {
   responses: { 200: { content: { 'application/json': infer T } } };
 }
   ? T
   : never;
-type Created<P extends keyof paths> = paths[P]['post'] extends { responses: { 201: { content: { 'application/json': infer T } } } } ? T : never;
+export type Created<P extends keyof paths> = paths[P]['post'] extends { responses: { 201: { content: { 'application/json': infer T } } } } ? T : never;
 
 export type Desktop = components['schemas']['Desktop'];
 /** starting → running → stopping → stopped; failed (with `failure`, a reason in plain words). */
 export type DesktopState = Desktop['state'];
 export type ApiKey = components['schemas']['ApiKey'];
+export type Scope = ApiKey['scopes'][number];
+/** The server's key policy: scopes, the expiry it proposes and allows, the roll overlaps it offers. */
+export type KeyPolicy = Ok<'/api/api-keys', 'get'>['policy'];
+/** A key just made (or rolled): the only time its plaintext (`key`) is seen. */
+export type IssuedKey = Created<'/api/api-keys'>;
+export type RolledKey = Created<'/api/api-keys/{id}/roll'>;
+export interface NewKey {
+  name: string;
+  expiresAt: string | null;
+  scopes: Scope[];
+  /** null: every desktop of the account. */
+  desktops: string[] | null;
+}
 export type Me = Ok<'/api/me', 'get'>;
 export type Account = Me['account'];
 export type Session = Ok<'/api/sessions', 'get'>['sessions'][number];
@@ -136,8 +149,14 @@ export const api = {
     request<void>('DELETE', `/api/desktops/${encodeURIComponent(id)}/view-tickets/${encodeURIComponent(ticketId)}`),
 
   apiKeys: () => request<{ apiKeys: ApiKey[] }>('GET', '/api/api-keys').then((r) => r.apiKeys),
+  /** The keys with the server's key policy (what the create form and the Roll button offer). */
+  apiKeysWithPolicy: () => request<{ apiKeys: ApiKey[]; policy: KeyPolicy }>('GET', '/api/api-keys'),
   /** The only place a plaintext key exists in the dashboard: the caller shows it once and drops it. */
-  createApiKey: (name: string, expiresAt: string | null) => request<{ key: string; apiKey: ApiKey }>('POST', '/api/api-keys', { name, expiresAt }),
+  createApiKey: ({ name, expiresAt, scopes, desktops }: NewKey) =>
+    request<IssuedKey>('POST', '/api/api-keys', desktops === null ? { name, expiresAt, scopes } : { name, expiresAt, scopes, desktops }),
+  updateKeyScopes: (id: string, scopes: Scope[]) => request<ApiKey>('PATCH', `/api/api-keys/${encodeURIComponent(id)}`, { scopes }),
+  /** A new key for an old one, shown once like a created key; the old one works `overlapS` seconds more. */
+  rollApiKey: (id: string, overlapS: number) => request<RolledKey>('POST', `/api/api-keys/${encodeURIComponent(id)}/roll`, { overlapS }),
   revokeApiKey: (id: string) => request<ApiKey>('DELETE', `/api/api-keys/${encodeURIComponent(id)}`),
 
   sessions: () => request<{ sessions: Session[] }>('GET', '/api/sessions').then((r) => r.sessions),

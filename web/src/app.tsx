@@ -1,9 +1,12 @@
 import { useEffect, useRef, useState } from 'react';
 import { EventAnnouncer } from './announcer.tsx';
 import { feed, useFeed } from './activity.ts';
+import { alertCount, useAlertCount } from './alert-count.ts';
 import { type Me, ApiError, api, describeError, onUnauthorized } from './api.ts';
 import { Loading } from './components.tsx';
 import { ActivityPage } from './pages/activity.tsx';
+import { AlertsPage } from './pages/alerts.tsx';
+import { ApiKeyPage } from './pages/api-key.tsx';
 import { ApiKeysPage } from './pages/api-keys.tsx';
 import { DesktopPage } from './pages/desktop.tsx';
 import { DesktopsPage } from './pages/desktops.tsx';
@@ -11,13 +14,13 @@ import { NotFoundPage } from './pages/not-found.tsx';
 import { SessionsPage } from './pages/sessions.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
 import { ViewerPage } from './pages/viewer.tsx';
-import { Link, PAGES, PAGE_TITLES, desktopIdOf, navigate, usePath } from './router.tsx';
+import { Link, PAGES, PAGE_TITLES, desktopIdOf, keyIdOf, navigate, usePath } from './router.tsx';
 
 type Auth = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'signed-out'; notice: string | null } | { state: 'signed-in'; me: Me };
 
-const SIGNED_IN_PAGES = new Set<string>([PAGES.desktops, PAGES.apiKeys, PAGES.sessions, PAGES.activity]);
-/** A page of the signed-in dashboard: one of the above, or a desktop's own page. */
-const isSignedInPage = (path: string) => SIGNED_IN_PAGES.has(path) || desktopIdOf(path) !== null;
+const SIGNED_IN_PAGES = new Set<string>([PAGES.desktops, PAGES.apiKeys, PAGES.sessions, PAGES.activity, PAGES.alerts]);
+/** A page of the signed-in dashboard: one of the above, a desktop's own page or a key's. */
+const isSignedInPage = (path: string) => SIGNED_IN_PAGES.has(path) || desktopIdOf(path) !== null || keyIdOf(path) !== null;
 
 /** A shared link's viewer needs no account: it never asks who is signed in. */
 export function App() {
@@ -42,7 +45,12 @@ function Dashboard() {
   useEffect(() => {
     if (auth.state !== 'signed-in') return;
     void feed.start(auth.me.authentication.sessionId);
-    return () => feed.stop();
+    // The unread alert count, from the server, kept current by the feed's events.
+    alertCount.start();
+    return () => {
+      alertCount.stop();
+      feed.stop();
+    };
   }, [auth.state]);
 
   // Keep the address bar honest: /sign-in when signed out, a dashboard page when signed
@@ -58,11 +66,12 @@ function Dashboard() {
 
   // Each page gets a title, so screen readers announce the change.
   useEffect(() => {
-    document.title = `${PAGE_TITLES[path] ?? (desktopIdOf(path) ? 'Desktop' : 'Page not found')} · Le Bureau`;
+    document.title = `${PAGE_TITLES[path] ?? (desktopIdOf(path) ? 'Desktop' : keyIdOf(path) ? 'API key' : 'Page not found')} · Le Bureau`;
   }, [path]);
 
   const signOut = async () => {
     await api.logout();
+    alertCount.stop();
     feed.stop();
     setAuth({ state: 'signed-out', notice: 'You are signed out.' });
   };
@@ -92,6 +101,7 @@ function Dashboard() {
 
 function SignedIn({ me, path, onSignOut }: { me: Me; path: string; onSignOut: () => Promise<void> }) {
   const { unseen, unseenAlerts, status } = useFeed();
+  const openAlerts = useAlertCount();
   const [signOutError, setSignOutError] = useState<unknown>(null);
 
   // Going to another page moves the focus to its content, so screen readers start there.
@@ -132,6 +142,17 @@ function SignedIn({ me, path, onSignOut }: { me: Me; path: string; onSignOut: ()
           </Link>
         </nav>
         <div className="account">
+          {/* Beside the account, like a notification bell: the server's unread count, the same on every device. */}
+          <Link to={PAGES.alerts} className="alerts-link">
+            Alerts
+            {openAlerts !== null && openAlerts > 0 && (
+              <span className="count count-alert" data-testid="alert-count">
+                <span className="sr-only">, </span>
+                {openAlerts}
+                <span className="sr-only"> open</span>
+              </span>
+            )}
+          </Link>
           <span className="email" title={me.account.name}>
             {me.account.email}
           </span>
@@ -150,6 +171,8 @@ function SignedIn({ me, path, onSignOut }: { me: Me; path: string; onSignOut: ()
         {path === PAGES.apiKeys && <ApiKeysPage />}
         {path === PAGES.sessions && <SessionsPage onSignOut={onSignOut} />}
         {path === PAGES.activity && <ActivityPage sessionId={me.authentication.sessionId} />}
+        {path === PAGES.alerts && <AlertsPage />}
+        {keyIdOf(path) && <ApiKeyPage key={path} id={keyIdOf(path)!} />}
         {desktopIdOf(path) && <DesktopPage key={path} id={desktopIdOf(path)!} sessionId={me.authentication.sessionId} />}
         {!isSignedInPage(path) && path !== PAGES.signIn && <NotFoundPage path={path} />}
       </main>

@@ -140,6 +140,20 @@ export function describeEvent(e: ActivityEvent, names: NameLookup): EventPart[] 
       return aboutKey(` was refused at a blocked address: ${str(e.data, 'address') || e.ip || 'unknown'}`);
     case 'alert.key_leaked':
       return aboutKey(' was found in public and revoked');
+    case 'address.trusted':
+    case 'address.untrusted': {
+      const verb = e.type === 'address.trusted' ? 'trusted' : 'no longer trusted';
+      const address = str(e.data, 'address') || 'An address';
+      return str(e.data, 'scope') === 'key' ? [`Address ${address} ${verb} for API key `, keyRef(e.target?.id, e.data, names)] : [`Address ${address} ${verb} for every key`];
+    }
+    case 'alerts.acknowledged': {
+      const count = Number(e.data?.count ?? 0);
+      return [count === 1 ? 'An alert acknowledged' : `${count} alerts acknowledged`];
+    }
+    case 'webhook.created':
+      return [`Webhook to ${str(e.data, 'host') || 'an endpoint'} added`];
+    case 'webhook.deleted':
+      return [`Webhook to ${str(e.data, 'host') || 'an endpoint'} deleted`];
     case 'api_key.refused_blocked_address':
       return aboutKey(` refused: its address ${str(e.data, 'address') || e.ip || 'unknown'} is blocked after failed attempts`);
     case 'session.started':

@@ -1,10 +1,16 @@
 const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const exact = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const day = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 
 /** "1 Mar 2026, 12:00"; `seconds`: "1 Mar 2026, 12:00:07", where the moment matters (events). */
 export function formatDate(iso: string, seconds = false): string {
   return (seconds ? exact : absolute).format(new Date(iso));
+}
+
+/** "1 Mar 2026": a day, without the time (an expiry preset's date). */
+export function formatDay(ms: number): string {
+  return day.format(new Date(ms));
 }
 
 const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [

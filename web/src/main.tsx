@@ -3,6 +3,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './app.tsx';
 import './styles.css';
 import './desktop-view.css';
+import './keys.css';
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -9,6 +9,8 @@ export const PAGES = {
   apiKeys: '/api-keys',
   sessions: '/sessions',
   activity: '/activity',
+  /** Open alerts, with their fixes, and the webhooks they are sent to. */
+  alerts: '/alerts',
   signIn: '/sign-in',
   /** A shared desktop's live view, opened from a watch-only link: no sign-in (view-link.ts). */
   viewer: '/view',
@@ -28,11 +30,23 @@ export function desktopIdOf(path: string): string | null {
   return m ? m[1] : null;
 }
 
+/** One API key's page (usage, addresses, scopes, roll): /api-keys/<id>, served like a desktop's page. */
+export function keyPath(id: string): string {
+  return `${PAGES.apiKeys}/${encodeURIComponent(id)}`;
+}
+
+/** The key id of a key page's path, else null. */
+export function keyIdOf(path: string): string | null {
+  const m = /^\/api-keys\/([A-Za-z0-9_-]{1,64})$/.exec(path);
+  return m ? m[1] : null;
+}
+
 export const PAGE_TITLES: Record<string, string> = {
   [PAGES.desktops]: 'Desktops',
   [PAGES.apiKeys]: 'API keys',
   [PAGES.sessions]: 'Sessions',
   [PAGES.activity]: 'Mission control',
+  [PAGES.alerts]: 'Alerts',
   [PAGES.signIn]: 'Sign in',
   [PAGES.viewer]: 'Shared desktop',
 };
@@ -47,6 +61,8 @@ const ALIASES: Record<string, string> = {
   '/mission-control': PAGES.activity,
   '/missioncontrol': PAGES.activity,
   '/events': PAGES.activity,
+  '/alert': PAGES.alerts,
+  '/webhooks': PAGES.alerts,
 };
 
 /** The page a mistyped path most likely meant (a trailing slash, capitals, another word for it), if any. */

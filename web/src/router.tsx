@@ -5,7 +5,7 @@ import { PAGES } from './page-paths.ts';
 /*
  * A few pages (page-paths.ts) and the History API: no router library needed.
  */
-export { PAGES, PAGE_TITLES, desktopIdOf, desktopPath, suggestPage } from './page-paths.ts';
+export { PAGES, PAGE_TITLES, desktopIdOf, desktopPath, keyIdOf, keyPath, suggestPage } from './page-paths.ts';
 
 const listeners = new Set<() => void>();
 const notify = () => listeners.forEach((l) => l());

@@ -17,13 +17,14 @@ export const DEFAULT_DASHBOARD_DIR = resolve(import.meta.dirname, '../../../web/
  * mistyped URL still gets a 404 (as the dashboard's "not found" page when a browser
  * asks for a page, see wantsNotFoundPage), and nothing under /api/ can ever turn into HTML.
  */
-export const DASHBOARD_PAGES = ['/', '/sign-in', '/desktops', '/api-keys', '/sessions', '/activity', '/view'] as const;
+export const DASHBOARD_PAGES = ['/', '/sign-in', '/desktops', '/api-keys', '/sessions', '/activity', '/alerts', '/view'] as const;
 
 /**
- * Pages with a parameter: one desktop's page (/desktops/<id>, its live view). The id
- * must have the API's form, or the path is no page (a 404, as for any unknown path).
+ * Pages with a parameter: one desktop's page (/desktops/<id>, its live view), one API
+ * key's page (/api-keys/<id>, its usage and addresses). The id must have the API's
+ * form, or the path is no page (a 404, as for any unknown path).
  */
-export const DASHBOARD_PAGE_PATTERNS = ['/desktops/:id'] as const;
+export const DASHBOARD_PAGE_PATTERNS = ['/desktops/:id', '/api-keys/:id'] as const;
 const PAGE_ID = new RegExp(IdParams.properties.id.pattern!);
 
 /** Vite names every built asset after a hash of its content: such a name never changes meaning. */

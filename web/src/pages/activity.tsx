@@ -6,8 +6,9 @@ import { groupBursts } from '../event-groups.ts';
 import { Empty, ErrorNotice, Loading, Time } from '../components.tsx';
 import { type EventPart, type KeyRef, describeActor, describeEvent, isAlert } from '../event-text.ts';
 import { names, useNames } from '../names.ts';
-import { Link, PAGES } from '../router.tsx';
+import { Link, PAGES, keyPath } from '../router.tsx';
 import { ActivityFilters } from './activity-filters.tsx';
+import { alertElementId } from './alerts.tsx';
 
 const STATUS_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', stopped: 'Stopped' } as const;
 
@@ -40,6 +41,20 @@ function alertLabel(type: string): string {
   return 'Alert';
 }
 
+/** An alert's row leads to the alert (its fixes, acknowledging it) and to its key's page (usage, addresses). */
+function AlertLinks({ event: e }: { event: ActivityEvent }) {
+  const alertId = typeof e.data?.alertId === 'string' ? e.data.alertId : null;
+  const keyId = e.target?.type === 'api_key' ? e.target.id : null;
+  return (
+    <span className="event-hint small" data-testid="alert-links">
+      {e.type === 'alert.new_address' && <>If neither you nor one of your programs used this key from {e.ip ?? 'there'}, roll or revoke it. </>}
+      {alertId && <Link to={`${PAGES.alerts}#${alertElementId(alertId)}`}>Open the alert</Link>}
+      {alertId && keyId && ' · '}
+      {keyId && <Link to={keyPath(keyId)}>The key’s usage and addresses</Link>}
+    </span>
+  );
+}
+
 function EventLine({ event: e, sessionId }: { event: ActivityEvent; sessionId: string | undefined }) {
   const lookup = useNames();
   const actor = describeActor(e, lookup, sessionId);
@@ -60,12 +75,7 @@ function EventLine({ event: e, sessionId }: { event: ActivityEvent; sessionId: s
         )}
         {e.ip && e.type !== 'alert.new_address' && <> · from {e.ip}</>}
       </span>
-      {e.type === 'alert.new_address' && (
-        <span className="event-hint small">
-          If neither you nor one of your programs used this key from {e.ip ?? 'there'},{' '}
-          {e.target ? <Link to={`${PAGES.apiKeys}?key=${encodeURIComponent(e.target.id)}`}>revoke it</Link> : <Link to={PAGES.apiKeys}>revoke it</Link>}.
-        </span>
-      )}
+      {e.type.startsWith('alert.') && <AlertLinks event={e} />}
     </li>
   );
 }

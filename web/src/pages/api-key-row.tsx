@@ -1,20 +1,24 @@
-import type { ApiKey } from '../api.ts';
+import type { ApiKey, Desktop, KeyPolicy } from '../api.ts';
 import { Badge, Time } from '../components.tsx';
-import { formatDate } from '../format.ts';
+import { Link, keyPath } from '../router.tsx';
+import { KeyAccess, KeyExpiry, KeyRollLinks, KeyState, canRoll } from './key-facts.tsx';
 
-const STATE_LABEL: Record<ApiKey['state'], string> = { active: 'Active', rolled: 'Rolled', revoked: 'Revoked', expired: 'Expired' };
-
-/** The element the focus goes to for a key (after revoking it, after its creation dialog, from a link). */
+/** The element the focus goes to for a key (after revoking it, after its creation dialog, from a link): its name, a link to its page. */
 export function keyNameId(id: string): string {
   return `key-name-${id}`;
 }
 
-export function ApiKeyRow({ apiKey: k, duplicate, highlighted, onRevoke }: {
+export function ApiKeyRow({ apiKey: k, keys, policy, desktops, duplicate, highlighted, onRoll, onRevoke }: {
   apiKey: ApiKey;
+  /** The whole list, to name the keys a roll links this one to. */
+  keys: ApiKey[];
+  policy: KeyPolicy | null;
+  desktops: Desktop[] | null;
   /** Another key has the same name. */
   duplicate: boolean;
   /** The key a link pointed at (/api-keys?key=<id>). */
   highlighted: boolean;
+  onRoll: () => void;
   onRevoke: () => void;
 }) {
   const classes = [k.state === 'active' ? '' : 'inactive', highlighted ? 'highlighted' : ''].filter(Boolean).join(' ');
@@ -22,10 +26,9 @@ export function ApiKeyRow({ apiKey: k, duplicate, highlighted, onRevoke }: {
     <tr data-testid="api-key-row" data-key-id={k.keyId} data-id={k.id} className={classes || undefined}>
       <td data-label="Name">
         <div className="cell">
-          {/* Focusable from script only: where the focus lands when this key's own button goes away. */}
-          <strong className="name" id={keyNameId(k.id)} tabIndex={-1}>
-            {k.name}
-          </strong>
+          <Link to={keyPath(k.id)} id={keyNameId(k.id)}>
+            <strong className="name">{k.name}</strong>
+          </Link>
           {duplicate && (
             <>
               {' '}
@@ -37,6 +40,9 @@ export function ApiKeyRow({ apiKey: k, duplicate, highlighted, onRevoke }: {
       </td>
       <td data-label="Key id">
         <code className="cell">{k.keyId}</code>
+      </td>
+      <td data-label="Access">
+        <KeyAccess apiKey={k} policy={policy} desktops={desktops} />
       </td>
       <td data-label="Created">
         <Time iso={k.createdAt} />
@@ -56,17 +62,21 @@ export function ApiKeyRow({ apiKey: k, duplicate, highlighted, onRevoke }: {
           <span className="muted">Never</span>
         )}
       </td>
-      <td data-label="Expires">{k.expiresAt ? <time dateTime={k.expiresAt}>{formatDate(k.expiresAt)}</time> : <span className="muted">Never</span>}</td>
+      <td data-label="Expires">
+        <KeyExpiry apiKey={k} />
+      </td>
       <td data-label="State">
-        <Badge kind={k.state}>{STATE_LABEL[k.state]}</Badge>
-        {k.revokedAt && (
-          <span className="muted small">
-            {' '}
-            <Time iso={k.revokedAt} />
-          </span>
-        )}
+        <div className="cell">
+          <KeyState apiKey={k} />
+          <KeyRollLinks apiKey={k} keys={keys} />
+        </div>
       </td>
       <td className="row-actions">
+        {canRoll(k) && (
+          <button type="button" onClick={onRoll} aria-label={`Roll ${k.name}`}>
+            Roll
+          </button>
+        )}
         {k.state === 'active' && (
           <button type="button" className="danger-outline" onClick={onRevoke} aria-label={`Revoke ${k.name}`}>
             Revoke
