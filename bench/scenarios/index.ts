@@ -4,6 +4,8 @@ import { t1RefusalTiming } from './refusal-timing.ts';
 import { b5Flood } from './flood.ts';
 import { peerBetterAuth } from './peer.ts';
 import { b7Redis } from './redis.ts';
+import { b8DesktopStart, b11DesktopMemory } from './desktops.ts';
+import { b9Screenshot, b10Actions } from './desktop-control.ts';
 import { b6Streams } from './streams.ts';
 import { b1KeyWarm, b2SessionWarm, b3Desktops } from './warm.ts';
 
@@ -21,6 +23,10 @@ export const SCENARIOS: Scenario[] = [
   { id: 'B5', title: 'B5 flood', run: b5Flood },
   { id: 'B6', title: 'B6 activity streams', run: b6Streams },
   { id: 'B7', title: 'B7 shared state (Redis)', run: b7Redis },
+  { id: 'B8', title: 'B8 desktop start to first screenshot', run: b8DesktopStart },
+  { id: 'B9', title: 'B9 screenshot over the API', run: b9Screenshot },
+  { id: 'B10', title: 'B10 action batch', run: b10Actions },
+  { id: 'B11', title: 'B11 memory per idle desktop', run: b11DesktopMemory },
   { id: 'T1', title: 'T1 wrong-key timing', run: t1RefusalTiming },
   { id: 'Peer', title: 'Peer: Better Auth', run: peerBetterAuth },
 ];
