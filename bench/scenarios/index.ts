@@ -6,6 +6,8 @@ import { peerBetterAuth } from './peer.ts';
 import { b7Redis } from './redis.ts';
 import { b8DesktopStart, b11DesktopMemory } from './desktops.ts';
 import { b9Screenshot, b10Actions } from './desktop-control.ts';
+import { b13DesktopsUnderLoad } from './desktops-under-load.ts';
+import { b12LiveView } from './live-view.ts';
 import { b6Streams } from './streams.ts';
 import { b1KeyWarm, b2SessionWarm, b3Desktops } from './warm.ts';
 
@@ -27,6 +29,8 @@ export const SCENARIOS: Scenario[] = [
   { id: 'B9', title: 'B9 screenshot over the API', run: b9Screenshot },
   { id: 'B10', title: 'B10 action batch', run: b10Actions },
   { id: 'B11', title: 'B11 memory per idle desktop', run: b11DesktopMemory },
+  { id: 'B12', title: 'B12 live view: screen change to the viewer', run: b12LiveView },
+  { id: 'B13', title: 'B13 desktops under load', run: b13DesktopsUnderLoad },
   { id: 'T1', title: 'T1 wrong-key timing', run: t1RefusalTiming },
   { id: 'Peer', title: 'Peer: Better Auth', run: peerBetterAuth },
 ];
