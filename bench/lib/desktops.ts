@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { locatePrograms } from '../../src/infra/desktops/binaries.ts';
 import type { BenchContext } from './context.ts';
@@ -31,7 +32,14 @@ export interface Answer {
   body: Buffer;
 }
 
-/** One key's view of the API over keep-alive HTTP (fetch), every answer timed. */
+/**
+ * Keep-alive connections that the client closes after 2 s idle, well before the
+ * server's 5 s (BUREAU_KEEP_ALIVE_TIMEOUT_S): a pooled connection reused just as the
+ * server closes it fails with ECONNRESET, which would be the bench's fault, not the server's.
+ */
+const agent = new http.Agent({ keepAlive: true, timeout: 2000 });
+
+/** One key's view of the API over keep-alive HTTP, every answer timed. */
 export class Api {
   constructor(
     private readonly server: BureauServer,
@@ -39,14 +47,30 @@ export class Api {
   ) {}
 
   async call(method: string, path: string, body?: unknown): Promise<Answer> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return this.send(method, path, payload, payload ? 'application/json' : undefined);
+  }
+
+  private send(method: string, path: string, payload: Buffer | undefined, type: string | undefined): Promise<Answer> {
     const started = performance.now();
-    const res = await fetch(this.server.url(path), {
-      method,
-      headers: { 'x-api-key': this.key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        this.server.url(path),
+        {
+          method,
+          agent,
+          headers: { 'x-api-key': this.key, ...(type ? { 'content-type': type } : {}), ...(payload ? { 'content-length': String(payload.length) } : {}) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
     });
-    const bytes = Buffer.from(await res.arrayBuffer());
-    return { status: res.status, ms: performance.now() - started, body: bytes };
   }
 
   /** The JSON answer when the status is the expected one; throws with the body otherwise. */
@@ -92,13 +116,8 @@ export class Api {
   }
 
   async upload(id: string, path: string, content: string): Promise<void> {
-    const res = await fetch(this.server.url(`/api/desktops/${id}/files?path=${encodeURIComponent(path)}`), {
-      method: 'PUT',
-      headers: { 'x-api-key': this.key, 'content-type': 'application/octet-stream' },
-      body: content,
-    });
-    await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`upload ${path}: ${res.status}`);
+    const a = await this.send('PUT', `/api/desktops/${id}/files?path=${encodeURIComponent(path)}`, Buffer.from(content), 'application/octet-stream');
+    if (a.status !== 200) throw new Error(`upload ${path}: ${a.status}`);
   }
 
   /** Runs a command in the desktop; throws unless it exits 0. */

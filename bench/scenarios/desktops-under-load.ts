@@ -13,7 +13,9 @@ const BATCH = [
 
 interface Sample {
   ms: number;
+  /** 0: no answer (the error is in `error`). */
   status: number;
+  error?: string;
 }
 
 /**
@@ -28,10 +30,13 @@ async function everyMs(everyMs: number, stop: { done: boolean }, request: () => 
     if (wait > 0) await sleep(wait);
     if (stop.done) break;
     const record = into.record;
+    const sent = performance.now();
     inFlight.push(
-      request().then((s) => {
-        if (record) into.samples.push(s);
-      }),
+      request()
+        .catch((err: Error & { code?: string }) => ({ ms: performance.now() - sent, status: 0, error: err.code ?? err.message }))
+        .then((s) => {
+          if (record) into.samples.push(s);
+        }),
     );
     if (inFlight.length > 64) await Promise.all(inFlight.splice(0, 32));
   }
@@ -93,7 +98,7 @@ export async function b13DesktopsUnderLoad(ctx: BenchContext): Promise<ScenarioR
 
     for (const [what, s] of [['action batches', actions.samples], ['screenshots', screenshots.samples]] as const) {
       const bad = s.filter((x) => x.status !== 200);
-      if (bad.length) report.problems.push(`${what}: ${bad.length} of ${s.length} answered ${[...new Set(bad.map((x) => x.status))].join('/')}`);
+      if (bad.length) report.problems.push(`${what}: ${bad.length} of ${s.length} answered ${[...new Set(bad.map((x) => x.error ?? x.status))].join('/')}`);
       if (!s.length) report.problems.push(`${what}: none answered while measured`);
     }
     const act = sorted(actions.samples.map((s) => s.ms));
