@@ -33,17 +33,20 @@ export interface Answer {
 }
 
 /**
- * Keep-alive connections that the client closes after 2 s idle, well before the
- * server's 5 s (BUREAU_KEEP_ALIVE_TIMEOUT_S): a pooled connection reused just as the
- * server closes it fails with ECONNRESET, which would be the bench's fault, not the server's.
+ * One key's view of the API over keep-alive HTTP, every answer timed (a wait for a free
+ * connection included). At most 16 connections each, which the client closes after 2 s
+ * idle, well before the server's 5 s (BUREAU_KEEP_ALIVE_TIMEOUT_S): a pooled connection
+ * reused just as the server closes it fails with ECONNRESET, the bench's fault, not the
+ * server's. `from` is the loopback address to connect from: the server caps connections
+ * per address (BUREAU_MAX_CONNECTIONS_PER_ADDRESS, 256) and closes any past it.
  */
-const agent = new http.Agent({ keepAlive: true, timeout: 2000 });
-
-/** One key's view of the API over keep-alive HTTP, every answer timed. */
 export class Api {
+  private readonly agent = new http.Agent({ keepAlive: true, timeout: 2000, maxSockets: 16 });
+
   constructor(
     private readonly server: BureauServer,
     private readonly key: string,
+    private readonly from?: string,
   ) {}
 
   async call(method: string, path: string, body?: unknown): Promise<Answer> {
@@ -58,7 +61,8 @@ export class Api {
         this.server.url(path),
         {
           method,
-          agent,
+          agent: this.agent,
+          localAddress: this.from,
           headers: { 'x-api-key': this.key, ...(type ? { 'content-type': type } : {}), ...(payload ? { 'content-length': String(payload.length) } : {}) },
         },
         (res) => {
