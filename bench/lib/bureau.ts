@@ -81,6 +81,11 @@ export class BureauServer implements BenchServer {
     }
   }
 
+  /** The server process's pid (the desktops it runs are its children). */
+  get pid(): number {
+    return this.child.proc.pid!;
+  }
+
   url(path: string): string {
     return `http://127.0.0.1:${this.port}${path}`;
   }
