@@ -84,6 +84,8 @@ describe.each(['sqlite', 'postgres'] as const)('keys bound to desktops on %s', (
     const local = (key: string) => t.app.inject({ method: 'GET', url: '/api/me', headers: { 'x-api-key': key }, remoteAddress: '127.0.0.1' });
     for (const key of [bound.key, owner.key]) expect((await local(key)).statusCode).toBe(200);
     await t.services.lastUse.flush();
+    // Their first uses (api_key.first_use) written before the streams open, not racing them.
+    await t.services.usage.recorder.flush();
     const stream = await rawGet(base, STREAM_PATH, { 'x-api-key': bound.key });
     closers.push(() => stream.close());
     expect(stream.status).toBe(200);

@@ -163,7 +163,8 @@ describe('bureau CLI', () => {
     // Nothing was created by the failed attempts.
     const names = (await bureau(['keys', 'list', '--email', 'ann@example.com'])).stdout.trim().split('\n').map((l) => JSON.parse(l).name);
     expect(names.sort()).toEqual(['ci', 'doomed', 'weekly']);
-  });
+    // Fifteen processes at once, each loading the sources: on two busy cores, more than the default 30 s.
+  }, 90_000);
 
   it('bad configuration: a clear message and a non-zero exit', async () => {
     const run = await bureau(['keys', 'list', '--email', 'ann@example.com'], { DATABASE_URL: 'mysql://localhost/db' });

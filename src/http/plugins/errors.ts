@@ -37,12 +37,15 @@ export function isDatabaseUnavailable(err: unknown): boolean {
  * The client went away (closed or reset its connection, or was cut off for being too
  * slow) while its body was arriving: the body stream's own error. ECONNRESET is also
  * what a database connection says when it drops, so the code alone is not enough: the
- * request's socket must be gone too. Not a database outage: no 503, no error-level log.
+ * body must be incomplete and the request's socket gone. (`request.raw.destroyed` says
+ * nothing: Node destroys a request once its whole body was read.) Not a database
+ * outage: no 503, no error-level log.
  */
 export function isClientAbort(err: { code?: string }, request: FastifyRequest): boolean {
   if (err.code !== 'ECONNRESET' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') return false;
+  if (request.raw.complete) return false;
   const socket = request.raw.socket as Socket | null;
-  return request.raw.destroyed || !socket || socket.destroyed;
+  return !socket || socket.destroyed;
 }
 
 /**
