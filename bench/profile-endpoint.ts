@@ -38,7 +38,7 @@ try {
   const stats = await server.stats();
   const per = (v: number) => ((v / result.requests) * 1000).toFixed(1);
   console.log(
-    `${path}: ${Math.round(result.rps)} req/s, server CPU ${per(stats.cpuUs / 1000)} µs/req, GC ${per(stats.gcMs)} µs/req, statuses ${JSON.stringify(result.statusCodes)}`,
+    `${path}: ${Math.round(result.rps)} req/s, server CPU ${per(stats.cpuUs / 1000)} µs/req (kernel ${per(stats.sysUs / 1000)}), GC ${per(stats.gcMs)} µs/req, statuses ${JSON.stringify(result.statusCodes)}`,
   );
 } finally {
   await load.stop();
