@@ -1,6 +1,7 @@
 import type { Actor, ActivityDraft, ActivityType } from '../activity/events.ts';
 import type { ActivityPublisher } from '../activity/ports.ts';
 import type { Clock } from '../core/clock.ts';
+import { isoTime } from '../core/iso-time.ts';
 import type { Logger } from '../core/logger.ts';
 import { Problem } from '../core/problems.ts';
 import { insufficientScope, scopeBit } from '../auth/scopes.ts';
@@ -39,8 +40,8 @@ export function viewDesktop(d: Desktop): DesktopView {
     state: d.state,
     failure: d.failure,
     resolution: `${d.resolution.width}x${d.resolution.height}`,
-    createdAt: new Date(d.createdAt).toISOString(),
-    updatedAt: new Date(d.updatedAt).toISOString(),
+    createdAt: isoTime(d.createdAt),
+    updatedAt: isoTime(d.updatedAt),
   };
 }
 

@@ -1,4 +1,4 @@
-import { type Kysely, type Transaction, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction, sql } from 'kysely';
 import type { ActivityDraft, ActivityEvent } from '../activity/events.ts';
 import { ACTIVE_STATES, type ActiveLimits, type Desktop, type DesktopState, type DesktopStore, type Transition } from '../desktops/ports.ts';
 import { insertEvents } from './activity-writer.ts';
@@ -6,21 +6,44 @@ import type { Dialect } from './database.ts';
 import type { Database, DesktopRow } from './schema.ts';
 
 const toDesktop = (r: DesktopRow): Desktop => {
-  const [width, height] = (r.resolution ?? '1280x800').split('x').map(Number);
   return {
     id: r.id,
     accountId: r.account_id,
     name: r.name,
     state: r.state as DesktopState,
     failure: r.failure,
-    resolution: { width, height },
+    resolution: parseStoredResolution(r.resolution),
     hostId: r.host_id,
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };
 };
 
+function parseStoredResolution(stored: string | null): { width: number; height: number } {
+  const [width, height] = (stored ?? '1280x800').split('x').map(Number);
+  return { width, height };
+}
+
 type Trx = Transaction<Database>;
+
+/** A row of an account's list, as the database aggregates it (the column order of LIST_COLUMNS). */
+type ListedRow = [id: string, accountId: string, name: string, state: string, failure: string | null, resolution: string | null, hostId: string | null, createdAt: number, updatedAt: number];
+const LIST_COLUMNS = 'id, account_id, name, state, failure, resolution, host_id, created_at, updated_at';
+const LIST_ORDER = 'order by created_at desc, id desc';
+const LIST_SQLITE = `select json_group_array(json_array(${LIST_COLUMNS}) ${LIST_ORDER}) as list from desktops where account_id = ?`;
+const LIST_POSTGRES = `select json_agg(json_build_array(${LIST_COLUMNS}) ${LIST_ORDER}) as list from desktops where account_id = $1`;
+
+const fromListed = (r: ListedRow): Desktop => ({
+  id: r[0],
+  accountId: r[1],
+  name: r[2],
+  state: r[3] as DesktopState,
+  failure: r[4],
+  resolution: parseStoredResolution(r[5]),
+  hostId: r[6],
+  createdAt: r[7],
+  updatedAt: r[8],
+});
 
 export class SqlDesktopStore implements DesktopStore {
   constructor(
@@ -56,8 +79,9 @@ export class SqlDesktopStore implements DesktopStore {
   }
 
   async listByAccount(accountId: string): Promise<Desktop[]> {
-    const rows = await this.db.selectFrom('desktops').selectAll().where('account_id', '=', accountId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
-    return rows.map(toDesktop);
+    const { rows } = await this.db.executeQuery<{ list: string | ListedRow[] }>(CompiledQuery.raw(this.dialect === 'postgres' ? LIST_POSTGRES : LIST_SQLITE, [accountId]));
+    const list = rows[0]?.list ?? [];
+    return (typeof list === 'string' ? (JSON.parse(list) as ListedRow[]) : list).map(fromListed);
   }
 
   async listByHost(hostId: string | null, states: readonly DesktopState[]): Promise<Desktop[]> {
