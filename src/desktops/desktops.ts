@@ -125,6 +125,16 @@ export class DesktopService {
     return (only == null ? all : all.filter((d) => only.includes(d.id))).map(viewDesktop);
   }
 
+  /**
+   * list() as JSON text. An unbound caller's list is written by the store in one pass
+   * (the read behind GET /api/desktops, bench B3); a key bound to some desktops gets
+   * list(), filtered, serialized here.
+   */
+  async listJson(access: DesktopAccess): Promise<string> {
+    if (access.desktops != null) return JSON.stringify(await this.list(access));
+    return this.deps.store.listViewsJson(access.accountId);
+  }
+
   /** Which of `ids` are desktops of the account (a key may be bound only to those). */
   async ownedIds(accountId: string, ids: readonly string[]): Promise<ReadonlySet<string>> {
     const wanted = new Set(ids);
