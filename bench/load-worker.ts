@@ -272,7 +272,10 @@ class StreamHolder {
     }
     this.marker = marker;
     const sentAt = process.hrtime.bigint();
-    const res = await fetch(trigger.url, { method: trigger.method, headers: trigger.headers, body: trigger.body });
+    // fetch's own message ("fetch failed") hides the reason (EMFILE, ECONNRESET...): its cause says it.
+    const res = await fetch(trigger.url, { method: trigger.method, headers: trigger.headers, body: trigger.body }).catch((err: Error) => {
+      throw new Error(`${trigger.method} ${trigger.url}: ${err.message} (${String((err.cause as Error | undefined)?.message ?? err.cause)})`);
+    });
     await res.arrayBuffer();
     const deadline = performance.now() + timeoutS * 1000;
     while (performance.now() < deadline && open.some((s) => s.arrivedAt === null)) await new Promise((r) => setTimeout(r, 5));

@@ -21,7 +21,11 @@ const before = new Set(readdirSync(dir));
 const heap = process.env.HEAP_PROF === '1';
 const server = await BureauServer.start({
   cpuProfDir: heap || process.env.NO_PROF === '1' ? undefined : dir,
-  env: heap ? { NODE_OPTIONS: `--heap-prof --heap-prof-dir=${dir} --heap-prof-interval=4096` } : {},
+  env: {
+    // DATABASE_URL=postgres://...: the same on PostgreSQL.
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+    ...(heap ? { NODE_OPTIONS: `--heap-prof --heap-prof-dir=${dir} --heap-prof-interval=4096` } : {}),
+  },
   logLevel: process.env.LOG_LEVEL ?? 'warn',
 });
 const { child: load } = await Child.start('load generator', new URL('./load-worker.ts', import.meta.url));
@@ -38,7 +42,7 @@ try {
   const stats = await server.stats();
   const per = (v: number) => ((v / result.requests) * 1000).toFixed(1);
   console.log(
-    `${path}: ${Math.round(result.rps)} req/s, server CPU ${per(stats.cpuUs / 1000)} µs/req, GC ${per(stats.gcMs)} µs/req, statuses ${JSON.stringify(result.statusCodes)}`,
+    `${path}: ${Math.round(result.rps)} req/s, server CPU ${per(stats.cpuUs / 1000)} µs/req (kernel ${per(stats.sysUs / 1000)}), GC ${per(stats.gcMs)} µs/req, statuses ${JSON.stringify(result.statusCodes)}`,
   );
 } finally {
   await load.stop();

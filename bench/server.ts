@@ -64,6 +64,7 @@ serveRequests({
     return {
       elapsedMs: performance.now() - windowStart.at,
       cpuUs: cpu.user + cpu.system,
+      sysUs: cpu.system,
       gcMs,
       loopDelayMaxMs: loopDelay.max / 1e6,
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,

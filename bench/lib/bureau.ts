@@ -7,6 +7,8 @@ export interface ServerStats {
   elapsedMs: number;
   /** User + system CPU time of the server process in the window, microseconds. */
   cpuUs: number;
+  /** Of which system (kernel) time: socket writes on loopback are most of it. */
+  sysUs: number;
   /** Time spent in garbage collection in the window, ms. */
   gcMs: number;
   loopDelayMaxMs: number;
@@ -42,6 +44,8 @@ export class BureauServer implements BenchServer {
     readonly dir: string,
     private readonly ownsDir: boolean,
     private readonly logFd: number,
+    /** The server's process id (its sandboxes' memory, callgrind_control). */
+    readonly pid: number,
   ) {}
 
   /**
@@ -49,7 +53,7 @@ export class BureauServer implements BenchServer {
    * same data). Logs go to a file: pino writes them as in production, nothing reads them.
    */
   static async start(
-    options: { env?: Record<string, string>; dir?: string; logLevel?: string; ownsDir?: boolean; cpuProfDir?: string } = {},
+    options: { env?: Record<string, string>; dir?: string; logLevel?: string; ownsDir?: boolean; cpuProfDir?: string; wrapper?: string[] } = {},
   ): Promise<BureauServer> {
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'bureau-bench-'));
     const ownsDir = options.ownsDir ?? options.dir === undefined;
@@ -72,8 +76,9 @@ export class BureauServer implements BenchServer {
         },
         execArgv: ['--expose-gc', ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [])],
         stdout: logFd,
+        wrapper: options.wrapper,
       });
-      return new BureauServer(child, Number(ready.port), dir, ownsDir, logFd);
+      return new BureauServer(child, Number(ready.port), dir, ownsDir, logFd, Number(ready.pid));
     } catch (err) {
       closeSync(logFd);
       if (ownsDir) rmSync(dir, { recursive: true, force: true });

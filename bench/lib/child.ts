@@ -51,13 +51,24 @@ export class Child {
   static async start(
     name: string,
     script: string | URL,
-    options: { env?: Record<string, string>; execArgv?: string[]; args?: string[]; cwd?: string; stdout?: 'ignore' | 'inherit' | number } = {},
+    options: {
+      env?: Record<string, string>;
+      execArgv?: string[];
+      args?: string[];
+      cwd?: string;
+      stdout?: 'ignore' | 'inherit' | number;
+      /** A command that runs Node (valgrind and its options, for bench/instructions.ts). */
+      wrapper?: string[];
+    } = {},
   ): Promise<{ child: Child; ready: Record<string, unknown> }> {
     const path = script instanceof URL ? fileURLToPath(script) : script;
-    const execArgv = [...(path.endsWith('.ts') ? ['--import', 'tsx'] : []), ...(options.execArgv ?? [])];
+    const nodeArgs = [...(path.endsWith('.ts') ? ['--import', 'tsx'] : []), ...(options.execArgv ?? [])];
+    const [execPath, ...wrapperArgs] = options.wrapper ?? [process.execPath];
+    const execArgv = options.wrapper ? [...wrapperArgs, process.execPath, ...nodeArgs] : nodeArgs;
     const proc = fork(path, options.args ?? [], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
+      execPath,
       execArgv,
       stdio: [ 'ignore', options.stdout ?? 'ignore', 'pipe', 'ipc' ],
       serialization: 'advanced',

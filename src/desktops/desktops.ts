@@ -1,6 +1,7 @@
 import type { Actor, ActivityDraft, ActivityType } from '../activity/events.ts';
 import type { ActivityPublisher } from '../activity/ports.ts';
 import type { Clock } from '../core/clock.ts';
+import { isoTime } from '../core/iso-time.ts';
 import type { Logger } from '../core/logger.ts';
 import { Problem } from '../core/problems.ts';
 import { insufficientScope, scopeBit } from '../auth/scopes.ts';
@@ -39,8 +40,8 @@ export function viewDesktop(d: Desktop): DesktopView {
     state: d.state,
     failure: d.failure,
     resolution: `${d.resolution.width}x${d.resolution.height}`,
-    createdAt: new Date(d.createdAt).toISOString(),
-    updatedAt: new Date(d.updatedAt).toISOString(),
+    createdAt: isoTime(d.createdAt),
+    updatedAt: isoTime(d.updatedAt),
   };
 }
 
@@ -122,6 +123,16 @@ export class DesktopService {
     const all = await this.deps.store.listByAccount(access.accountId);
     const only = access.desktops;
     return (only == null ? all : all.filter((d) => only.includes(d.id))).map(viewDesktop);
+  }
+
+  /**
+   * list() as JSON text. An unbound caller's list is written by the store in one pass
+   * (the read behind GET /api/desktops, bench B3); a key bound to some desktops gets
+   * list(), filtered, serialized here.
+   */
+  async listJson(access: DesktopAccess): Promise<string> {
+    if (access.desktops != null) return JSON.stringify(await this.list(access));
+    return this.deps.store.listViewsJson(access.accountId);
   }
 
   /** Which of `ids` are desktops of the account (a key may be bound only to those). */

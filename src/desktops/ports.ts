@@ -165,6 +165,11 @@ export interface DesktopStore {
   findById(id: string): Promise<Desktop | undefined>;
   /** Newest first. */
   listByAccount(accountId: string): Promise<Desktop[]>;
+  /**
+   * The same list as the JSON text of an array of views (viewDesktop), newest first:
+   * GET /api/desktops's body, read fresh each time, without an object per desktop.
+   */
+  listViewsJson(accountId: string): Promise<string>;
   /** Desktops a host runs (or was running when it stopped): what a restarted host starts again. */
   listByHost(hostId: string | null, states: readonly DesktopState[]): Promise<Desktop[]>;
   rename(id: string, name: string, at: number, event: ActivityDraft): Promise<ActivityEvent[]>;

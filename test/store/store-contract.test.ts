@@ -8,6 +8,7 @@ import { DEFAULT_KEY_SCOPES } from '../../src/auth/scopes.ts';
 import type { ApiKeyRecord } from '../../src/auth/ports.ts';
 import type { Desktop } from '../../src/desktops/ports.ts';
 import { newId } from '../../src/core/random.ts';
+import { viewDesktop } from '../../src/desktops/desktops.ts';
 import { type DatabaseHandle, openDatabase } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrations.ts';
 import { SqlAccountStore } from '../../src/store/sql-accounts.ts';
@@ -232,6 +233,25 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
       await desktops.insert(idle, draft(b.id, 'desktop.created'), { perAccount: 100, perHost: 100 });
       expect(await desktops.transition(idle.id, { from: ['stopped'], to: 'starting', at: FAR, limits: { perAccount: 1, perHost: 3 } }, null)).toBe('account');
       expect((await desktops.listByAccount(b.id)).map((d) => d.state).sort()).toEqual(['running', 'stopped']);
+    });
+
+    it("writes the list's JSON (GET /api/desktops) exactly as the views of listByAccount would serialize, whatever a name holds", async () => {
+      const a = await account();
+      expect(await desktops.listViewsJson(a.id)).toBe('[]');
+      const names = ['plain', 'quote " and \\ backslash', 'control \u0001\u0002\n\t\r\b\f\u001f end', 'unicode é ✓ 😀 \u2028', '}', '{"id":"fake"}'];
+      for (const [i, name] of names.entries()) {
+        const failed = i % 2 === 1;
+        await desktops.insert(
+          desktop(a.id, { name, createdAt: T0 + i, updatedAt: i === 0 ? FAR : T0 + 10 * i, state: failed ? 'failed' : 'running', failure: failed ? `why "${i}"\n` : null, resolution: { width: 1920 + i, height: 1080 } }),
+          draft(a.id, 'desktop.created'),
+          limits,
+        );
+      }
+      // Another account's desktops stay out of it.
+      await desktops.insert(desktop((await account()).id), draft(a.id, 'desktop.created'), limits);
+      const json = await desktops.listViewsJson(a.id);
+      expect(json).toBe(JSON.stringify((await desktops.listByAccount(a.id)).map(viewDesktop)));
+      expect(JSON.parse(json).map((v: { name: string }) => v.name)).toEqual([...names].reverse());
     });
 
     it('refuses a desktop for an account that does not exist', async () => {

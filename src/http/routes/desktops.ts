@@ -38,7 +38,8 @@ export async function desktopRoutes(app: FastifyInstance, { desktops }: { deskto
   app.get(
     '/api/desktops',
     { config: { scope: 'desktops:read' }, schema: { tags, summary: "List the account's desktops (a key bound to desktops: those)", security, response: { 200: Type.Object({ desktops: Type.Array(ref) }), ...problemResponses } } },
-    async (request) => ({ desktops: await desktops.list(request.ctx.principal!) }),
+    // Already JSON (the store writes it): sent as is, the response schema documents it.
+    async (request, reply) => reply.type('application/json; charset=utf-8').send(`{"desktops":${await desktops.listJson(request.ctx.principal!)}}`),
   );
 
   app.get<{ Params: Static<typeof IdParams> }>(
