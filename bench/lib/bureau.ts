@@ -44,7 +44,7 @@ export class BureauServer implements BenchServer {
     readonly dir: string,
     private readonly ownsDir: boolean,
     private readonly logFd: number,
-    /** The server's process id (its sandboxes' memory, callgrind_control). */
+    /** The server's process id, as it reports it (under a wrapper, not the wrapper's): the desktops it runs are its children. */
     readonly pid: number,
   ) {}
 
@@ -84,11 +84,6 @@ export class BureauServer implements BenchServer {
       if (ownsDir) rmSync(dir, { recursive: true, force: true });
       throw err;
     }
-  }
-
-  /** The server process's pid (the desktops it runs are its children). */
-  get pid(): number {
-    return this.child.proc.pid!;
   }
 
   url(path: string): string {
