@@ -56,7 +56,9 @@ try {
     control(`--dump=${path}`);
     control('--instr=off');
     const ir = lastDumpTotal(dir);
-    console.log(`${path}: ${Math.round(ir / requests).toLocaleString('en-US')} instructions per request (${requests} requests, statuses ${JSON.stringify(statuses)})`);
+    console.log(
+      `${path}: ${Math.round(ir / requests).toLocaleString('en-US')} instructions per request (${requests} requests, statuses ${JSON.stringify(statuses)})`,
+    );
     agent.destroy();
   }
 } finally {

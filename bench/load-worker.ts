@@ -225,7 +225,14 @@ class StreamHolder {
 
   async open(job: StreamsJob): Promise<{ opened: number; statusCodes: Record<string, number>; errors: number; seconds: number }> {
     const started = performance.now();
-    const request = [`GET ${job.path} HTTP/1.1`, `Host: ${job.host}:${job.port}`, 'Accept: text/event-stream', ...Object.entries(job.headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+    const request = [
+      `GET ${job.path} HTTP/1.1`,
+      `Host: ${job.host}:${job.port}`,
+      'Accept: text/event-stream',
+      ...Object.entries(job.headers).map(([k, v]) => `${k}: ${v}`),
+      '',
+      '',
+    ].join('\r\n');
     let errors = 0;
     const statusCodes: Record<string, number> = {};
     const firstNew = this.sockets.length;
@@ -280,7 +287,10 @@ class StreamHolder {
     const deadline = performance.now() + timeoutS * 1000;
     while (performance.now() < deadline && open.some((s) => s.arrivedAt === null)) await new Promise((r) => setTimeout(r, 5));
     this.marker = '';
-    const delays = open.filter((s) => s.arrivedAt !== null).map((s) => Number(s.arrivedAt! - sentAt) / 1e6).sort((a, b) => a - b);
+    const delays = open
+      .filter((s) => s.arrivedAt !== null)
+      .map((s) => Number(s.arrivedAt! - sentAt) / 1e6)
+      .sort((a, b) => a - b);
     return { triggerStatus: res.status, streams: open.length, reached: delays.length, delays };
   }
 

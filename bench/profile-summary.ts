@@ -41,7 +41,11 @@ for (let i = 0; i < profile.samples.length; i++) {
   selfUs.set(profile.samples[i], (selfUs.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
 }
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
-const shortUrl = (url: string) => url.replace(/^file:\/\//, '').replace(/.*\/node_modules\//, 'node_modules/').replace(/.*\/(src|bench)\//, '$1/');
+const shortUrl = (url: string) =>
+  url
+    .replace(/^file:\/\//, '')
+    .replace(/.*\/node_modules\//, 'node_modules/')
+    .replace(/.*\/(src|bench)\//, '$1/');
 
 const byFunction = new Map<string, number>();
 const byFile = new Map<string, number>();
@@ -50,7 +54,12 @@ for (const [id, us] of selfUs) {
   const where = shortUrl(n.callFrame.url) || '(native)';
   const fn = `${n.callFrame.functionName || '(anonymous)'} ${where}:${n.callFrame.lineNumber + 1}`;
   byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
-  const pkg = where.startsWith('node_modules/') ? where.split('/').slice(0, where.split('/')[1].startsWith('@') ? 3 : 2).join('/') : where;
+  const pkg = where.startsWith('node_modules/')
+    ? where
+        .split('/')
+        .slice(0, where.split('/')[1].startsWith('@') ? 3 : 2)
+        .join('/')
+    : where;
   byFile.set(pkg, (byFile.get(pkg) ?? 0) + us);
 }
 const print = (title: string, m: Map<string, number>) => {

@@ -71,7 +71,9 @@ try {
       report = { id: s.id, title: s.title, figures: [], windows: [], notes: [], problems: [`crashed: ${err instanceof Error ? err.message : String(err)}`] };
     }
     reports.push(report);
-    process.stderr.write(`${report.unavailable ? 'not run' : report.problems.length ? 'PROBLEMS' : 'done'} (${Math.round((performance.now() - t0) / 1000)} s)\n`);
+    process.stderr.write(
+      `${report.unavailable ? 'not run' : report.problems.length ? 'PROBLEMS' : 'done'} (${Math.round((performance.now() - t0) / 1000)} s)\n`,
+    );
   }
 } finally {
   await ctx.close();

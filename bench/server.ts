@@ -89,7 +89,11 @@ serveRequests({
 
 /** A signed-in browser's cookie, made by the session service itself (B2). */
 async function startSession(accountId: string): Promise<{ cookie: string } | null> {
-  const sessions = (services as { sessions?: { start(i: { accountId: string; ip: string | null; userAgent: string | null; provider: string | null }): Promise<{ token: string }> } }).sessions;
+  const sessions = (
+    services as {
+      sessions?: { start(i: { accountId: string; ip: string | null; userAgent: string | null; provider: string | null }): Promise<{ token: string }> };
+    }
+  ).sessions;
   if (!sessions) return null;
   const { sessionCookieName } = await import('../src/http/session-cookie.ts');
   const { token } = await sessions.start({ accountId, ip: '127.0.0.1', userAgent: 'bench', provider: null });

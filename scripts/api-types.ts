@@ -16,7 +16,9 @@ const HEADER = `/**
 /** The OpenAPI document of a server built exactly as `bureau serve` builds it, as TypeScript types. */
 export async function generateApiTypes(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'bureau-api-types-'));
-  const services = await compose(loadConfig({ DATABASE_URL: 'sqlite::memory:', BUREAU_DATA_DIR: dir, BUREAU_DESKTOPS: 'off', BUREAU_DEV_IDP: 'off' }), { role: 'cli' });
+  const services = await compose(loadConfig({ DATABASE_URL: 'sqlite::memory:', BUREAU_DATA_DIR: dir, BUREAU_DESKTOPS: 'off', BUREAU_DEV_IDP: 'off' }), {
+    role: 'cli',
+  });
   try {
     const app = await buildApp(services, { logger: false });
     await app.ready();

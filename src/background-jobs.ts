@@ -88,7 +88,10 @@ export class BackgroundJobs {
       this.pollFailing = false;
     } catch (err) {
       if (!this.pollFailing) {
-        this.log.warn({ event: 'revocation_poll_failed', err: { message: (err as Error).message } }, 'polling the database for revocations and events failed; retrying every second');
+        this.log.warn(
+          { event: 'revocation_poll_failed', err: { message: (err as Error).message } },
+          'polling the database for revocations and events failed; retrying every second',
+        );
       }
       this.pollFailing = true;
     }

@@ -212,7 +212,9 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   // Before anything reads or writes in it: it holds the secret and, by default, the database.
   const runsDesktops = config.desktops === 'local' && options.role !== 'cli';
   tightenDataDirectory(config.dataDir, log, { traversable: runsDesktops && process.getuid?.() === 0 });
-  const onError = options.onBackgroundError ?? ((err: unknown) => log.error({ event: 'background_write_failed', err: { message: (err as Error)?.message } }, 'background write failed'));
+  const onError =
+    options.onBackgroundError ??
+    ((err: unknown) => log.error({ event: 'background_write_failed', err: { message: (err as Error)?.message } }, 'background write failed'));
   const database = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize, queryTimeoutMs: config.databaseQueryTimeoutS * 1000 });
   await migrate(config.databaseUrl, database);
   const serverSecret = loadServerSecret(config.secret, config.dataDir);
@@ -352,7 +354,15 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   const desktops = new DesktopService({ store: desktopStore, hosts: desktopHosts, clock, activity, maxPerAccount: config.maxDesktopsPerAccount, log });
   desktopHost?.onEvent((event) => desktops.handleHostEvent(event));
   const keyPolicy: KeyPolicy = { maxLifetimeDays: config.maxKeyLifetimeDays };
-  const apiKeys = new ApiKeyService({ clock, store: apiKeyStore, bcrypt, revocations, activity, policy: keyPolicy, ownedDesktops: (accountId, ids) => desktops.ownedIds(accountId, ids) });
+  const apiKeys = new ApiKeyService({
+    clock,
+    store: apiKeyStore,
+    bcrypt,
+    revocations,
+    activity,
+    policy: keyPolicy,
+    ownedDesktops: (accountId, ids) => desktops.ownedIds(accountId, ids),
+  });
   const rolls = new KeyRolls({ clock, store: apiKeyStore, bcrypt, revocations, activity, policy: keyPolicy, keys: apiKeys });
   const leaks = new LeakedKeys({ clock, store: apiKeyStore, bcrypt, keys: apiKeys });
   const expiryNotices = new ExpiryNotices(apiKeyStore, activity, clock);
@@ -360,9 +370,30 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   const actionEvents = new ActionEvents(activityLog, activity, clock, onError);
   const desktopControl = new DesktopControl({ desktops, actionEvents, log: activityLog, activity, clock, idle });
   const viewTicketStore = new SqlViewTicketStore(db);
-  const liveViews = new LiveViews({ desktops, log: activityLog, activity, clock, idle, revocations, tickets: viewTicketStore, maxPerDesktop: MAX_VIEWS_PER_DESKTOP, onError, ...options.liveViews });
-  const hostedDesktops = desktopHost && hostId ? { hosted: new HostedDesktops({ host: desktopHost, store: desktopStore, idle, views: liveViews }), hostId } : null;
-  const viewTickets = new ViewTickets({ store: viewTicketStore, desktops, creators: ticketCreators(apiKeyStore, sessionStore, clock), views: liveViews, clock, serverSecret, revocations, onError });
+  const liveViews = new LiveViews({
+    desktops,
+    log: activityLog,
+    activity,
+    clock,
+    idle,
+    revocations,
+    tickets: viewTicketStore,
+    maxPerDesktop: MAX_VIEWS_PER_DESKTOP,
+    onError,
+    ...options.liveViews,
+  });
+  const hostedDesktops =
+    desktopHost && hostId ? { hosted: new HostedDesktops({ host: desktopHost, store: desktopStore, idle, views: liveViews }), hostId } : null;
+  const viewTickets = new ViewTickets({
+    store: viewTicketStore,
+    desktops,
+    creators: ticketCreators(apiKeyStore, sessionStore, clock),
+    views: liveViews,
+    clock,
+    serverSecret,
+    revocations,
+    onError,
+  });
 
   // Usage, addresses, alerts and webhooks: counted in memory, written every 2 s; alerts
   // and claims in the database, so every rule holds across processes.
@@ -385,7 +416,8 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     alertRules,
     webhooks: new WebhookService({ store: webhookStore, box: webhookBox, activity, clock, production, maxPerAccount: 10 }),
     deliverer,
-    maintain: () => maintainUsage({ usage: usageStore, alerts: alertStore, trust: trustStore, webhooks: webhookStore, clock, retentionDays: config.usageRetentionDays }),
+    maintain: () =>
+      maintainUsage({ usage: usageStore, alerts: alertStore, trust: trustStore, webhooks: webhookStore, clock, retentionDays: config.usageRetentionDays }),
   };
 
   const pollers = {
@@ -413,9 +445,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
   });
 
   const metrics =
-    config.metricsPort > 0
-      ? new ServerMetrics({ bcrypt, openStreams: () => streams.size, runningDesktops: () => desktopHost?.runningCount() ?? 0 })
-      : null;
+    config.metricsPort > 0 ? new ServerMetrics({ bcrypt, openStreams: () => streams.size, runningDesktops: () => desktopHost?.runningCount() ?? 0 }) : null;
 
   return {
     config,

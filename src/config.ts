@@ -77,8 +77,15 @@ export interface Config {
   devIdentityProviderPort: number;
 }
 
-export interface OAuthClientConfig { clientId: string; clientSecret: string }
-export interface OidcProviderConfig extends OAuthClientConfig { id: string; name: string; issuer: string }
+export interface OAuthClientConfig {
+  clientId: string;
+  clientSecret: string;
+}
+export interface OidcProviderConfig extends OAuthClientConfig {
+  id: string;
+  name: string;
+  issuer: string;
+}
 export interface OAuthProviderConfigs {
   google?: OAuthClientConfig & { issuer: string };
   github?: OAuthClientConfig & { authorizeUrl: string; tokenUrl: string; apiUrl: string };
@@ -221,7 +228,9 @@ function readInternalUrl(env: Env, problems: string[], listen: { host: string; p
   if (raw === undefined || raw === '') {
     const reachable = !ANY_ADDRESS.has(listen.host) && listen.port !== 0;
     if (!reachable && listen.scaleOutHost) {
-      problems.push('BUREAU_INTERNAL_URL must be set (e.g. http://10.0.0.5:3000) when REDIS_URL is set, BUREAU_DESKTOPS=local and HOST is 0.0.0.0 or PORT is 0: other processes reach this one\'s desktops there');
+      problems.push(
+        "BUREAU_INTERNAL_URL must be set (e.g. http://10.0.0.5:3000) when REDIS_URL is set, BUREAU_DESKTOPS=local and HOST is 0.0.0.0 or PORT is 0: other processes reach this one's desktops there",
+      );
     }
     const host = ANY_ADDRESS.has(listen.host) ? (listen.host === '0.0.0.0' ? '127.0.0.1' : '::1') : listen.host;
     return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${listen.port}`;
@@ -261,7 +270,10 @@ function readOAuthProviders(env: Env, problems: string[]): OAuthProviderConfigs 
     };
   }
   // Generic OpenID providers: BUREAU_OIDC_PROVIDERS=keycloak,okta and BUREAU_OIDC_<ID>_{ISSUER,CLIENT_ID,CLIENT_SECRET,NAME}
-  const ids = (env.BUREAU_OIDC_PROVIDERS || '').split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = (env.BUREAU_OIDC_PROVIDERS || '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const id of ids) {
     if (!/^[a-z][a-z0-9-]{0,31}$/.test(id) || ['google', 'github', 'dev'].includes(id)) {
       problems.push(`BUREAU_OIDC_PROVIDERS: "${id}" must be lowercase letters, digits or dashes and not google, github or dev`);

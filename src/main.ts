@@ -95,7 +95,13 @@ async function run(argv: string[]): Promise<void> {
             ['email', 'name'],
           );
           const account = await accountByEmail(s, values.email!);
-          const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter(Boolean));
+          const list = (v: string | undefined) =>
+            v === undefined
+              ? undefined
+              : v
+                  .split(',')
+                  .map((x) => x.trim())
+                  .filter(Boolean);
           // The operator is trusted: without --scopes the key gets every scope, keys:manage included.
           const { key, apiKey } = await s.apiKeys.create(
             account.id,
@@ -148,7 +154,10 @@ async function run(argv: string[]): Promise<void> {
         }
         if (sub === 'revoke') {
           const all = rest.includes('--all');
-          const { values, positionals } = options(rest.filter((a) => a !== '--all'), { email: { type: 'string' } });
+          const { values, positionals } = options(
+            rest.filter((a) => a !== '--all'),
+            { email: { type: 'string' } },
+          );
           if (all) {
             if (!values.email || positionals.length) throw new UsageError('expected: bureau sessions revoke --email E --all');
             const account = await accountByEmail(s, values.email);

@@ -38,7 +38,10 @@ export async function serve(config: Readonly<Config>): Promise<void> {
       logger: { error: (message: unknown) => app.log.error({ event: 'shutdown_failed', err: message }, 'shutdown failed') },
       onSecondSignal: (signal: string) => app.log.warn({ event: 'shutdown_forced', signal }, `second ${signal} during shutdown: exiting now`),
       onTimeout: () =>
-        app.log.error({ event: 'shutdown_timeout', timeoutS: shutdownTimeoutS }, `shutdown did not finish within ${shutdownTimeoutS} s (BUREAU_SHUTDOWN_TIMEOUT_S): exiting anyway`),
+        app.log.error(
+          { event: 'shutdown_timeout', timeoutS: shutdownTimeoutS },
+          `shutdown did not finish within ${shutdownTimeoutS} s (BUREAU_SHUTDOWN_TIMEOUT_S): exiting anyway`,
+        ),
     },
     async ({ signal, err }) => {
       if (err) app.log.error({ event: 'uncaught_error', err }, 'uncaught error: shutting down');

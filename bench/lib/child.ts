@@ -70,7 +70,7 @@ export class Child {
       env: { ...process.env, ...options.env },
       execPath,
       execArgv,
-      stdio: [ 'ignore', options.stdout ?? 'ignore', 'pipe', 'ipc' ],
+      stdio: ['ignore', options.stdout ?? 'ignore', 'pipe', 'ipc'],
       serialization: 'advanced',
     });
     const child = new Child(name, proc);
@@ -109,7 +109,7 @@ export function serveRequests(handlers: Record<string, (msg: Record<string, unkn
       if (!handler) throw new Error(`unknown command ${msg.cmd}`);
       process.send!({ id: msg.id, ok: true, result: await handler(msg) });
     } catch (err) {
-      process.send!({ id: msg.id, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+      process.send!({ id: msg.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     }
   });
   // The harness going away (even killed) closes the channel: never outlive it.

@@ -168,14 +168,7 @@ export class BenchContext {
   }
 }
 
-export function checkStatuses(
-  label: string,
-  codes: Record<string, number>,
-  expected: Expected,
-  problems: string[],
-  errors = 0,
-  timeouts = 0,
-): void {
+export function checkStatuses(label: string, codes: Record<string, number>, expected: Expected, problems: string[], errors = 0, timeouts = 0): void {
   const unexpected = Object.entries(codes).filter(([c]) => !expected.statuses.includes(Number(c)));
   if (unexpected.length) problems.push(`${label}: unexpected status ${statusText(Object.fromEntries(unexpected))} (expected ${expected.statuses.join('/')})`);
   if (errors) problems.push(`${label}: ${errors} connection errors`);

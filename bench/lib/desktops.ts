@@ -101,7 +101,8 @@ export class Api {
       // 409 while starting; a start that failed shows in the desktop's state (checked twice a second).
       if (polls % 50 === 0 || performance.now() > deadline) {
         const d = await this.json<{ state: string; failure: string | null }>('GET', `/api/desktops/${id}`, undefined, 200);
-        if (d.state === 'failed' || performance.now() > deadline) throw new Error(`desktop ${id} is ${d.state}${d.failure ? ` (${d.failure})` : ''} after ${Math.round(performance.now() - deadline + timeoutMs)} ms`);
+        if (d.state === 'failed' || performance.now() > deadline)
+          throw new Error(`desktop ${id} is ${d.state}${d.failure ? ` (${d.failure})` : ''} after ${Math.round(performance.now() - deadline + timeoutMs)} ms`);
       }
       await sleep(10);
     }

@@ -13,7 +13,8 @@ export class ThrowawayRedis {
   ) {}
 
   static start(): ThrowawayRedis {
-    const script = 'source scripts/services.sh && SERVICES_DIR=$(mktemp -d /tmp/bureau-bench-redis.XXXXXX) && start_redis >&2 && echo "$REDISPORT $SERVICES_DIR"';
+    const script =
+      'source scripts/services.sh && SERVICES_DIR=$(mktemp -d /tmp/bureau-bench-redis.XXXXXX) && start_redis >&2 && echo "$REDISPORT $SERVICES_DIR"';
     const out = spawnSync('bash', ['-c', script], { cwd: root, encoding: 'utf8' });
     const [port, dir] = out.stdout.trim().split(' ');
     if (out.status !== 0 || !port || !dir) throw new Error(`could not start Redis: ${out.stderr.trim()}`);

@@ -56,7 +56,11 @@ export function consoleTable(reports: ScenarioReport[]): string {
   const head = ['scenario', 'figure', 'value', 'target', 'met'];
   const rows = [head, ...summaryRows(reports)];
   const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
@@ -79,7 +83,9 @@ export function markdown(info: RunInfo, reports: ScenarioReport[], method: strin
   out.push('');
   out.push(`- **Date:** ${info.date}`);
   out.push(`- **Command:** \`${info.command}\`${info.mode === 'quick' ? ' (quick mode: short windows, small counts; figures are indicative only)' : ''}`);
-  out.push(`- **Machine:** ${info.cores} cores (${info.cpuModel}), Node ${info.node}, ${info.os}; shared with other work, which is why every figure is a ratio against a baseline measured in the same run, A B A B`);
+  out.push(
+    `- **Machine:** ${info.cores} cores (${info.cpuModel}), Node ${info.node}, ${info.os}; shared with other work, which is why every figure is a ratio against a baseline measured in the same run, A B A B`,
+  );
   out.push(`- **Run time:** ${Math.round(info.durationS)} s`);
   out.push(`- **Settings:** ${info.settings.join('; ')}`);
   out.push('');

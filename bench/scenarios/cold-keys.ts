@@ -30,7 +30,11 @@ export async function b4ColdKeys(ctx: BenchContext): Promise<ScenarioReport> {
       async () => {
         const b = await probe.request<Bound>('measure', { cost: config.bcryptCost, concurrency: config.bcryptConcurrency, seconds: windowS });
         bounds.push(b);
-        report.windows.push({ window: 'A bcrypt bound (thread pool alone)', 'per s': round(b.perSecond, 1), detail: `${b.compares} compares in ${round(b.seconds, 2)} s, ${config.bcryptConcurrency} at a time, cost ${config.bcryptCost}` });
+        report.windows.push({
+          window: 'A bcrypt bound (thread pool alone)',
+          'per s': round(b.perSecond, 1),
+          detail: `${b.compares} compares in ${round(b.seconds, 2)} s, ${config.bcryptConcurrency} at a time, cost ${config.bcryptCost}`,
+        });
       },
       async () => {
         server = await server.restart({ logLevel: ctx.options.logLevel, cpuProfDir: ctx.options.cpuProfDir });
@@ -38,7 +42,11 @@ export async function b4ColdKeys(ctx: BenchContext): Promise<ScenarioReport> {
         checkStatuses('B cold keys', load.statusCodes, { statuses: [200] }, report.problems, load.errors, load.timeouts);
         if (load.rotated !== n) report.notes.push(`the load generator built ${load.rotated} requests for ${n} keys`);
         runs.push({ rps: load.rps, durationS: load.durationS });
-        report.windows.push({ window: `B ${n} cold keys through the server`, 'per s': round(load.rps, 1), detail: `${load.requests} requests in ${round(load.durationS, 2)} s over ${connections} connections; p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms; ${statusText(load.statusCodes)}` });
+        report.windows.push({
+          window: `B ${n} cold keys through the server`,
+          'per s': round(load.rps, 1),
+          detail: `${load.requests} requests in ${round(load.durationS, 2)} s over ${connections} connections; p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms; ${statusText(load.statusCodes)}`,
+        });
       },
     );
     const boundRate = bounds.reduce((a, b) => a + b.compares, 0) / bounds.reduce((a, b) => a + b.seconds, 0);

@@ -29,8 +29,12 @@ export async function b9Screenshot(ctx: BenchContext): Promise<ScenarioReport> {
     report.figures.push({ name: 'screenshot p50 (1280x800 PNG)', value: percentile(t, 50), unit: 'ms', digits: 1, target: { op: '<=', value: 25 } });
     report.figures.push({ name: 'longest event-loop stall meanwhile', value: stats.loopDelayMaxMs, unit: 'ms', digits: 1, target: { op: '<=', value: 50 } });
     report.figures.push({ name: 'screenshot p99', value: percentile(t, 99), unit: 'ms', digits: 1 });
-    report.notes.push(`${samples} screenshots one after another from one keep-alive connection, after 10 unmeasured; p50 ${round(percentile(t, 50), 1)} ms, p90 ${round(percentile(t, 90), 1)} ms, max ${round(t[t.length - 1], 1)} ms; ${Math.round(bytes / samples / 1024)} KiB each (the desktop as started: openbox and one xterm)`);
-    report.notes.push(`server CPU ${Math.round(stats.cpuUs / samples / 1000 * 10) / 10} ms per screenshot (the PNG is encoded on worker threads, which count in the process's CPU); event-loop delay p99 ${round(stats.loopDelayP99Ms, 1)} ms`);
+    report.notes.push(
+      `${samples} screenshots one after another from one keep-alive connection, after 10 unmeasured; p50 ${round(percentile(t, 50), 1)} ms, p90 ${round(percentile(t, 90), 1)} ms, max ${round(t[t.length - 1], 1)} ms; ${Math.round(bytes / samples / 1024)} KiB each (the desktop as started: openbox and one xterm)`,
+    );
+    report.notes.push(
+      `server CPU ${Math.round((stats.cpuUs / samples / 1000) * 10) / 10} ms per screenshot (the PNG is encoded on worker threads, which count in the process's CPU); event-loop delay p99 ${round(stats.loopDelayP99Ms, 1)} ms`,
+    );
     return report;
   } finally {
     await server.stop();
@@ -84,13 +88,19 @@ export async function b10Actions(ctx: BenchContext): Promise<ScenarioReport> {
     await api.exec(id, 'xterm -geometry 80x24+0+0 -e sh "$HOME/recorder.sh" >/dev/null 2>&1 &');
     await until('the recording terminal to start', () => exists('recorder.started'));
     await until('the recording terminal to have the keyboard focus', async () => {
-      await act([{ type: 'click', x: 100, y: 100 }, { type: 'type', text: 'ready\n' }]);
+      await act([
+        { type: 'click', x: 100, y: 100 },
+        { type: 'type', text: 'ready\n' },
+      ]);
       await sleep(200);
       return exists('recorder.focused');
     });
     await act([{ type: 'type', text: 'start\n' }]);
 
-    const batch = [{ type: 'click', x: 100, y: 100 }, { type: 'type', text: ASCII_20 }];
+    const batch = [
+      { type: 'click', x: 100, y: 100 },
+      { type: 'type', text: ASCII_20 },
+    ];
     for (let i = 0; i < 5; i++) await act(batch);
     await server.statsReset();
     const times: number[] = [];
@@ -121,11 +131,30 @@ export async function b10Actions(ctx: BenchContext): Promise<ScenarioReport> {
     if (!asciiExact) report.problems.push(`the ASCII batches did not arrive exactly: ${JSON.stringify(typed.split('\n')[0].slice(0, 120))}…`);
 
     const t = sorted(times);
-    report.figures.push({ name: 'click + 20 ASCII characters, p50 (no screenshot)', value: percentile(t, 50), unit: 'ms', digits: 1, target: { op: '<=', value: 20 } });
+    report.figures.push({
+      name: 'click + 20 ASCII characters, p50 (no screenshot)',
+      value: percentile(t, 50),
+      unit: 'ms',
+      digits: 1,
+      target: { op: '<=', value: 20 },
+    });
     report.figures.push({ name: 'same, p99', value: percentile(t, 99), unit: 'ms', digits: 1 });
-    report.figures.push({ name: `Unicode batch (${[...UNICODE].length} characters, ${new Set([...UNICODE].filter((c) => c.charCodeAt(0) > 127)).size} not on the keyboard)`, value: unicode.ms, unit: 'ms', digits: 1 });
-    report.figures.push({ name: 'typed text arrived exactly (1 = yes)', value: exact && asciiExact ? 1 : 0, unit: '', digits: 0, target: { op: '>=', value: 1 } });
-    report.notes.push(`${samples} batches one after another, after 5 unmeasured; p50 ${round(percentile(t, 50), 1)} ms, p90 ${round(percentile(t, 90), 1)} ms, max ${round(t[t.length - 1], 1)} ms; longest event-loop stall ${round(stats.loopDelayMaxMs, 1)} ms`);
+    report.figures.push({
+      name: `Unicode batch (${[...UNICODE].length} characters, ${new Set([...UNICODE].filter((c) => c.charCodeAt(0) > 127)).size} not on the keyboard)`,
+      value: unicode.ms,
+      unit: 'ms',
+      digits: 1,
+    });
+    report.figures.push({
+      name: 'typed text arrived exactly (1 = yes)',
+      value: exact && asciiExact ? 1 : 0,
+      unit: '',
+      digits: 0,
+      target: { op: '>=', value: 1 },
+    });
+    report.notes.push(
+      `${samples} batches one after another, after 5 unmeasured; p50 ${round(percentile(t, 50), 1)} ms, p90 ${round(percentile(t, 90), 1)} ms, max ${round(t[t.length - 1], 1)} ms; longest event-loop stall ${round(stats.loopDelayMaxMs, 1)} ms`,
+    );
     report.notes.push(
       `checked through the API itself: the typing goes to an xterm started with exec whose shell runs \`cat > ~/typed.txt\`, read back with GET /files; the Unicode batch ${JSON.stringify(UNICODE)} ${exact ? 'arrived exactly' : 'did NOT arrive exactly'}, and so did ${asciiExact ? '' : 'NOT '}the ${samples + 5} ASCII batches`,
     );

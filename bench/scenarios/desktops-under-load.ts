@@ -78,14 +78,24 @@ export async function b13DesktopsUnderLoad(ctx: BenchContext): Promise<ScenarioR
     const actions = { record: false, samples: [] as Sample[] };
     const screenshots = { record: false, samples: [] as Sample[] };
     drivers = apis.flatMap((api, i) => [
-      everyMs(ACTION_EVERY_MS, stop, async () => {
-        const a = await api.call('POST', `/api/desktops/${ids[i]}/actions`, { actions: BATCH });
-        return { ms: a.ms, status: a.status };
-      }, actions),
-      everyMs(SCREENSHOT_EVERY_MS, stop, async () => {
-        const a = await api.call('GET', `/api/desktops/${ids[i]}/screenshot`);
-        return { ms: a.ms, status: a.status };
-      }, screenshots),
+      everyMs(
+        ACTION_EVERY_MS,
+        stop,
+        async () => {
+          const a = await api.call('POST', `/api/desktops/${ids[i]}/actions`, { actions: BATCH });
+          return { ms: a.ms, status: a.status };
+        },
+        actions,
+      ),
+      everyMs(
+        SCREENSHOT_EVERY_MS,
+        stop,
+        async () => {
+          const a = await api.call('GET', `/api/desktops/${ids[i]}/screenshot`);
+          return { ms: a.ms, status: a.status };
+        },
+        screenshots,
+      ),
     ]);
     await sleep(warmupS * 1000);
     actions.record = screenshots.record = true;
@@ -97,7 +107,10 @@ export async function b13DesktopsUnderLoad(ctx: BenchContext): Promise<ScenarioR
     stop.done = true;
     await Promise.all(drivers);
 
-    for (const [what, s] of [['action batches', actions.samples], ['screenshots', screenshots.samples]] as const) {
+    for (const [what, s] of [
+      ['action batches', actions.samples],
+      ['screenshots', screenshots.samples],
+    ] as const) {
       const bad = s.filter((x) => x.status !== 200);
       if (bad.length) report.problems.push(`${what}: ${bad.length} of ${s.length} answered ${[...new Set(bad.map((x) => x.error ?? x.status))].join('/')}`);
       if (!s.length) report.problems.push(`${what}: none answered while measured`);
@@ -107,18 +120,33 @@ export async function b13DesktopsUnderLoad(ctx: BenchContext): Promise<ScenarioR
     const underLoad = throughputRatio(busy.a, busy.b);
     const idle = throughputRatio(quiet.a, quiet.b);
     const stalls = [...busy.a, ...busy.b].map((w: Window) => w.server?.loopDelayMaxMs ?? NaN);
-    report.figures.push({ name: `B1 /api/me ÷ /healthz with ${count} desktops driven`, value: underLoad.ratio, unit: '×', digits: 3, target: { op: '>=', value: 0.7 } });
+    report.figures.push({
+      name: `B1 /api/me ÷ /healthz with ${count} desktops driven`,
+      value: underLoad.ratio,
+      unit: '×',
+      digits: 3,
+      target: { op: '>=', value: 0.7 },
+    });
     report.figures.push({ name: 'action batch answered, p99', value: percentile(act, 99), unit: 'ms', digits: 1, target: { op: '<=', value: 100 } });
     report.figures.push({ name: 'action batch answered, p50', value: percentile(act, 50), unit: 'ms', digits: 1 });
-    report.figures.push({ name: 'screenshot answered, p50 / p99', value: null, unit: '', text: `${round(percentile(shots, 50), 1)} / ${round(percentile(shots, 99), 1)} ms` });
+    report.figures.push({
+      name: 'screenshot answered, p50 / p99',
+      value: null,
+      unit: '',
+      text: `${round(percentile(shots, 50), 1)} / ${round(percentile(shots, 99), 1)} ms`,
+    });
     report.figures.push({ name: 'B1 ratio on the same server, desktops idle', value: idle.ratio, unit: '×', digits: 3 });
     report.figures.push({ name: 'longest event-loop stall while driven', value: Math.max(...stalls), unit: 'ms', digits: 1 });
     report.windows = [...quiet.a.flatMap((w, i) => [windowRow(w), windowRow(quiet.b[i])]), ...busy.a.flatMap((w, i) => [windowRow(w), windowRow(busy.b[i])])];
     report.notes.push(
       `${count} desktops at 1280x800, each from its own key: a batch (click, type "hello", ctrl+u) every ${ACTION_EVERY_MS} ms and a screenshot every ${SCREENSHOT_EVERY_MS} ms, sent on schedule whether or not the last was answered (from 127.0.0.3, at most 16 connections per desktop: a request waiting for a connection counts that wait); ${actions.samples.length} batches and ${screenshots.samples.length} screenshots measured, during the driven windows only`,
     );
-    report.notes.push(`action batch p50 ${round(percentile(act, 50), 1)} ms, p90 ${round(percentile(act, 90), 1)} ms, p99 ${round(percentile(act, 99), 1)} ms, max ${round(act[act.length - 1], 1)} ms`);
-    report.notes.push(`B1 ratio per pair, driven: ${underLoad.pairs.map((r) => round(r, 3)).join(', ')}; idle: ${idle.pairs.map((r) => round(r, 3)).join(', ')}`);
+    report.notes.push(
+      `action batch p50 ${round(percentile(act, 50), 1)} ms, p90 ${round(percentile(act, 90), 1)} ms, p99 ${round(percentile(act, 99), 1)} ms, max ${round(act[act.length - 1], 1)} ms`,
+    );
+    report.notes.push(
+      `B1 ratio per pair, driven: ${underLoad.pairs.map((r) => round(r, 3)).join(', ')}; idle: ${idle.pairs.map((r) => round(r, 3)).join(', ')}`,
+    );
     return report;
   } finally {
     stop.done = true;

@@ -32,13 +32,24 @@ export async function b8DesktopStart(ctx: BenchContext): Promise<ScenarioReport>
     const runs = await Promise.all(Array.from({ length: together }, (_, i) => api.startTimed(`together ${i}`)));
     const allReady = performance.now() - started;
     const each = sorted(runs.map((r) => r.ms));
-    report.windows.push({ run: `${together} at once`, 'start → first screenshot ms': `${round(each[0], 0)} to ${round(each[each.length - 1], 0)} (all: ${round(allReady, 0)})` });
+    report.windows.push({
+      run: `${together} at once`,
+      'start → first screenshot ms': `${round(each[0], 0)} to ${round(each[each.length - 1], 0)} (all: ${round(allReady, 0)})`,
+    });
     await Promise.all(runs.map((r) => api.remove(r.id)));
 
     const a = sorted(alone);
-    report.figures.push({ name: 'one alone: start → first screenshot, p50', value: percentile(a, 50) / 1000, unit: 's', digits: 3, target: { op: '<=', value: 0.5 } });
+    report.figures.push({
+      name: 'one alone: start → first screenshot, p50',
+      value: percentile(a, 50) / 1000,
+      unit: 's',
+      digits: 3,
+      target: { op: '<=', value: 0.5 },
+    });
     report.figures.push({ name: `${together} started at once: all ready`, value: allReady / 1000, unit: 's', digits: 3, target: { op: '<=', value: 2 } });
-    report.notes.push(`one alone, ${aloneRuns} runs: ${a.map((v) => Math.round(v)).join(', ')} ms (p50 ${Math.round(percentile(a, 50))} ms); the first start of the server (not counted): ${Math.round(first.ms)} ms`);
+    report.notes.push(
+      `one alone, ${aloneRuns} runs: ${a.map((v) => Math.round(v)).join(', ')} ms (p50 ${Math.round(percentile(a, 50))} ms); the first start of the server (not counted): ${Math.round(first.ms)} ms`,
+    );
     report.notes.push(`${together} at once: each ready after ${each.map((v) => Math.round(v)).join(', ')} ms`);
     if (together !== 10) report.notes.push(`quick mode starts ${together} at once, not the 10 the target is for`);
     return report;
@@ -81,8 +92,15 @@ export async function b11DesktopMemory(ctx: BenchContext): Promise<ScenarioRepor
     const mean = per.reduce((a, b) => a + b, 0) / per.length;
     report.figures.push({ name: `PSS per idle desktop (mean of ${count}, no browser)`, value: mean, unit: 'MB', digits: 1, target: { op: '<=', value: 50 } });
     report.figures.push({ name: 'PSS of the largest', value: Math.max(...per), unit: 'MB', digits: 1 });
-    report.figures.push({ name: 'private memory per desktop (USS: pages only it maps), mean', value: desktops.reduce((n, d) => n + d.privateMB, 0) / desktops.length, unit: 'MB', digits: 1 });
-    report.notes.push(`${count} desktop(s) at 1280x800 (Xvnc, openbox, one xterm with its shell, in bubblewrap), idle ${settleMs / 1000} s after their first screenshot; MB = 10^6 bytes`);
+    report.figures.push({
+      name: 'private memory per desktop (USS: pages only it maps), mean',
+      value: desktops.reduce((n, d) => n + d.privateMB, 0) / desktops.length,
+      unit: 'MB',
+      digits: 1,
+    });
+    report.notes.push(
+      `${count} desktop(s) at 1280x800 (Xvnc, openbox, one xterm with its shell, in bubblewrap), idle ${settleMs / 1000} s after their first screenshot; MB = 10^6 bytes`,
+    );
     report.notes.push('PSS splits the pages of a shared library between the processes that map it, so more desktops on one machine cost a little less each');
     return report;
   } finally {

@@ -17,7 +17,14 @@ function percentile(sorted: number[], p: number): number {
  */
 export async function b5Flood(ctx: BenchContext): Promise<ScenarioReport> {
   const { windowS, warmupS, probeRate, floodConnections, floodAddresses } = ctx.options;
-  const report: ScenarioReport = { id: 'B5', title: `B5 flood (${floodAddresses} addresses, wrong secrets)`, figures: [], windows: [], notes: [], problems: [] };
+  const report: ScenarioReport = {
+    id: 'B5',
+    title: `B5 flood (${floodAddresses} addresses, wrong secrets)`,
+    figures: [],
+    windows: [],
+    notes: [],
+    problems: [],
+  };
   const server = await ctx.startBureau();
   try {
     const { keys } = await server.account({ keys: 1 });
@@ -74,7 +81,15 @@ export async function b5Flood(ctx: BenchContext): Promise<ScenarioReport> {
     const pooled = (ps: ProbeResult[]) => ps.flatMap((p) => p.latencies).sort((x, y) => x - y);
     const p99a = percentile(pooled(probes.a), 99);
     const p99b = percentile(pooled(probes.b), 99);
-    const refused = probes.b.reduce((n, p) => n + p.errors + Object.entries(p.statusCodes).filter(([c]) => c !== '200').reduce((m, [, k]) => m + k, 0), 0);
+    const refused = probes.b.reduce(
+      (n, p) =>
+        n +
+        p.errors +
+        Object.entries(p.statusCodes)
+          .filter(([c]) => c !== '200')
+          .reduce((m, [, k]) => m + k, 0),
+      0,
+    );
     const floodRps = floods.reduce((n, f) => n + f.requests, 0) / floods.reduce((s, f) => s + f.durationS, 0);
     report.figures.push({ name: 'valid-key p99 under flood ÷ without', value: p99b / p99a, unit: '×', digits: 2, target: { op: '<=', value: 2 } });
     report.figures.push({ name: 'valid requests refused under flood', value: refused, unit: '', digits: 0, target: { op: '<=', value: 0 } });
@@ -84,7 +99,9 @@ export async function b5Flood(ctx: BenchContext): Promise<ScenarioReport> {
     const p99d = percentile(pooled(probes.d), 99);
     report.figures.push({ name: 'control: /healthz p99 under the same flood ÷ without', value: p99d / p99c, unit: '×', digits: 2 });
     report.figures.push({ name: 'valid-key p99 under flood ÷ /healthz p99 under the same flood', value: p99b / p99d, unit: '×', digits: 2 });
-    report.notes.push(`valid-key p99: ${round(p99a, 2)} ms alone, ${round(p99b, 2)} ms under flood; p50 ${round(percentile(pooled(probes.a), 50), 2)} ms and ${round(percentile(pooled(probes.b), 50), 2)} ms`);
+    report.notes.push(
+      `valid-key p99: ${round(p99a, 2)} ms alone, ${round(p99b, 2)} ms under flood; p50 ${round(percentile(pooled(probes.a), 50), 2)} ms and ${round(percentile(pooled(probes.b), 50), 2)} ms`,
+    );
     report.notes.push(`control /healthz p99: ${round(p99c, 2)} ms alone, ${round(p99d, 2)} ms under flood`);
     report.notes.push(
       `the same flood stretches the p99 of /healthz, which checks no credential and does no I/O, ${round(p99d / p99c, 2)}×, against ${round(p99b / p99a, 2)}× for the valid key`,
@@ -94,7 +111,9 @@ export async function b5Flood(ctx: BenchContext): Promise<ScenarioReport> {
     report.notes.push(
       `the flood got ${Math.round(floodRps)} answers a second from ${floodConnections} connections: each refusal is answered after BUREAU_REFUSAL_DELAY_MS (200 ms, the default, which the bench keeps, stretched by up to half at random), so a connection gets at most 5 a second; ${round((100 * shed) / Math.max(1, answered), 0)}% of them were 503 overloaded (the bcrypt queue full of its guesses), and the bcrypt threads busy with those guesses share the machine's cores with the event loop`,
     );
-    report.notes.push(`measuring client: ${probeRate} req/s, 4 connections, from 127.0.0.1; flood: ${floodConnections} connections from ${floodAddresses} addresses, each one fresh per window`);
+    report.notes.push(
+      `measuring client: ${probeRate} req/s, 4 connections, from 127.0.0.1; flood: ${floodConnections} connections from ${floodAddresses} addresses, each one fresh per window`,
+    );
     report.notes.push(`event-loop delay (perf_hooks, 10 ms resolution) max without flood: ${round(Math.max(...stalls.a), 1)} ms`);
     return report;
   } finally {

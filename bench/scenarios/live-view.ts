@@ -64,9 +64,17 @@ export async function b12LiveView(ctx: BenchContext): Promise<ScenarioReport> {
       }
       const t = sorted(toViewer);
       const act = sorted(answered);
-      report.figures.push({ name: 'screen change → FramebufferUpdate at the viewer, p50', value: percentile(t, 50), unit: 'ms', digits: 1, target: { op: '<=', value: 100 } });
+      report.figures.push({
+        name: 'screen change → FramebufferUpdate at the viewer, p50',
+        value: percentile(t, 50),
+        unit: 'ms',
+        digits: 1,
+        target: { op: '<=', value: 100 },
+      });
       report.figures.push({ name: 'same, p90', value: percentile(t, 90), unit: 'ms', digits: 1 });
-      report.notes.push(`${runs} runs after 3 unmeasured, ${width}x${height}, Raw encoding, a watch-only ticket: p50 ${round(percentile(t, 50), 1)} ms, p90 ${round(percentile(t, 90), 1)} ms, max ${round(t[t.length - 1], 1)} ms; the action's own answer came after p50 ${round(percentile(act, 50), 1)} ms`);
+      report.notes.push(
+        `${runs} runs after 3 unmeasured, ${width}x${height}, Raw encoding, a watch-only ticket: p50 ${round(percentile(t, 50), 1)} ms, p90 ${round(percentile(t, 90), 1)} ms, max ${round(t[t.length - 1], 1)} ms; the action's own answer came after p50 ${round(percentile(act, 50), 1)} ms`,
+      );
     } finally {
       client.close();
     }

@@ -12,7 +12,10 @@ const OK = { statuses: [200] };
 export function ensurePeerInstalled(): void {
   if (existsSync(`${PEER_DIR}node_modules/better-auth/package.json`) && existsSync(`${PEER_DIR}node_modules/@better-auth/api-key/package.json`)) return;
   process.stderr.write('(installing bench/peers/better-auth with npm ci) ');
-  const r = spawnSync('npm', ['ci', '--prefix', PEER_DIR, '--no-audit', '--no-fund', '--loglevel=error'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync('npm', ['ci', '--prefix', PEER_DIR, '--no-audit', '--no-fund', '--loglevel=error'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (r.status !== 0) throw new Error(`npm ci --prefix bench/peers/better-auth failed: ${r.stderr.trim().slice(-2000)}`);
 }
 
@@ -53,7 +56,12 @@ export async function peerBetterAuth(ctx: BenchContext): Promise<ScenarioReport>
     const theirsJob = { url: peer.url('/api/me'), connections, duration: windowS, headers: { 'x-api-key': String(started.ready.key) } };
     const theirHealth = { url: peer.url('/healthz'), connections, duration: windowS };
     const ourHealth = { url: ours.url('/healthz'), connections, duration: windowS };
-    for (const [s, job] of [[ours, oursJob], [peer, theirsJob], [peer, theirHealth], [ours, ourHealth]] as const) {
+    for (const [s, job] of [
+      [ours, oursJob],
+      [peer, theirsJob],
+      [peer, theirHealth],
+      [ours, ourHealth],
+    ] as const) {
       await ctx.window('warm-up', s, { ...job, duration: warmupS }, OK, report.problems);
     }
     const a: Window[] = [];
@@ -69,7 +77,13 @@ export async function peerBetterAuth(ctx: BenchContext): Promise<ScenarioReport>
     const oursRps = pooledRps(a);
     const theirsRps = pooledRps(b);
     const theirBare = pooledRps(h);
-    report.figures.push({ name: 'our req/s ÷ theirs (key-verified GET /api/me)', value: oursRps / theirsRps, unit: '×', digits: 1, target: { op: '>=', value: 20 } });
+    report.figures.push({
+      name: 'our req/s ÷ theirs (key-verified GET /api/me)',
+      value: oursRps / theirsRps,
+      unit: '×',
+      digits: 1,
+      target: { op: '>=', value: 20 },
+    });
     report.figures.push({ name: 'Better Auth: key route ÷ its own bare route', value: theirsRps / theirBare, unit: '×', digits: 3 });
     report.figures.push({ name: 'our /api/me ÷ a bare Fastify route (theirs)', value: oursRps / theirBare, unit: '×', digits: 3 });
     report.windows = a.flatMap((w, i) => [windowRow(w), windowRow(b[i]), windowRow(h[i]), windowRow(oh[i])]);

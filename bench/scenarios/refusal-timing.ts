@@ -45,7 +45,15 @@ export async function t1RefusalTiming(ctx: BenchContext): Promise<ScenarioReport
     const addresses = loopbackAddresses(200, (2 * SAMPLES) / PER_ADDRESS);
     const times = { live: [] as number[], unknown: [] as number[] };
     for (let i = 0; i < SAMPLES; i++) {
-      for (const [kind, key] of (i % 2 ? [['live', live[i]], ['unknown', unknown[i]]] : [['unknown', unknown[i]], ['live', live[i]]]) as Array<['live' | 'unknown', string]>) {
+      for (const [kind, key] of (i % 2
+        ? [
+            ['live', live[i]],
+            ['unknown', unknown[i]],
+          ]
+        : [
+            ['unknown', unknown[i]],
+            ['live', live[i]],
+          ]) as Array<['live' | 'unknown', string]>) {
         const n = 2 * i + (kind === 'live' ? 0 : 1);
         const r = await timedRefusal(server.url('/api/me'), key, addresses[Math.floor(n / PER_ADDRESS)]);
         if (r.status !== 401) report.problems.push(`${kind} sample ${i}: status ${r.status}, expected 401`);
@@ -56,7 +64,12 @@ export async function t1RefusalTiming(ctx: BenchContext): Promise<ScenarioReport
     report.figures.push({ name: '|median(live id) − median(unknown id)|', value: diff, unit: 'ms', digits: 1, target: { op: '<=', value: 15 } });
     for (const kind of ['live', 'unknown'] as const) {
       const s = [...times[kind]].sort((a, b) => a - b);
-      report.windows.push({ window: `${kind} id, ${SAMPLES} wrong keys`, 'p50 ms': round(median(s), 1), 'min ms': round(s[0], 1), 'max ms': round(s[s.length - 1], 1) });
+      report.windows.push({
+        window: `${kind} id, ${SAMPLES} wrong keys`,
+        'p50 ms': round(median(s), 1),
+        'min ms': round(s[0], 1),
+        'max ms': round(s[s.length - 1], 1),
+      });
     }
     return report;
   } finally {

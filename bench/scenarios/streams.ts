@@ -24,7 +24,14 @@ const STREAM_PATH = '/api/mission-control/activity/stream';
 export async function b6Streams(ctx: BenchContext): Promise<ScenarioReport> {
   const n = ctx.options.streams;
   const events = ctx.options.quick ? 2 : 3;
-  const report: ScenarioReport = { id: 'B6', title: `B6 ${n.toLocaleString('en-US')} concurrent activity streams`, figures: [], windows: [], notes: [], problems: [] };
+  const report: ScenarioReport = {
+    id: 'B6',
+    title: `B6 ${n.toLocaleString('en-US')} concurrent activity streams`,
+    figures: [],
+    windows: [],
+    notes: [],
+    problems: [],
+  };
   // Every stream comes from 127.0.0.1: the per-address connection cap (256) would close the trigger's connection.
   const server = await ctx.startBureau({ env: { BUREAU_MAX_STREAMS_PER_ACCOUNT: String(n + 10), BUREAU_MAX_CONNECTIONS_PER_ADDRESS: String(n + 100) } });
   const holder = await ctx.secondLoader();
@@ -40,7 +47,12 @@ export async function b6Streams(ctx: BenchContext): Promise<ScenarioReport> {
     const fanOut = async (label: string) => {
       const marker = `bench-fanout-${process.pid}-${++seq}`;
       const r = await holder.request<FanOut>('fanOut', {
-        trigger: { url: server.url('/api/desktops'), method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ name: marker }) },
+        trigger: {
+          url: server.url('/api/desktops'),
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: marker }),
+        },
         marker,
         timeoutS: 60,
       });
@@ -64,7 +76,9 @@ export async function b6Streams(ctx: BenchContext): Promise<ScenarioReport> {
     const a: number[] = [];
     for (let i = 0; i < events; i++) a.push(...(await fanOut('A 1 stream')));
 
-    const rest = await holder.request<{ opened: number; statusCodes: Record<string, number>; errors: number; seconds: number }>('openStreams', { job: { ...job, count: n - 1 } });
+    const rest = await holder.request<{ opened: number; statusCodes: Record<string, number>; errors: number; seconds: number }>('openStreams', {
+      job: { ...job, count: n - 1 },
+    });
     checkStatuses(`B open ${n - 1} more streams`, rest.statusCodes, { statuses: [200] }, report.problems, rest.errors);
     const open = first.opened + rest.opened;
     if (open !== n) report.problems.push(`${open} of ${n} streams open`);
@@ -83,11 +97,23 @@ export async function b6Streams(ctx: BenchContext): Promise<ScenarioReport> {
     a.sort((x, y) => x - y);
     b.sort((x, y) => x - y);
 
-    report.figures.push({ name: 'memory per stream (RSS growth ÷ streams)', value: (rssAfter - rssBefore) / open / 1024, unit: 'KiB', digits: 1, target: { op: '<=', value: 10 } });
+    report.figures.push({
+      name: 'memory per stream (RSS growth ÷ streams)',
+      value: (rssAfter - rssBefore) / open / 1024,
+      unit: 'KiB',
+      digits: 1,
+      target: { op: '<=', value: 10 },
+    });
     report.figures.push({ name: `one event to all streams, p50`, value: percentile(b, 50), unit: 'ms', digits: 1 });
     report.figures.push({ name: `one event to all streams, p99`, value: percentile(b, 99), unit: 'ms', digits: 1, target: { op: '<=', value: 50 } });
     report.figures.push({ name: 'p99 with all streams ÷ p99 with one', value: percentile(b, 99) / percentile(a, 99), unit: '×', digits: 1 });
-    report.figures.push({ name: 'longest event-loop stall while fanning out', value: during.loopDelayMaxMs, unit: 'ms', digits: 0, target: { op: '<=', value: 30 } });
+    report.figures.push({
+      name: 'longest event-loop stall while fanning out',
+      value: during.loopDelayMaxMs,
+      unit: 'ms',
+      digits: 0,
+      target: { op: '<=', value: 30 },
+    });
     report.figures.push({ name: 'server CPU with the streams idle', value: (idle.cpuUs / 1000 / idle.elapsedMs) * 100, unit: '% of a core', digits: 1 });
     report.notes.push(`RSS after GC: ${round(rssBefore / 2 ** 20, 1)} MiB before the streams, ${round(rssAfter / 2 ** 20, 1)} MiB with ${open} open`);
     report.notes.push(`${events} events with one stream (A), then ${events} with all of them (B); delays pooled over streams and events`);

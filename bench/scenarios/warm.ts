@@ -1,14 +1,6 @@
 import type { BureauServer } from '../lib/bureau.ts';
 import { ThrowawayPostgres } from '../lib/postgres.ts';
-import {
-  type BenchContext,
-  type ScenarioReport,
-  type Window,
-  cpuPerRequestUs,
-  round,
-  throughputRatio,
-  windowRow,
-} from '../lib/context.ts';
+import { type BenchContext, type ScenarioReport, type Window, cpuPerRequestUs, round, throughputRatio, windowRow } from '../lib/context.ts';
 
 const OK = { statuses: [200] };
 
@@ -51,7 +43,12 @@ async function warmCredential(
     const { ratio, pairs } = throughputRatio(a, b);
     report.figures.push({ name: '/api/me req/s ÷ /healthz req/s', value: ratio, unit: '×', digits: 3, target: { op: '>=', value: target } });
     report.figures.push({ name: 'authentication alone: empty authenticated route ÷ /healthz', value: throughputRatio(a, c).ratio, unit: '×', digits: 3 });
-    report.figures.push({ name: 'server CPU per request: /healthz, empty authenticated, /api/me', value: null, unit: '', text: `${Math.round(cpuPerRequestUs(a))} / ${Math.round(cpuPerRequestUs(c))} / ${Math.round(cpuPerRequestUs(b))} µs` });
+    report.figures.push({
+      name: 'server CPU per request: /healthz, empty authenticated, /api/me',
+      value: null,
+      unit: '',
+      text: `${Math.round(cpuPerRequestUs(a))} / ${Math.round(cpuPerRequestUs(c))} / ${Math.round(cpuPerRequestUs(b))} µs`,
+    });
     report.windows = a.flatMap((w, i) => [windowRow(w), windowRow(b[i]), windowRow(c[i])]);
     report.notes.push(`/api/me ÷ /healthz per pair: ${pairs.map((r) => round(r, 3)).join(', ')}`);
     const [cpuA, cpuB, cpuC] = [cpuPerRequestUs(a), cpuPerRequestUs(b), cpuPerRequestUs(c)];
@@ -121,7 +118,12 @@ export async function b3Desktops(ctx: BenchContext): Promise<ScenarioReport> {
   const sqlite = await b3Windows(ctx, report, {}, '');
   const { ratio, pairs } = throughputRatio(sqlite.a, sqlite.b);
   report.figures.push({ name: '/api/desktops req/s ÷ /api/me req/s (SQLite)', value: ratio, unit: '×', digits: 3, target: { op: '>=', value: 0.6 } });
-  report.figures.push({ name: 'server CPU per request: /api/me, /api/desktops (SQLite)', value: null, unit: '', text: `${Math.round(cpuPerRequestUs(sqlite.a))} / ${Math.round(cpuPerRequestUs(sqlite.b))} µs` });
+  report.figures.push({
+    name: 'server CPU per request: /api/me, /api/desktops (SQLite)',
+    value: null,
+    unit: '',
+    text: `${Math.round(cpuPerRequestUs(sqlite.a))} / ${Math.round(cpuPerRequestUs(sqlite.b))} µs`,
+  });
   report.windows = sqlite.a.flatMap((w, i) => [windowRow(w), windowRow(sqlite.b[i])]);
   report.notes.push(`SQLite, ratio per pair: ${pairs.map((r) => round(r, 3)).join(', ')}`);
 
@@ -137,8 +139,19 @@ export async function b3Desktops(ctx: BenchContext): Promise<ScenarioReport> {
   try {
     const pg = await b3Windows(ctx, report, { DATABASE_URL: postgres.url }, ' (PostgreSQL)');
     const onPg = throughputRatio(pg.a, pg.b);
-    report.figures.push({ name: '/api/desktops req/s ÷ /api/me req/s (PostgreSQL)', value: onPg.ratio, unit: '×', digits: 3, target: { op: '>=', value: 0.4 } });
-    report.figures.push({ name: 'server CPU per request: /api/me, /api/desktops (PostgreSQL)', value: null, unit: '', text: `${Math.round(cpuPerRequestUs(pg.a))} / ${Math.round(cpuPerRequestUs(pg.b))} µs` });
+    report.figures.push({
+      name: '/api/desktops req/s ÷ /api/me req/s (PostgreSQL)',
+      value: onPg.ratio,
+      unit: '×',
+      digits: 3,
+      target: { op: '>=', value: 0.4 },
+    });
+    report.figures.push({
+      name: 'server CPU per request: /api/me, /api/desktops (PostgreSQL)',
+      value: null,
+      unit: '',
+      text: `${Math.round(cpuPerRequestUs(pg.a))} / ${Math.round(cpuPerRequestUs(pg.b))} µs`,
+    });
     report.windows.push(...pg.a.flatMap((w, i) => [windowRow(w), windowRow(pg.b[i])]));
     report.notes.push(`PostgreSQL, ratio per pair: ${onPg.pairs.map((r) => round(r, 3)).join(', ')}`);
   } finally {

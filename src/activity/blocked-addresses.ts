@@ -114,7 +114,10 @@ export class BlockedAddressReporter {
       data: { address: attempt.limiterAddress, blockS: this.deps.blockS, keyIds: [...ids].map(visibleKeyId) },
     }));
     try {
-      const events = await this.deps.blocks.record({ address: attempt.limiterAddress, blockedAt: attempt.untilMs - this.deps.blockS * 1000, untilMs: attempt.untilMs }, drafts);
+      const events = await this.deps.blocks.record(
+        { address: attempt.limiterAddress, blockedAt: attempt.untilMs - this.deps.blockS * 1000, untilMs: attempt.untilMs },
+        drafts,
+      );
       if (events) this.deps.publisher.publish(events);
     } catch (err) {
       this.deps.onError(err);

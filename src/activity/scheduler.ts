@@ -11,4 +11,3 @@ export const timerScheduler: Scheduler = {
     return () => clearInterval(t);
   },
 };
-

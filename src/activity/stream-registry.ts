@@ -115,9 +115,7 @@ export class ActivityStreams {
       if (ids) ids.push(s.id);
       else held.set(s.principal.accountId, [s.id]);
     }
-    await Promise.all(
-      [...held].map(([accountId, ids]) => this.deps.slots.renew(accountId, ids).catch((err) => this.deps.onError?.(err))),
-    );
+    await Promise.all([...held].map(([accountId, ids]) => this.deps.slots.renew(accountId, ids).catch((err) => this.deps.onError?.(err))));
   }
 
   /** Closes streams whose credential expired or no longer holds. */

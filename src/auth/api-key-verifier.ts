@@ -111,7 +111,8 @@ export class ApiKeyVerifier {
     const lapsed = cache.lapsed(digest);
     if (lapsed) {
       const row = await store.findByPublicId(parsed.publicId);
-      if (row && isActiveKey(row, clock.now()) && lapsed.credentialId === row.id && lapsed.secretHash === row.secretHash) return this.admit(digest, row, clientAddress);
+      if (row && isActiveKey(row, clock.now()) && lapsed.credentialId === row.id && lapsed.secretHash === row.secretHash)
+        return this.admit(digest, row, clientAddress);
     }
     // Requests that present the same key from the same address at the same time (a
     // client opening many connections with a new key) share one evaluation: one place,
@@ -125,7 +126,14 @@ export class ApiKeyVerifier {
   }
 
   /** The expensive check: a reserved place in the address's failure count, the row, one bcrypt compare. */
-  private async evaluate(presented: string, publicId: string, digest: string, clientAddress: string, limiterAddress: string, memo?: DigestMemo): Promise<KeyVerification> {
+  private async evaluate(
+    presented: string,
+    publicId: string,
+    digest: string,
+    clientAddress: string,
+    limiterAddress: string,
+    memo?: DigestMemo,
+  ): Promise<KeyVerification> {
     const { clock, store, bcrypt, guard } = this.deps;
     // Under a flood the compare queue is full: shed now, before any other work.
     bcrypt.checkCapacity();
@@ -197,7 +205,14 @@ export class ApiKeyVerifier {
     return hit.principal;
   }
 
-  private fail(address: string, clientAddress: string, publicId: string | null, accountId: string | null, keyId: string | null, state: BlockState): KeyVerification {
+  private fail(
+    address: string,
+    clientAddress: string,
+    publicId: string | null,
+    accountId: string | null,
+    keyId: string | null,
+    state: BlockState,
+  ): KeyVerification {
     this.deps.onFailure?.({ limiterAddress: address, clientAddress, publicId, accountId, blockedNow: state.blocked, untilMs: state.untilMs });
     return { ok: false, reason: 'invalid', publicId, accountId, blockedNow: state.blocked, keyId };
   }

@@ -47,7 +47,13 @@ export class ApiKeyService {
    * Returns the plaintext key: the only time it ever exists outside the caller's hands.
    * `creator` is who asks (null: the operator); what it may grant is in key-grants.ts.
    */
-  async create(accountId: string, input: CreateKeyInput, actor: Actor, ip: string | null, creator: Principal | null = null): Promise<{ key: string; apiKey: ApiKeyView }> {
+  async create(
+    accountId: string,
+    input: CreateKeyInput,
+    actor: Actor,
+    ip: string | null,
+    creator: Principal | null = null,
+  ): Promise<{ key: string; apiKey: ApiKeyView }> {
     const { clock, store, bcrypt, activity, policy } = this.deps;
     const name = checkDisplayName(input.name, 100);
     const now = clock.now();
@@ -96,7 +102,14 @@ export class ApiKeyService {
   }
 
   /** 404 when no such key, 403 when it belongs to another account. Revoking twice is a no-op. */
-  async revoke(accountId: string, keyId: string, actor: Actor, ip: string | null, reason: RevocationReason = 'requested', extra: ActivityDraft[] = []): Promise<ApiKeyView> {
+  async revoke(
+    accountId: string,
+    keyId: string,
+    actor: Actor,
+    ip: string | null,
+    reason: RevocationReason = 'requested',
+    extra: ActivityDraft[] = [],
+  ): Promise<ApiKeyView> {
     const { clock, store, revocations, activity } = this.deps;
     const key = await this.owned(accountId, keyId);
     const now = clock.now();
@@ -115,7 +128,14 @@ export class ApiKeyService {
    * Replaces an active key's scopes (how the owner grants keys:manage to a key made
    * before scopes existed). Effective on every process at the key's next request.
    */
-  async updateScopes(accountId: string, keyId: string, requested: readonly unknown[], actor: Actor, ip: string | null, creator: Principal): Promise<ApiKeyView> {
+  async updateScopes(
+    accountId: string,
+    keyId: string,
+    requested: readonly unknown[],
+    actor: Actor,
+    ip: string | null,
+    creator: Principal,
+  ): Promise<ApiKeyView> {
     const { clock, store, revocations, activity } = this.deps;
     const key = await this.owned(accountId, keyId);
     const now = clock.now();

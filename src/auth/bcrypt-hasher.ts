@@ -78,7 +78,8 @@ export class BoundedBcrypt {
       return await work();
     } finally {
       const next = this.waiting.shift();
-      if (next) next(); // hand the slot over without releasing it
+      if (next)
+        next(); // hand the slot over without releasing it
       else this.running--;
     }
   }

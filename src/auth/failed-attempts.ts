@@ -187,10 +187,7 @@ export class FailedAttemptGuard {
    */
   private async failures(address: string, now: number): Promise<number> {
     const window = this.windowOf(now);
-    const [current, previous] = await Promise.all([
-      this.store.count('fail', `${address}:${window}`),
-      this.store.count('fail', `${address}:${window - 1}`),
-    ]);
+    const [current, previous] = await Promise.all([this.store.count('fail', `${address}:${window}`), this.store.count('fail', `${address}:${window - 1}`)]);
     return current + previous * this.previousWeight(now);
   }
 

@@ -44,7 +44,12 @@ export function checkScopeChange(current: number, next: number, creator: Princip
  * the creator can see), else the creator's own binding. A desktop the creator cannot see
  * is refused with the same words as one that does not exist.
  */
-export async function grantDesktops(accountId: string, requested: readonly string[] | undefined, creator: Principal | null, owned: OwnedDesktops): Promise<string[] | null> {
+export async function grantDesktops(
+  accountId: string,
+  requested: readonly string[] | undefined,
+  creator: Principal | null,
+  owned: OwnedDesktops,
+): Promise<string[] | null> {
   const bound = creator?.desktops ?? null;
   if (requested === undefined) return bound === null ? null : [...bound];
   const ids = [...new Set(requested)];
@@ -52,7 +57,8 @@ export async function grantDesktops(accountId: string, requested: readonly strin
   if (ids.length > MAX_BOUND_DESKTOPS) throw new Problem('validation_failed', `desktops names at most ${MAX_BOUND_DESKTOPS} desktops`);
   const exists = await owned(accountId, ids);
   for (const id of ids) {
-    if ((bound !== null && !bound.includes(id)) || !exists.has(id)) throw new Problem('validation_failed', `${id.slice(0, 64)} is not a desktop of this account`);
+    if ((bound !== null && !bound.includes(id)) || !exists.has(id))
+      throw new Problem('validation_failed', `${id.slice(0, 64)} is not a desktop of this account`);
   }
   return ids;
 }
@@ -83,8 +89,13 @@ export function grantExpiry(input: string | null | undefined, now: number, polic
   const max = policy.maxLifetimeDays;
   if (max !== null) {
     const latest = now + max * DAY_MS;
-    if (expiresAt === null) throw new Problem('validation_failed', `expiresAt is required: keys on this server expire within ${max} days (BUREAU_MAX_KEY_LIFETIME_DAYS)`);
-    if (expiresAt > latest) throw new Problem('validation_failed', `expiresAt must be within ${max} days (BUREAU_MAX_KEY_LIFETIME_DAYS), at the latest ${new Date(latest).toISOString()}`);
+    if (expiresAt === null)
+      throw new Problem('validation_failed', `expiresAt is required: keys on this server expire within ${max} days (BUREAU_MAX_KEY_LIFETIME_DAYS)`);
+    if (expiresAt > latest)
+      throw new Problem(
+        'validation_failed',
+        `expiresAt must be within ${max} days (BUREAU_MAX_KEY_LIFETIME_DAYS), at the latest ${new Date(latest).toISOString()}`,
+      );
   }
   const end = creatorEnd(creator);
   if (end !== null && (expiresAt === null || expiresAt > end)) {

@@ -45,7 +45,13 @@ export class RolledKeyUses {
           actor: { type: 'api_key', id: key.keyId },
           target: { type: 'api_key', id: key.keyId },
           ip: clientAddress,
-          data: { name: key.name, keyId: visibleKeyId(key.publicId), address: clientAddress, rolledTo: key.rolledTo, endsAt: new Date(key.endsAt).toISOString() },
+          data: {
+            name: key.name,
+            keyId: visibleKeyId(key.publicId),
+            address: clientAddress,
+            rolledTo: key.rolledTo,
+            endsAt: new Date(key.endsAt).toISOString(),
+          },
         },
       ]);
       this.deps.publisher.publish(events);

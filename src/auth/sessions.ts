@@ -77,7 +77,12 @@ export class SessionService {
   }
 
   /** A new session (and so a new id and token) at every sign-in. Returns the token: it is never stored. */
-  async start(input: { accountId: string; ip: string | null; userAgent: string | null; provider: string | null }): Promise<{ token: string; session: SessionRecord }> {
+  async start(input: {
+    accountId: string;
+    ip: string | null;
+    userAgent: string | null;
+    provider: string | null;
+  }): Promise<{ token: string; session: SessionRecord }> {
     const { clock, store, activity, idleS, absoluteS, serverSecret } = this.deps;
     const now = clock.now();
     const token = `lb_s_${randomBase62(32)}`;
@@ -131,7 +136,13 @@ export class SessionService {
     if (!s) {
       const row = await store.findByTokenHash(hmacDigest(serverSecret, token));
       if (!row || row.endedAt !== null) return null;
-      s = { credentialId: row.id, accountId: row.accountId, lastSeenAt: row.lastSeenAt, idleExpiresAt: row.idleExpiresAt, absoluteExpiresAt: row.absoluteExpiresAt };
+      s = {
+        credentialId: row.id,
+        accountId: row.accountId,
+        lastSeenAt: row.lastSeenAt,
+        idleExpiresAt: row.idleExpiresAt,
+        absoluteExpiresAt: row.absoluteExpiresAt,
+      };
       this.cache.set(cacheKey, s, row.absoluteExpiresAt);
     }
     const now = clock.now();

@@ -91,7 +91,9 @@ export function blockedAddressOf(input: string): string | null {
  * BUREAU_TRUST_PROXY; already validated by the config). IPv4-mapped IPv6 counts as IPv4.
  */
 export function addressMatcher(list: string[]): (ip: string) => boolean {
-  const ranges = list.map((entry) => (entry.includes('/') ? ipaddr.parseCIDR(entry) : ipaddr.parseCIDR(`${entry}/${ipaddr.parse(entry).kind() === 'ipv4' ? 32 : 128}`)));
+  const ranges = list.map((entry) =>
+    entry.includes('/') ? ipaddr.parseCIDR(entry) : ipaddr.parseCIDR(`${entry}/${ipaddr.parse(entry).kind() === 'ipv4' ? 32 : 128}`),
+  );
   if (ranges.length === 0) return () => false;
   return (ip) => {
     if (!ipaddr.isValid(ip)) return false;

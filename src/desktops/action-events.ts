@@ -58,7 +58,15 @@ export class ActionEvents {
     const key = `${desktopId} ${actor.type}:${actor.id}`;
     let burst = this.bursts.get(key);
     if (!burst) {
-      const draft: ActivityDraft = { accountId, type: 'desktop.action', at: this.clock.now(), actor, target: { type: 'desktop', id: desktopId }, ip, data: null };
+      const draft: ActivityDraft = {
+        accountId,
+        type: 'desktop.action',
+        at: this.clock.now(),
+        actor,
+        target: { type: 'desktop', id: desktopId },
+        ip,
+        data: null,
+      };
       this.bursts.set(key, (burst = { draft, actions: [], count: 0, batches: 0 }));
     }
     burst.batches++;

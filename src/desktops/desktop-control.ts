@@ -56,7 +56,14 @@ export class DesktopControl {
     return d.host.cursor(id);
   }
 
-  async act(access: DesktopAccess, id: string, input: unknown, options: { screenshot: boolean }, actor: Actor, ip: string | null): Promise<{ cursor: Point; screenshot?: Buffer }> {
+  async act(
+    access: DesktopAccess,
+    id: string,
+    input: unknown,
+    options: { screenshot: boolean },
+    actor: Actor,
+    ip: string | null,
+  ): Promise<{ cursor: Point; screenshot?: Buffer }> {
     const d = await this.deps.desktops.running(access, id);
     // Checked against this desktop's screen before anything reaches it: a bad batch changes nothing.
     const actions = validateActions(input, d.resolution);
@@ -71,12 +78,17 @@ export class DesktopControl {
     if (!Number.isInteger(timeoutS) || timeoutS < 1 || timeoutS > MAX_EXEC_TIMEOUT_S) {
       throw new Problem('validation_failed', `timeoutS must be a whole number from 1 to ${MAX_EXEC_TIMEOUT_S}`);
     }
-    if (Array.isArray(input.command) ? input.command.length === 0 : input.command.length === 0) throw new Problem('validation_failed', 'command must not be empty');
+    if (Array.isArray(input.command) ? input.command.length === 0 : input.command.length === 0)
+      throw new Problem('validation_failed', 'command must not be empty');
     const d = await this.deps.desktops.running(access, id);
     this.deps.idle.touch(id);
     const argv = Array.isArray(input.command) ? input.command : null;
     const result = await d.host.exec(id, { argv, command: argv ? null : (input.command as string), timeoutS, cwd: input.cwd ?? null });
-    await this.record(d.accountId, id, 'desktop.exec', actor, ip, { command: recordedCommand(input.command), exitCode: result.exitCode, timedOut: result.exitCode === null });
+    await this.record(d.accountId, id, 'desktop.exec', actor, ip, {
+      command: recordedCommand(input.command),
+      exitCode: result.exitCode,
+      timedOut: result.exitCode === null,
+    });
     return result;
   }
 

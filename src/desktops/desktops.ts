@@ -91,7 +91,8 @@ export class DesktopService {
 
   async create(access: DesktopAccess, input: { name: string; resolution?: string }, actor: Actor, ip: string | null): Promise<DesktopView> {
     // A new desktop would be outside the key's own list: only an unbound key makes desktops.
-    if (access.desktops != null) throw insufficientScope(scopeBit('desktops:write'), 'A key bound to desktops cannot create desktops: that needs desktops:write with no desktop list');
+    if (access.desktops != null)
+      throw insufficientScope(scopeBit('desktops:write'), 'A key bound to desktops cannot create desktops: that needs desktops:write with no desktop list');
     const { accountId } = access;
     const now = this.deps.clock.now();
     const name = checkDisplayName(input.name, 100);
@@ -141,13 +142,18 @@ export class DesktopService {
     return new Set((await this.deps.store.listByAccount(accountId)).map((d) => d.id).filter((id) => wanted.has(id)));
   }
 
-
   async get(access: DesktopAccess, id: string): Promise<DesktopView> {
     return viewDesktop(await this.owned(access, id));
   }
 
   /** Renames, starts (`running`: answered `starting`) or stops (`stopped`: answered once stopped). */
-  async update(access: DesktopAccess, id: string, changes: { name?: string; state?: 'running' | 'stopped' }, actor: Actor, ip: string | null): Promise<DesktopView> {
+  async update(
+    access: DesktopAccess,
+    id: string,
+    changes: { name?: string; state?: 'running' | 'stopped' },
+    actor: Actor,
+    ip: string | null,
+  ): Promise<DesktopView> {
     let desktop = await this.owned(access, id);
     if (changes.name !== undefined && changes.name.trim() !== desktop.name) {
       const name = checkDisplayName(changes.name, 100);
@@ -216,14 +222,22 @@ export class DesktopService {
   /** Supervision found something (a crash restarted, a desktop that keeps crashing). */
   handleHostEvent(event: HostEvent): void {
     if (event.type === 'crashed') {
-      this.deps.log.warn({ event: 'desktop_crashed', desktopId: event.id, reason: event.reason, restartInMs: event.restartInMs }, 'desktop crashed; restarting it');
+      this.deps.log.warn(
+        { event: 'desktop_crashed', desktopId: event.id, reason: event.reason, restartInMs: event.restartInMs },
+        'desktop crashed; restarting it',
+      );
       return;
     }
     if (event.type !== 'failed') return;
     void this.deps.store
       .findById(event.id)
       .then((d) => d && this.settle(d, 'running', 'failed', event.reason, { type: 'system', id: null }, 'desktop.failed', { reason: event.reason }))
-      .catch((err) => this.deps.log.error({ event: 'desktop_state_write_failed', desktopId: event.id, err: { message: (err as Error).message } }, 'could not record a failed desktop'));
+      .catch((err) =>
+        this.deps.log.error(
+          { event: 'desktop_state_write_failed', desktopId: event.id, err: { message: (err as Error).message } },
+          'could not record a failed desktop',
+        ),
+      );
   }
 
   /** Stops the running desktops of this host that nobody used for `idleMs` (see IdleTracker). */
@@ -249,7 +263,11 @@ export class DesktopService {
     /** The desktop afterwards, and whether this call made it `starting` (and so must launch it). */
     const transition = async (placed: PlacedHost | null): Promise<{ desktop: Desktop; launch: boolean } | Refused> => {
       if (!placed) return { desktop: (await this.settle(desktop, ['stopped', 'failed'], 'failed', NO_HOST, actor, null)) ?? desktop, launch: false };
-      const changed = await store.transition(desktop.id, { from: ['stopped', 'failed'], to: 'starting', hostId: placed.id, at: clock.now(), limits: this.placement.limits(placed) }, null);
+      const changed = await store.transition(
+        desktop.id,
+        { from: ['stopped', 'failed'], to: 'starting', hostId: placed.id, at: clock.now(), limits: this.placement.limits(placed) },
+        null,
+      );
       if (changed === 'account' || changed === 'host') return changed;
       return changed ? { desktop: changed.desktop, launch: true } : { desktop: await this.owned(desktop, desktop.id), launch: false };
     };
@@ -278,19 +296,42 @@ export class DesktopService {
 
   /** Starts the sandbox in the background; the desktop ends running or failed (unless it was stopped meanwhile). */
   private launch(desktop: Desktop, host: DesktopHost, actor: Actor, ip: string | null = null): void {
-    host.start(desktop.id, { resolution: desktop.resolution }).then(
-      async () => {
-        const running = await this.settle(desktop, 'starting', 'running', null, actor, 'desktop.started', { resolution: `${desktop.resolution.width}x${desktop.resolution.height}` }, ip);
-        // Stopped or deleted while it started: nothing may keep running.
-        if (!running) await host.stop(desktop.id);
-      },
-      async (err: unknown) => {
-        const unreachable = err instanceof Problem && err.code === 'unavailable';
-        const reason = err instanceof DesktopStartError ? err.reason : unreachable ? "The desktop's host could not be reached: start it again shortly" : 'The desktop could not be started (see the server log)';
-        if (!(err instanceof DesktopStartError) && !unreachable) this.deps.log.error({ event: 'desktop_start_failed', desktopId: desktop.id, err: { message: (err as Error)?.message } }, 'desktop start failed');
-        await this.settle(desktop, 'starting', 'failed', reason, actor, 'desktop.failed', { reason }, ip);
-      },
-    ).catch((err: unknown) => this.deps.log.error({ event: 'desktop_state_write_failed', desktopId: desktop.id, err: { message: (err as Error)?.message } }, 'could not record a desktop state'));
+    host
+      .start(desktop.id, { resolution: desktop.resolution })
+      .then(
+        async () => {
+          const running = await this.settle(
+            desktop,
+            'starting',
+            'running',
+            null,
+            actor,
+            'desktop.started',
+            { resolution: `${desktop.resolution.width}x${desktop.resolution.height}` },
+            ip,
+          );
+          // Stopped or deleted while it started: nothing may keep running.
+          if (!running) await host.stop(desktop.id);
+        },
+        async (err: unknown) => {
+          const unreachable = err instanceof Problem && err.code === 'unavailable';
+          const reason =
+            err instanceof DesktopStartError
+              ? err.reason
+              : unreachable
+                ? "The desktop's host could not be reached: start it again shortly"
+                : 'The desktop could not be started (see the server log)';
+          if (!(err instanceof DesktopStartError) && !unreachable)
+            this.deps.log.error({ event: 'desktop_start_failed', desktopId: desktop.id, err: { message: (err as Error)?.message } }, 'desktop start failed');
+          await this.settle(desktop, 'starting', 'failed', reason, actor, 'desktop.failed', { reason }, ip);
+        },
+      )
+      .catch((err: unknown) =>
+        this.deps.log.error(
+          { event: 'desktop_state_write_failed', desktopId: desktop.id, err: { message: (err as Error)?.message } },
+          'could not record a desktop state',
+        ),
+      );
   }
 
   /** One state change with its event, made only from `from`; null when the desktop was elsewhere. */
@@ -324,11 +365,9 @@ export class DesktopService {
     return d;
   }
 
-
   private event(d: Desktop, type: ActivityType, actor: Actor, ip: string | null, data: Record<string, unknown>): ActivityDraft {
     return { accountId: d.accountId, type, at: this.deps.clock.now(), actor, target: { type: 'desktop', id: d.id }, ip, data };
   }
 }
-
 
 export type { Resolution };

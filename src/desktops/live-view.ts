@@ -131,4 +131,3 @@ export class LiveView {
     this.writes = this.writes.then(() => log.append([draft]).then((events) => activity.publish(events))).catch(onError);
   }
 }
-

@@ -12,7 +12,10 @@ export function parseResolution(input: string | undefined): Resolution {
   const width = m ? Number(m[1]) : NaN;
   const height = m ? Number(m[2]) : NaN;
   if (!m || width < MIN.width || height < MIN.height || width > MAX.width || height > MAX.height || width % 2 || height % 2) {
-    throw new Problem('validation_failed', `resolution must be WIDTHxHEIGHT, even numbers from ${MIN.width}x${MIN.height} to ${MAX.width}x${MAX.height} (e.g. 1280x800)`);
+    throw new Problem(
+      'validation_failed',
+      `resolution must be WIDTHxHEIGHT, even numbers from ${MIN.width}x${MIN.height} to ${MAX.width}x${MAX.height} (e.g. 1280x800)`,
+    );
   }
   return { width, height };
 }

@@ -69,7 +69,8 @@ export class ViewTickets {
     const mode = input.mode ?? 'view';
     const ttlS = input.ttlS ?? DEFAULT_VIEW_TICKET_TTL_S;
     if (!VIEW_MODES.includes(mode)) throw new Problem('validation_failed', "mode must be 'view' or 'control'");
-    if (!Number.isInteger(ttlS) || ttlS < 1 || ttlS > MAX_VIEW_TICKET_TTL_S) throw new Problem('validation_failed', `ttlS must be a whole number from 1 to ${MAX_VIEW_TICKET_TTL_S}`);
+    if (!Number.isInteger(ttlS) || ttlS < 1 || ttlS > MAX_VIEW_TICKET_TTL_S)
+      throw new Problem('validation_failed', `ttlS must be a whole number from 1 to ${MAX_VIEW_TICKET_TTL_S}`);
     await this.deps.desktops.get(access, desktopId);
     const now = this.deps.clock.now();
     const ticket = VIEW_TICKET_PREFIX + randomBase62(32);

@@ -103,7 +103,10 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
   const handleProtocol = provider.callback();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     // No inline script or style anywhere; forms may post here and redirect on to the API server.
-    res.setHeader('content-security-policy', `default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' ${appOrigin}; frame-ancestors 'none'; base-uri 'none'`);
+    res.setHeader(
+      'content-security-policy',
+      `default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' ${appOrigin}; frame-ancestors 'none'; base-uri 'none'`,
+    );
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
     res.setHeader('x-frame-options', 'DENY');
@@ -119,7 +122,8 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
       return handleProtocol(req, res);
     }
     interaction(req, res, m[2] ?? '').catch(() => {
-      if (!res.headersSent) send(res, 400, 'text/html; charset=utf-8', errorPage('Sign-in expired', 'This sign-in page is no longer valid. Start again from Le Bureau.'));
+      if (!res.headersSent)
+        send(res, 400, 'text/html; charset=utf-8', errorPage('Sign-in expired', 'This sign-in page is no longer valid. Start again from Le Bureau.'));
       else res.end();
     });
   });
@@ -134,7 +138,12 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
     }
     if (req.method !== 'POST') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
     if (action === '/abort') {
-      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
+      return provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'End-User aborted interaction' },
+        { mergeWithLastSubmission: false },
+      );
     }
     const form = await readForm(req);
     const typed = form.get('email') ?? '';

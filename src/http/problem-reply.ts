@@ -13,7 +13,8 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
   if (problem.status === 401 || problem.status === 403 || problem.status === 429) reply.header('cache-control', 'no-store');
   if (problem.status === 401) reply.header('www-authenticate', AUTHENTICATE_CHALLENGE);
   // RFC 6750 section 3.1: the scope the request needed, in the challenge as in the body.
-  else if (problem.code === 'insufficient_scope') reply.header('www-authenticate', `Bearer error="insufficient_scope", scope="${String(problem.extra?.scope ?? '')}"`);
+  else if (problem.code === 'insufficient_scope')
+    reply.header('www-authenticate', `Bearer error="insufficient_scope", scope="${String(problem.extra?.scope ?? '')}"`);
   return reply
     .code(problem.status)
     .type('application/problem+json')

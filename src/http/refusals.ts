@@ -32,10 +32,13 @@ export class Refusals {
       return;
     }
     const wait = this.delayMs + Math.random() * (this.delayMs / 2) - reply.elapsedTime;
-    setTimeout(() => {
-      // The client may have gone meanwhile: nothing to answer then.
-      if (!request.raw.destroyed) sendProblem(reply, problem);
-    }, Math.max(0, wait));
+    setTimeout(
+      () => {
+        // The client may have gone meanwhile: nothing to answer then.
+        if (!request.raw.destroyed) sendProblem(reply, problem);
+      },
+      Math.max(0, wait),
+    );
   }
 
   has(reply: FastifyReply): boolean {

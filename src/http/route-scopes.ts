@@ -19,7 +19,10 @@ export function declareRouteScopes(app: FastifyInstance): void {
     route.config = { ...route.config, scopeMask };
     const schema = route.schema as { security?: Array<Record<string, string[]>>; hide?: boolean } | undefined;
     if (schema?.security && typeof scope === 'string' && scope !== 'any') {
-      route.schema = { ...schema, security: schema.security.map((req) => Object.fromEntries(Object.keys(req).map((name) => [name, name === 'session' ? [] : [scope]]))) };
+      route.schema = {
+        ...schema,
+        security: schema.security.map((req) => Object.fromEntries(Object.keys(req).map((name) => [name, name === 'session' ? [] : [scope]]))),
+      };
     }
   });
 }

@@ -33,7 +33,10 @@ export const DesktopSchema = Type.Object(
   {
     id: Type.String(),
     name: Type.String(),
-    state: Type.Union(DESKTOP_STATES.map((s) => Type.Literal(s)), { description: 'starting → running → stopping → stopped; failed (see failure)' }),
+    state: Type.Union(
+      DESKTOP_STATES.map((s) => Type.Literal(s)),
+      { description: 'starting → running → stopping → stopped; failed (see failure)' },
+    ),
     failure: Type.Union([Type.String(), Type.Null()], { description: 'Why the desktop is failed, in plain words; null otherwise' }),
     resolution: Type.String({ description: 'WIDTHxHEIGHT of its screen', examples: ['1280x800'] }),
     createdAt: Type.String({ format: 'date-time' }),
@@ -44,7 +47,10 @@ export const DesktopSchema = Type.Object(
 
 export const ScopeSchema = Type.Union(
   SCOPES.map((scope) => Type.Literal(scope)),
-  { description: 'desktops:read (list, read, screenshot, cursor), desktops:write (create, rename, start, stop, delete), desktops:control (actions, live view), desktops:exec (exec, files), activity:read (history, live stream), keys:manage (keys and sessions)' },
+  {
+    description:
+      'desktops:read (list, read, screenshot, cursor), desktops:write (create, rename, start, stop, delete), desktops:control (actions, live view), desktops:exec (exec, files), activity:read (history, live stream), keys:manage (keys and sessions)',
+  },
 );
 
 export const ApiKeySchema = Type.Object(

@@ -167,9 +167,18 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       async up(db: Kysely<any>) {
         // Addresses keep their last use and how many requests came from them (written in
         // batches, added up across processes).
-        await db.schema.alterTable('api_key_addresses').addColumn('last_seen_at', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
-        await db.schema.alterTable('api_key_addresses').addColumn('uses', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
-        await db.updateTable('api_key_addresses').set({ last_seen_at: sql`first_seen_at` }).execute();
+        await db.schema
+          .alterTable('api_key_addresses')
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .alterTable('api_key_addresses')
+          .addColumn('uses', 'bigint', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db
+          .updateTable('api_key_addresses')
+          .set({ last_seen_at: sql`first_seen_at` })
+          .execute();
         // The first address a key was used from, claimed once (the primary key decides
         // between processes): later new addresses are judged against it.
         await db.schema
@@ -190,7 +199,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         // foreign key: counts are written in batches, and a batch must not fail as a whole
         // for one key; rows of keys that no longer exist age out with retention.
         for (const table of ['key_usage_minutes', 'key_usage_hours']) {
-          let t = db.schema.createTable(table).addColumn('key_id', 'text', (c) => c.notNull()).addColumn('at', 'bigint', (c) => c.notNull());
+          let t = db.schema
+            .createTable(table)
+            .addColumn('key_id', 'text', (c) => c.notNull())
+            .addColumn('at', 'bigint', (c) => c.notNull());
           // Written out here, not imported: a shipped migration must not change with the code.
           const columns = ['requests', 'o_ok', 'o_client_error', 'o_unauthorized', 'o_forbidden', 'o_limited', 'o_server_error'];
           columns.push('r_desktops', 'r_actions', 'r_exec', 'r_files', 'r_view', 'r_keys', 'r_activity', 'r_other');

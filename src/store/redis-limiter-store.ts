@@ -9,7 +9,10 @@ import { FlexibleLimiterStore, UNBOUNDED_POINTS } from './flexible-limiter-store
  * be logged (once: the owner de-duplicates).
  */
 class FallbackMemory extends RateLimiterMemory {
-  constructor(keyPrefix: string, private readonly onUse: () => void) {
+  constructor(
+    keyPrefix: string,
+    private readonly onUse: () => void,
+  ) {
     super({ keyPrefix, points: UNBOUNDED_POINTS, duration: 60 });
   }
   override penalty(key: string | number, points?: number, options?: { [key: string]: any }): Promise<RateLimiterRes> {

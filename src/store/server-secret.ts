@@ -10,7 +10,9 @@ function decode(path: string): Buffer {
   const secret = Buffer.from(text, 'hex');
   // Fail closed: an empty or damaged file would otherwise give an empty HMAC key.
   if (secret.length !== SECRET_BYTES || secret.toString('hex') !== text.toLowerCase()) {
-    throw new Error(`${path} is not a server secret (${SECRET_BYTES * 2} hex digits); remove it to generate a new one (this signs every session out) or set BUREAU_SECRET`);
+    throw new Error(
+      `${path} is not a server secret (${SECRET_BYTES * 2} hex digits); remove it to generate a new one (this signs every session out) or set BUREAU_SECRET`,
+    );
   }
   return secret;
 }

@@ -13,7 +13,10 @@ export class SqlActivityLog implements ActivityLog, CommittedActivity {
   ) {}
 
   async newestId(): Promise<number> {
-    const row = await this.db.selectFrom('activity_events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('activity_events')
+      .select((eb) => eb.fn.max('id').as('id'))
+      .executeTakeFirst();
     return Number(row?.id ?? 0);
   }
 

@@ -28,7 +28,17 @@ function parseStoredResolution(stored: string | null): { width: number; height: 
 type Trx = Transaction<Database>;
 
 /** A row of an account's list, as the database aggregates it (the column order of LIST_COLUMNS). */
-type ListedRow = [id: string, accountId: string, name: string, state: string, failure: string | null, resolution: string | null, hostId: string | null, createdAt: number, updatedAt: number];
+type ListedRow = [
+  id: string,
+  accountId: string,
+  name: string,
+  state: string,
+  failure: string | null,
+  resolution: string | null,
+  hostId: string | null,
+  createdAt: number,
+  updatedAt: number,
+];
 const LIST_COLUMNS = 'id, account_id, name, state, failure, resolution, host_id, created_at, updated_at';
 const LIST_ORDER = 'order by created_at desc, id desc';
 const LIST_SQLITE = `select json_group_array(json_array(${LIST_COLUMNS}) ${LIST_ORDER}) as list from desktops where account_id = ?`;
@@ -63,7 +73,7 @@ const VIEWS_POSTGRES = `select string_agg(${VIEW_HEAD_POSTGRES} || chr(1) || cre
 function unpackViews(packed: string | null): string {
   if (!packed) return '[]';
   let out = '[';
-  for (let at = 0; at < packed.length; ) {
+  for (let at = 0; at < packed.length;) {
     const created = packed.indexOf('\x01', at);
     const updated = packed.indexOf('\x01', created + 1);
     const end = packed.indexOf('\x01', updated + 1);
@@ -109,13 +119,17 @@ export class SqlDesktopStore implements DesktopStore {
   }
 
   async listByAccount(accountId: string): Promise<Desktop[]> {
-    const { rows } = await this.db.executeQuery<{ list: string | ListedRow[] }>(CompiledQuery.raw(this.dialect === 'postgres' ? LIST_POSTGRES : LIST_SQLITE, [accountId]));
+    const { rows } = await this.db.executeQuery<{ list: string | ListedRow[] }>(
+      CompiledQuery.raw(this.dialect === 'postgres' ? LIST_POSTGRES : LIST_SQLITE, [accountId]),
+    );
     const list = rows[0]?.list ?? [];
     return (typeof list === 'string' ? (JSON.parse(list) as ListedRow[]) : list).map(fromListed);
   }
 
   async listViewsJson(accountId: string): Promise<string> {
-    const { rows } = await this.db.executeQuery<{ packed: string | null }>(CompiledQuery.raw(this.dialect === 'postgres' ? VIEWS_POSTGRES : VIEWS_SQLITE, [accountId]));
+    const { rows } = await this.db.executeQuery<{ packed: string | null }>(
+      CompiledQuery.raw(this.dialect === 'postgres' ? VIEWS_POSTGRES : VIEWS_SQLITE, [accountId]),
+    );
     return unpackViews(rows[0]?.packed ?? null);
   }
 

@@ -41,7 +41,9 @@ export class SqlKeyAddressStore implements KeyAddressStore {
     // Read before the transaction (a key's account never changes): on SQLite a transaction
     // that reads first and writes second can fail at once when another process wrote between.
     const keyIds = [...new Set(merged.map((u) => u.keyId))];
-    const owners = new Map((await this.db.selectFrom('api_keys').select(['id', 'account_id']).where('id', 'in', keyIds).execute()).map((k) => [k.id, k.account_id]));
+    const owners = new Map(
+      (await this.db.selectFrom('api_keys').select(['id', 'account_id']).where('id', 'in', keyIds).execute()).map((k) => [k.id, k.account_id]),
+    );
     const known = merged.filter((u) => owners.has(u.keyId));
     if (known.length === 0) return { events: [], untrusted: [] };
     return this.db.transaction().execute(async (trx) => {

@@ -71,7 +71,12 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async touch(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void> {
-    await this.db.updateTable('sessions').set({ last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt }).where('id', '=', id).where('ended_at', 'is', null).execute();
+    await this.db
+      .updateTable('sessions')
+      .set({ last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt })
+      .where('id', '=', id)
+      .where('ended_at', 'is', null)
+      .execute();
   }
 
   end(ids: string[], at: number, event: (session: SessionRecord) => ActivityDraft): Promise<{ ended: SessionRecord[]; events: ActivityEvent[] }> {

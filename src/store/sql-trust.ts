@@ -47,7 +47,12 @@ export class SqlTrustStore implements TrustStore {
         .returning('id')
         .executeTakeFirst();
       if (added) return { trusted, added: true, events: await insertEvents(trx, this.dialect, [event]) };
-      const existing = await trx.selectFrom('trusted_addresses').selectAll().where('account_id', '=', trusted.accountId).where('ip', '=', trusted.ip).executeTakeFirstOrThrow();
+      const existing = await trx
+        .selectFrom('trusted_addresses')
+        .selectAll()
+        .where('account_id', '=', trusted.accountId)
+        .where('ip', '=', trusted.ip)
+        .executeTakeFirstOrThrow();
       return { trusted: toTrusted(existing), added: false, events: [] };
     });
   }

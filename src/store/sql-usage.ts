@@ -59,7 +59,14 @@ export class SqlUsageStore implements UsageStore {
   }
 
   async minutes(keyId: string, from: number, to: number): Promise<UsagePoint[]> {
-    const rows = await this.db.selectFrom('key_usage_minutes').selectAll().where('key_id', '=', keyId).where('at', '>=', from).where('at', '<', to).orderBy('at').execute();
+    const rows = await this.db
+      .selectFrom('key_usage_minutes')
+      .selectAll()
+      .where('key_id', '=', keyId)
+      .where('at', '>=', from)
+      .where('at', '<', to)
+      .orderBy('at')
+      .execute();
     return rows.map(pointOf);
   }
 
@@ -77,7 +84,12 @@ export class SqlUsageStore implements UsageStore {
     const rows = await this.db
       .selectFrom('key_usage_minutes as m')
       .innerJoin('api_keys as k', 'k.id', 'm.key_id')
-      .select((eb) => ['m.key_id', 'k.account_id', eb.fn.sum<number>('m.requests').as('requests'), sql<number>`sum(m.o_unauthorized + m.o_forbidden)`.as('refused')])
+      .select((eb) => [
+        'm.key_id',
+        'k.account_id',
+        eb.fn.sum<number>('m.requests').as('requests'),
+        sql<number>`sum(m.o_unauthorized + m.o_forbidden)`.as('refused'),
+      ])
       .where('m.at', '>=', from)
       .groupBy(['m.key_id', 'k.account_id'])
       .having((eb) => eb.fn.sum('m.requests'), '>=', minRequests)

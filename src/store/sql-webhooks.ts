@@ -69,7 +69,11 @@ export class SqlWebhookStore implements WebhookStore {
   }
 
   async count(accountId: string): Promise<number> {
-    const row = await this.db.selectFrom('webhooks').select((eb) => eb.fn.countAll<number>().as('n')).where('account_id', '=', accountId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('webhooks')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
     return Number(row?.n ?? 0);
   }
 
@@ -94,7 +98,8 @@ export class SqlWebhookStore implements WebhookStore {
   async deliveries(webhookId: string, options: { before?: DeliveryRecord; limit: number }): Promise<DeliveryRecord[]> {
     let q = this.db.selectFrom('webhook_deliveries').selectAll().where('webhook_id', '=', webhookId);
     const before = options.before;
-    if (before) q = q.where((eb) => eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]));
+    if (before)
+      q = q.where((eb) => eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]));
     const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
     return rows.map(toDelivery);
   }
@@ -136,7 +141,13 @@ export class SqlWebhookStore implements WebhookStore {
       .execute();
     if (taken.length === 0) return [];
     const endpoints = new Map(
-      (await this.db.selectFrom('webhooks').selectAll().where('id', 'in', [...new Set(taken.map((t) => t.webhook_id))]).execute()).map((w) => [w.id, w]),
+      (
+        await this.db
+          .selectFrom('webhooks')
+          .selectAll()
+          .where('id', 'in', [...new Set(taken.map((t) => t.webhook_id))])
+          .execute()
+      ).map((w) => [w.id, w]),
     );
     return taken.flatMap((t) => {
       const w = endpoints.get(t.webhook_id);

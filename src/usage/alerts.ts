@@ -97,7 +97,10 @@ export class AlertService {
     return alert;
   }
 
-  async list(accountId: string, options: { state?: AlertState; before?: string; limit: number }): Promise<{ alerts: AlertView[]; nextBefore: string | null; open: number }> {
+  async list(
+    accountId: string,
+    options: { state?: AlertState; before?: string; limit: number },
+  ): Promise<{ alerts: AlertView[]; nextBefore: string | null; open: number }> {
     const { store, keys, clock } = this.deps;
     let before: AlertRecord | undefined;
     if (options.before !== undefined) {

@@ -89,7 +89,11 @@ export interface KeyAddressStore {
    * that count), or neither. `event` makes the events written with the first two; the
    * third kind is returned, for an alert.
    */
-  record(uses: AddressUse[], sessionsSince: number, event: (a: NewAddress, verdict: 'first' | Trust) => ActivityDraft): Promise<{ events: ActivityEvent[]; untrusted: NewAddress[] }>;
+  record(
+    uses: AddressUse[],
+    sessionsSince: number,
+    event: (a: NewAddress, verdict: 'first' | Trust) => ActivityDraft,
+  ): Promise<{ events: ActivityEvent[]; untrusted: NewAddress[] }>;
   list(keyId: string): Promise<KeyAddress[]>;
 }
 
@@ -118,7 +122,14 @@ export interface TrustStore {
   pruneSessionAddresses(before: number): Promise<number>;
 }
 
-export const ALERT_KINDS = ['alert.new_address', 'alert.usage_spike', 'alert.failure_spike', 'alert.old_key_used', 'alert.blocked_address', 'alert.key_leaked'] as const;
+export const ALERT_KINDS = [
+  'alert.new_address',
+  'alert.usage_spike',
+  'alert.failure_spike',
+  'alert.old_key_used',
+  'alert.blocked_address',
+  'alert.key_leaked',
+] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 export type AlertState = 'open' | 'acked';
 

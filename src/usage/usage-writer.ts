@@ -41,7 +41,13 @@ export class UsageWriter implements UsageSink {
     const { events, untrusted } = await addresses.record(canonical, clock.now() - SESSION_TRUST_MS, newAddressEvent);
     activity.publish(events);
     for (const a of untrusted) {
-      await alerts.raise({ accountId: a.accountId, kind: 'alert.new_address', keyId: a.keyId, address: a.ip, data: { firstSeenAt: new Date(a.at).toISOString() } });
+      await alerts.raise({
+        accountId: a.accountId,
+        kind: 'alert.new_address',
+        keyId: a.keyId,
+        address: a.ip,
+        data: { firstSeenAt: new Date(a.at).toISOString() },
+      });
     }
   }
 }

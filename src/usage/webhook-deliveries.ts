@@ -105,7 +105,8 @@ export class WebhookDeliverer {
     if (error === null) outcome = { state: 'delivered', at: now, nextAttemptAt: now, status, error: null };
     else {
       const next = nextAttempt(d.createdAt, d.attempts, now);
-      outcome = next === null ? { state: 'failed', at: now, nextAttemptAt: now, status, error } : { state: 'pending', at: now, nextAttemptAt: next, status, error };
+      outcome =
+        next === null ? { state: 'failed', at: now, nextAttemptAt: now, status, error } : { state: 'pending', at: now, nextAttemptAt: next, status, error };
     }
     try {
       await store.finish(d.id, lease, outcome);

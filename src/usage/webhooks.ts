@@ -77,7 +77,12 @@ function checkEvents(events: string[]): string[] {
 export class WebhookService {
   constructor(private readonly deps: WebhookServiceDeps) {}
 
-  async create(accountId: string, input: { url: string; events: string[] }, actor: Actor, ip: string | null): Promise<{ webhook: WebhookView; secret: string }> {
+  async create(
+    accountId: string,
+    input: { url: string; events: string[] },
+    actor: Actor,
+    ip: string | null,
+  ): Promise<{ webhook: WebhookView; secret: string }> {
     const { store, box, clock, activity } = this.deps;
     const url = checkWebhookUrl(input.url, this.deps.production).toString();
     const events = checkEvents(input.events);
@@ -98,7 +103,11 @@ export class WebhookService {
     this.deps.activity.publish(await this.deps.store.delete(webhook.id, this.event(webhook, 'webhook.deleted', actor, ip)));
   }
 
-  async deliveries(accountId: string, id: string, options: { before?: string; limit: number }): Promise<{ deliveries: DeliveryView[]; nextBefore: string | null }> {
+  async deliveries(
+    accountId: string,
+    id: string,
+    options: { before?: string; limit: number },
+  ): Promise<{ deliveries: DeliveryView[]; nextBefore: string | null }> {
     const webhook = await this.owned(accountId, id);
     if (options.limit < 1 || options.limit > MAX_PAGE) throw new Problem('validation_failed', `limit must be 1 to ${MAX_PAGE}`);
     let before: DeliveryRecord | undefined;

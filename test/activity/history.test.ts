@@ -12,7 +12,7 @@ describe.each(['sqlite', 'postgres'] as const)('activity history on %s', (databa
 
   const get = (key: string, query = '') => t.app.inject({ method: 'GET', url: `${HISTORY}${query}`, headers: { 'x-api-key': key } });
 
-  it('pages backwards with limit and the before cursor, newest first, only the account\'s own events', async () => {
+  it("pages backwards with limit and the before cursor, newest first, only the account's own events", async () => {
     const a = await t.account();
     const b = await t.account();
     for (let i = 0; i < 7; i++) {
@@ -42,7 +42,9 @@ describe.each(['sqlite', 'postgres'] as const)('activity history on %s', (databa
     const first = (await get(a.key, '?limit=1')).json().events[0];
     expect(first).toMatchObject({ type: 'desktop.created', actor: { type: 'api_key', id: a.keyId }, target: { type: 'desktop' }, data: { name: 'a6' } });
     expect(new Date(first.at).toISOString()).toBe(first.at);
-    expect((await get(a.key, '?limit=200')).json().events.map((e: { data: { name?: string } | null }) => e.data?.name ?? '')).not.toContainEqual(expect.stringMatching(/^b/));
+    expect((await get(a.key, '?limit=200')).json().events.map((e: { data: { name?: string } | null }) => e.data?.name ?? '')).not.toContainEqual(
+      expect.stringMatching(/^b/),
+    );
   });
 
   it('defaults to 50 and ends with nextBefore null', async () => {

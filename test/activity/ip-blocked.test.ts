@@ -13,8 +13,7 @@ describe('failed ?apiKey= attempts and the ip.blocked event', () => {
   });
   afterAll(() => t.close());
 
-  const attempt = (url: string, remoteAddress: string, headers: Record<string, string> = {}) =>
-    t.app.inject({ method: 'GET', url, headers, remoteAddress });
+  const attempt = (url: string, remoteAddress: string, headers: Record<string, string> = {}) => t.app.inject({ method: 'GET', url, headers, remoteAddress });
   const history = async (key: string) =>
     (await t.app.inject({ method: 'GET', url: '/api/mission-control/activity?limit=200', headers: { 'x-api-key': key } })).json().events as any[];
 

@@ -92,7 +92,11 @@ describe('streams sharing reads', () => {
     const { accountId } = await t.account();
     const log = t.services.activityLog;
     const append = async (name: string) =>
-      (await log.append([{ accountId, type: 'desktop.created', at: t.clock.now(), actor: { type: 'operator', id: null }, target: { type: 'desktop', id: name } }]))[0];
+      (
+        await log.append([
+          { accountId, type: 'desktop.created', at: t.clock.now(), actor: { type: 'operator', id: null }, target: { type: 'desktop', id: name } },
+        ])
+      )[0];
     const state = { held: gate() };
     const gatedLog: ActivityLog = {
       page: (a, o) => log.page(a, o),

@@ -218,7 +218,12 @@ describe('activity stream (SSE) on sqlite', () => {
 
   it('closes a stream when its key expires', async () => {
     const a = await t.account();
-    const expiring = await t.services.apiKeys.create(a.accountId, { name: 'minute', expiresAt: new Date(t.clock.now() + 60_000).toISOString() }, operator, null);
+    const expiring = await t.services.apiKeys.create(
+      a.accountId,
+      { name: 'minute', expiresAt: new Date(t.clock.now() + 60_000).toISOString() },
+      operator,
+      null,
+    );
     const s = track(await rawGet(base, `${STREAM_PATH}?apiKey=${expiring.key}`));
     expect(s.status).toBe(200);
     t.clock.advance(59_000);

@@ -4,7 +4,23 @@ import { ConfigError, loadConfig } from '../../src/config.ts';
 import { KEY_SHAPE, keyParts } from '../helpers/api-keys.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 
-const VIEW_FIELDS = ['createdAt', 'desktops', 'endsAt', 'expiresAt', 'expiringSoon', 'id', 'keyId', 'lastUsedAt', 'lastUsedIp', 'name', 'revokedAt', 'rolledFrom', 'rolledTo', 'scopes', 'state'];
+const VIEW_FIELDS = [
+  'createdAt',
+  'desktops',
+  'endsAt',
+  'expiresAt',
+  'expiringSoon',
+  'id',
+  'keyId',
+  'lastUsedAt',
+  'lastUsedIp',
+  'name',
+  'revokedAt',
+  'rolledFrom',
+  'rolledTo',
+  'scopes',
+  'state',
+];
 const EVERY_SCOPE = ['desktops:read', 'desktops:write', 'desktops:control', 'desktops:exec', 'activity:read', 'keys:manage'];
 
 describe.each(['sqlite', 'postgres'] as const)('API keys on %s', (database) => {
@@ -144,7 +160,17 @@ describe.each(['sqlite', 'postgres'] as const)('API keys on %s', (database) => {
   it('validates creation: name, expiry in the future, no unknown fields', async () => {
     const { key } = await t.account();
     const past = new Date(t.clock.now() - 1000).toISOString();
-    for (const body of [{}, { name: '' }, { name: '   ' }, { name: 'x'.repeat(101) }, { name: 'a\u0000b' }, { name: 'ok', expiresAt: past }, { name: 'ok', expiresAt: 'tomorrow' }, { name: 'ok', scope: 'all' }, { name: 7 }]) {
+    for (const body of [
+      {},
+      { name: '' },
+      { name: '   ' },
+      { name: 'x'.repeat(101) },
+      { name: 'a\u0000b' },
+      { name: 'ok', expiresAt: past },
+      { name: 'ok', expiresAt: 'tomorrow' },
+      { name: 'ok', scope: 'all' },
+      { name: 7 },
+    ]) {
       const res = await call('POST', '/api/api-keys', key, body);
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
       expect(res.json().code).toBe('validation_failed');

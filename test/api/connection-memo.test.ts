@@ -36,7 +36,14 @@ describe('credentials in turn on one connection', () => {
     const near = `${a.key.slice(0, 20)}${a.key[20] === 'x' ? 'y' : 'x'}${a.key.slice(21)}`;
 
     const seen: Array<[number, string | undefined]> = [];
-    const turns: Array<Record<string, string>> = [{ 'x-api-key': a.key }, { 'x-api-key': a.key }, { 'x-api-key': b.key }, { cookie }, { 'x-api-key': a.key }, { 'x-api-key': near }];
+    const turns: Array<Record<string, string>> = [
+      { 'x-api-key': a.key },
+      { 'x-api-key': a.key },
+      { 'x-api-key': b.key },
+      { cookie },
+      { 'x-api-key': a.key },
+      { 'x-api-key': near },
+    ];
     for (const headers of turns) {
       const res = await me(headers);
       seen.push([res.status, res.body.account?.id]);

@@ -29,7 +29,7 @@ describe('limits per credential', () => {
     return call('/api/me', headers);
   };
 
-  it("gives each key and each session its own budget, and a 429 names whose ran out and when it resets", async () => {
+  it('gives each key and each session its own budget, and a 429 names whose ran out and when it resets', async () => {
     const owner = await t.account();
     const second = await t.services.apiKeys.create(owner.accountId, { name: 'second' }, { type: 'operator', id: null }, null);
     const session = await startSession(t, owner.email);

@@ -41,7 +41,11 @@ function keyLike(validKey: string) {
 const address = fc.oneof(fc.ipV4(), fc.ipV6());
 
 /** Bodies shaped like the real ones, with every field of every type, plus anything at all. */
-const anything = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.string({ unit: 'binary', maxLength: 120 }), fc.constantFrom('', ' ', '\u0000', '\ud800', 'x'.repeat(101)));
+const anything = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.string({ unit: 'binary', maxLength: 120 }),
+  fc.constantFrom('', ' ', '\u0000', '\ud800', 'x'.repeat(101)),
+);
 const shapedBody = fc.record(
   {
     name: anything,
@@ -62,7 +66,16 @@ const body = fc.oneof(
 );
 const contentType = fc.oneof(
   { weight: 8, arbitrary: fc.constant('application/json') },
-  { weight: 1, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'APPLICATION/JSON', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'application/json; charset=utf-8',
+      'APPLICATION/JSON',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/json; charset=latin1',
+    ),
+  },
   { weight: 1, arbitrary: headerString },
 );
 const anyId = fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 80 }), fc.string({ unit: base62, minLength: 1, maxLength: 70 }));
@@ -157,7 +170,12 @@ describe('fuzz on sqlite', () => {
   it('random bodies to POST /api/api-keys: never a 5xx (fewer runs: a created key costs a bcrypt hash)', async () => {
     await fc.assert(
       fc.asyncProperty(body, async (payload) => {
-        const res = await f.t.app.inject({ method: 'POST', url: '/api/api-keys', payload, headers: { 'x-api-key': f.owner.key, 'content-type': 'application/json' } });
+        const res = await f.t.app.inject({
+          method: 'POST',
+          url: '/api/api-keys',
+          payload,
+          headers: { 'x-api-key': f.owner.key, 'content-type': 'application/json' },
+        });
         expectNo5xx(res, payload);
         if (res.statusCode === 201) expect(res.json().key).toMatch(/^lb_k_/);
       }),
@@ -180,8 +198,14 @@ describe('fuzz on postgres', () => {
   afterAll(() => f.t.close());
 
   it('random text (NUL, lone surrogates, any code point) in names and ids: never a 5xx', async () => {
-    const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 60 }), fc.constantFrom('\u0000', 'a\u0000b', '\ud800', 'x\udfff', '\u0085', '\u2028', '\ufeff', '\uffff'));
-    const id = fc.oneof(b62(20).map((s) => `dsk_${s}`), anyId);
+    const text = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 60 }),
+      fc.constantFrom('\u0000', 'a\u0000b', '\ud800', 'x\udfff', '\u0085', '\u2028', '\ufeff', '\uffff'),
+    );
+    const id = fc.oneof(
+      b62(20).map((s) => `dsk_${s}`),
+      anyId,
+    );
     let stored = 0;
     await fc.assert(
       fc.asyncProperty(
@@ -203,7 +227,9 @@ describe('fuzz on postgres', () => {
           if (res.statusCode < 300 && payload) stored++;
           // A DELETE of our own desktop: make another so PATCHes keep reaching the database.
           if (method === 'DELETE' && own && res.statusCode === 204) {
-            f.desktopId = (await f.t.app.inject({ method: 'POST', url: '/api/desktops', headers: { 'x-api-key': f.owner.key }, payload: { name: 'again' } })).json().id;
+            f.desktopId = (
+              await f.t.app.inject({ method: 'POST', url: '/api/desktops', headers: { 'x-api-key': f.owner.key }, payload: { name: 'again' } })
+            ).json().id;
           }
         },
       ),

@@ -37,7 +37,12 @@ describe.each(['sqlite', 'postgres'] as const)('keys bound to desktops on %s', (
     const { ids, bound, owner } = await boundSetup();
     expect(bound.apiKey.desktops).toEqual([ids[0], ids[1]]);
     const listed = await call('GET', '/api/desktops', bound.key);
-    expect(listed.json().desktops.map((d: { id: string }) => d.id).sort()).toEqual([ids[0], ids[1]].sort());
+    expect(
+      listed
+        .json()
+        .desktops.map((d: { id: string }) => d.id)
+        .sort(),
+    ).toEqual([ids[0], ids[1]].sort());
     expect((await call('GET', `/api/desktops/${ids[0]}`, bound.key)).statusCode).toBe(200);
     for (const [method, payload] of [['GET'], ['PATCH', { name: 'taken' }], ['DELETE']] as const) {
       const res = await call(method, `/api/desktops/${ids[2]}`, bound.key, payload);
@@ -79,7 +84,12 @@ describe.each(['sqlite', 'postgres'] as const)('keys bound to desktops on %s', (
   it('sees only the activity about its desktops and itself, in the history and on the live stream', async () => {
     const { ids, owner } = await boundSetup();
     // Expiring within 7 days: the expiry notice is an event about the key itself that leaves its stream open.
-    const bound = await t.services.apiKeys.create(owner.accountId, { name: 'bound', desktops: [ids[0], ids[1]], expiresAt: new Date(t.clock.now() + 3 * 86_400_000).toISOString() }, operator, null);
+    const bound = await t.services.apiKeys.create(
+      owner.accountId,
+      { name: 'bound', desktops: [ids[0], ids[1]], expiresAt: new Date(t.clock.now() + 3 * 86_400_000).toISOString() },
+      operator,
+      null,
+    );
     // Both keys used from the streams' address first, so no "new address" event races the streams' start.
     const local = (key: string) => t.app.inject({ method: 'GET', url: '/api/me', headers: { 'x-api-key': key }, remoteAddress: '127.0.0.1' });
     for (const key of [bound.key, owner.key]) expect((await local(key)).statusCode).toBe(200);
@@ -107,7 +117,11 @@ describe.each(['sqlite', 'postgres'] as const)('keys bound to desktops on %s', (
       `api_key.revoked api_key:${other.apiKey.id}`,
       `api_key.expiring api_key:${bound.apiKey.id}`,
     ]);
-    expect(stream.events().map(about)).toEqual([`desktop.updated desktop:${ids[0]}`, `desktop.updated desktop:${ids[1]}`, `api_key.expiring api_key:${bound.apiKey.id}`]);
+    expect(stream.events().map(about)).toEqual([
+      `desktop.updated desktop:${ids[0]}`,
+      `desktop.updated desktop:${ids[1]}`,
+      `api_key.expiring api_key:${bound.apiKey.id}`,
+    ]);
 
     // The history, paged: exactly the owner's events about those desktops and this key, in order.
     const visible = new Set([`desktop:${ids[0]}`, `desktop:${ids[1]}`, `api_key:${bound.apiKey.id}`]);
@@ -118,7 +132,12 @@ describe.each(['sqlite', 'postgres'] as const)('keys bound to desktops on %s', (
     const seen: number[] = [];
     let before: number | null | undefined;
     do {
-      const res = await t.app.inject({ method: 'GET', url: `/api/mission-control/activity?limit=3${before ? `&before=${before}` : ''}`, headers: { 'x-api-key': bound.key }, remoteAddress: '127.0.0.1' });
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/api/mission-control/activity?limit=3${before ? `&before=${before}` : ''}`,
+        headers: { 'x-api-key': bound.key },
+        remoteAddress: '127.0.0.1',
+      });
       expect(res.statusCode).toBe(200);
       const page = res.json();
       seen.push(...page.events.map((e: { id: number }) => e.id));

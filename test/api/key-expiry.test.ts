@@ -36,14 +36,25 @@ describe('BUREAU_MAX_KEY_LIFETIME_DAYS', () => {
       expect(ok.statusCode).toBe(201);
       const list = (await t.app.inject({ method: 'GET', url: '/api/api-keys', headers: session.headers })).json();
       expect(list.apiKeys).toHaveLength(1);
-      expect(list.policy).toMatchObject({ maxLifetimeDays: 30, suggestedLifetimeDays: 30, expiringSoonDays: 7, rollOverlapPresetsS: [0, 3600, 86400, 604800], maxRollOverlapS: 604800 });
+      expect(list.policy).toMatchObject({
+        maxLifetimeDays: 30,
+        suggestedLifetimeDays: 30,
+        expiringSoonDays: 7,
+        rollOverlapPresetsS: [0, 3600, 86400, 604800],
+        maxRollOverlapS: 604800,
+      });
       expect(list.policy.defaultScopes).not.toContain('keys:manage');
     });
 
     it('gives a key rolled from one that never expires the longest life the policy allows', async () => {
       const session = await startSession(t, `roll-${Date.now()}@example.com`);
       const made = (
-        await t.app.inject({ method: 'POST', url: '/api/api-keys', headers: session.headers, payload: { name: 'old', expiresAt: new Date(t.clock.now() + DAY_MS).toISOString() } })
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/api-keys',
+          headers: session.headers,
+          payload: { name: 'old', expiresAt: new Date(t.clock.now() + DAY_MS).toISOString() },
+        })
       ).json();
       // As a key made before the policy was set.
       await t.services.database.db.updateTable('api_keys').set({ expires_at: null }).where('id', '=', made.apiKey.id).execute();
@@ -112,8 +123,13 @@ describe.each(['sqlite', 'postgres'] as const)('keys about to expire on %s', (da
       [key.id, 1],
       [key.id, 7],
     ]);
-    const [last] = (await t.services.activityLog.page(owner.accountId, { limit: 1 }));
-    expect(last).toMatchObject({ type: 'api_key.expiring', actor: { type: 'system' }, target: { type: 'api_key', id: key.id }, data: { keyId: key.keyId, name: 'soon', expiresAt: key.expiresAt, days: 1 } });
+    const [last] = await t.services.activityLog.page(owner.accountId, { limit: 1 });
+    expect(last).toMatchObject({
+      type: 'api_key.expiring',
+      actor: { type: 'system' },
+      target: { type: 'api_key', id: key.id },
+      data: { keyId: key.keyId, name: 'soon', expiresAt: key.expiresAt, days: 1 },
+    });
     t.clock.advance(DAY_MS);
     await runEverywhere();
     expect(await notices(owner.accountId)).toHaveLength(2);
@@ -130,6 +146,11 @@ describe.each(['sqlite', 'postgres'] as const)('keys about to expire on %s', (da
     const successor = roll.json().apiKey.id;
     await runEverywhere();
     // The successor has the old key's rule (3 days from now): its own 7-day notice.
-    expect((await notices(owner.accountId)).sort()).toEqual([[short.id, 1], [successor, 7]].sort());
+    expect((await notices(owner.accountId)).sort()).toEqual(
+      [
+        [short.id, 1],
+        [successor, 7],
+      ].sort(),
+    );
   });
 });

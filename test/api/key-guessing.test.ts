@@ -49,7 +49,12 @@ describe('key guessing over real HTTP', () => {
     const live = await t.account();
     const revoked = await t.account();
     await t.services.apiKeys.revoke(revoked.accountId, revoked.keyId, { type: 'operator', id: null }, null);
-    const expiring = await t.services.apiKeys.create(live.accountId, { name: 'soon', expiresAt: new Date(t.clock.now() + 1000).toISOString() }, { type: 'operator', id: null }, null);
+    const expiring = await t.services.apiKeys.create(
+      live.accountId,
+      { name: 'soon', expiresAt: new Date(t.clock.now() + 1000).toISOString() },
+      { type: 'operator', id: null },
+      null,
+    );
     t.clock.advance(2000);
     const cases = {
       live: forgeKey(keyParts(live.key).publicId),

@@ -26,7 +26,12 @@ describe.each(['sqlite', 'postgres'] as const)('rolling keys on %s', (database) 
   it('answers the new key once, with the same name, scopes and desktops; the old one works until its end, then is refused even when cached', async () => {
     const owner = await t.account();
     const desk = (await t.services.desktops.create({ accountId: owner.accountId }, { name: 'd' }, operator, null)).id;
-    const old = await t.services.apiKeys.create(owner.accountId, { name: 'deploy', scopes: ['desktops:read', 'activity:read'], desktops: [desk] }, operator, null);
+    const old = await t.services.apiKeys.create(
+      owner.accountId,
+      { name: 'deploy', scopes: ['desktops:read', 'activity:read'], desktops: [desk] },
+      operator,
+      null,
+    );
     expect((await call('GET', '/api/desktops', withKey(old.key))).statusCode).toBe(200); // cached from here on
 
     const res = await roll(old.apiKey.id, withKey(owner.key), HOUR_S);
@@ -34,7 +39,15 @@ describe.each(['sqlite', 'postgres'] as const)('rolling keys on %s', (database) 
     expect(res.headers['cache-control']).toBe('no-store');
     const { key, apiKey, previous } = res.json();
     expect(key).toMatch(KEY_SHAPE);
-    expect(apiKey).toMatchObject({ name: 'deploy', scopes: ['desktops:read', 'activity:read'], desktops: [desk], rolledFrom: old.apiKey.id, rolledTo: null, state: 'active', endsAt: null });
+    expect(apiKey).toMatchObject({
+      name: 'deploy',
+      scopes: ['desktops:read', 'activity:read'],
+      desktops: [desk],
+      rolledFrom: old.apiKey.id,
+      rolledTo: null,
+      state: 'active',
+      endsAt: null,
+    });
     const endsAt = new Date(t.clock.now() + HOUR_S * 1000).toISOString();
     expect(previous).toMatchObject({ id: old.apiKey.id, rolledTo: apiKey.id, endsAt, state: 'active' });
     const listed = (await call('GET', '/api/api-keys', withKey(owner.key))).json().apiKeys;
@@ -101,7 +114,12 @@ describe.each(['sqlite', 'postgres'] as const)('rolling keys on %s', (database) 
     // As long a life as the old key was given, from now.
     expect(bySession.apiKey.expiresAt).toBe(new Date(t.clock.now() + 30 * DAY_MS).toISOString());
     // A key rolling itself: the new key never outlives the one that made it.
-    const self = await t.services.apiKeys.create(owner.accountId, { name: 'self', expiresAt: new Date(t.clock.now() + 30 * DAY_MS).toISOString() }, operator, null);
+    const self = await t.services.apiKeys.create(
+      owner.accountId,
+      { name: 'self', expiresAt: new Date(t.clock.now() + 30 * DAY_MS).toISOString() },
+      operator,
+      null,
+    );
     t.clock.advance(10 * DAY_MS);
     const bySelf = (await roll(self.apiKey.id, withKey(self.key), HOUR_S)).json();
     expect(bySelf.apiKey.expiresAt).toBe(self.apiKey.expiresAt);
@@ -178,7 +196,12 @@ describe('a rolled key on two processes sharing one database (no Redis)', () => 
     closers.push(() => stream.close());
     expect(stream.status).toBe(200);
 
-    const res = await t.app.inject({ method: 'POST', url: `/api/api-keys/${old.apiKey.id}/roll`, headers: { 'x-api-key': owner.key }, payload: { overlapS: 600 } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/api-keys/${old.apiKey.id}/roll`,
+      headers: { 'x-api-key': owner.key },
+      payload: { overlapS: 600 },
+    });
     expect(res.statusCode).toBe(201);
     // No message reaches the other process: its poll reads the change (changed_at) and
     // its stream of the old key ends, to be reopened with what the key now is.

@@ -145,7 +145,12 @@ describe.each(['sqlite', 'postgres'] as const)('key scopes on %s', (database) =>
   it('gives a session every scope', async () => {
     const owner = await t.account();
     const session = await startSession(t, owner.email);
-    for (const [method, url] of [['GET', '/api/api-keys'], ['GET', '/api/sessions'], ['GET', '/api/desktops'], ['GET', '/api/mission-control/activity']]) {
+    for (const [method, url] of [
+      ['GET', '/api/api-keys'],
+      ['GET', '/api/sessions'],
+      ['GET', '/api/desktops'],
+      ['GET', '/api/mission-control/activity'],
+    ]) {
       expect((await call(method, url, session.headers)).statusCode, url).toBe(200);
     }
   });

@@ -24,7 +24,13 @@ describe('log lines never carry a key', () => {
     const owner = await t.account();
     keys.push(owner.key);
     const send = (opts: { method?: string; url: string; headers?: Record<string, string>; payload?: object; ip?: string }) =>
-      t.app.inject({ method: (opts.method ?? 'GET') as 'GET', url: opts.url, headers: opts.headers, payload: opts.payload, remoteAddress: opts.ip ?? '203.0.113.20' });
+      t.app.inject({
+        method: (opts.method ?? 'GET') as 'GET',
+        url: opts.url,
+        headers: opts.headers,
+        payload: opts.payload,
+        remoteAddress: opts.ip ?? '203.0.113.20',
+      });
 
     // Created through the API: the plaintext is in a response body.
     for (const name of ['ci', 'deploy']) {

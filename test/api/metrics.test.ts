@@ -24,7 +24,14 @@ function bureau(args: string[]): Promise<string> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bureau-metrics-'));
   metricsPort = await freePort();
-  env = { PATH: process.env.PATH ?? '', HOME: dir, DATABASE_URL: `sqlite:${join(dir, 'db')}`, BUREAU_DATA_DIR: dir, BUREAU_DEV_IDP: 'off', BUREAU_DESKTOPS: 'off' };
+  env = {
+    PATH: process.env.PATH ?? '',
+    HOME: dir,
+    DATABASE_URL: `sqlite:${join(dir, 'db')}`,
+    BUREAU_DATA_DIR: dir,
+    BUREAU_DEV_IDP: 'off',
+    BUREAU_DESKTOPS: 'off',
+  };
   server = await ServerProcess.start('metrics', { ...env, BUREAU_METRICS_PORT: String(metricsPort), BUREAU_REFUSAL_DELAY_MS: '0' });
 }, 60_000);
 afterAll(async () => {
@@ -49,7 +56,8 @@ describe('metrics', () => {
     expect(text).toContain('bureau_authentications_total{method="api_key",outcome="invalid"} 1');
     expect(text).toMatch(/bureau_rate_limit_decisions_total\{decision="allowed"\} [1-9]/);
     expect(text).toMatch(/bureau_bcrypt_compares [1-9]/);
-    for (const gauge of ['bureau_bcrypt_in_flight', 'bureau_activity_streams_open 0', 'bureau_desktops_running 0', 'bureau_nodejs_eventloop_lag_seconds']) expect(text).toContain(gauge);
+    for (const gauge of ['bureau_bcrypt_in_flight', 'bureau_activity_streams_open 0', 'bureau_desktops_running 0', 'bureau_nodejs_eventloop_lag_seconds'])
+      expect(text).toContain(gauge);
     // Never a secret among them.
     expect(text).not.toContain(key);
   });

@@ -54,10 +54,16 @@ describe('/api/openapi.json', () => {
   it('lists every route the app serves (except the hidden ones), and nothing else', () => {
     const fromApp = documented.map((r) => `${r.method.toLowerCase()} ${toOpenApiPath(r.url)}`).sort();
     const fromSpec = Object.entries(spec.paths)
-      .flatMap(([path, ops]) => Object.keys(ops).filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k)).map((m) => `${m} ${path}`))
+      .flatMap(([path, ops]) =>
+        Object.keys(ops)
+          .filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k))
+          .map((m) => `${m} ${path}`),
+      )
       .sort();
     expect(fromSpec).toEqual(fromApp);
-    expect(fromSpec).toEqual(expect.arrayContaining(['get /api/me', 'post /api/desktops', 'patch /api/desktops/{id}', 'post /api/api-keys', 'delete /api/api-keys/{id}']));
+    expect(fromSpec).toEqual(
+      expect.arrayContaining(['get /api/me', 'post /api/desktops', 'patch /api/desktops/{id}', 'post /api/api-keys', 'delete /api/api-keys/{id}']),
+    );
   });
 
   it('documents each operation: success or redirect responses, path parameters, JSON bodies, and security on protected routes', () => {
@@ -66,16 +72,23 @@ describe('/api/openapi.json', () => {
       const where = `${r.method} ${r.url}`;
       const statuses = Object.keys(op.responses ?? {});
       // A success, or a redirect (sign-in flows answer 302).
-      expect(statuses.some((s) => /^[23]\d\d$/.test(s)), where).toBe(true);
+      expect(
+        statuses.some((s) => /^[23]\d\d$/.test(s)),
+        where,
+      ).toBe(true);
       for (const name of [...r.url.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1])) {
-        expect(op.parameters?.find((p) => p.in === 'path' && p.name === name && p.required), `${where} param ${name}`).toBeDefined();
+        expect(
+          op.parameters?.find((p) => p.in === 'path' && p.name === name && p.required),
+          `${where} param ${name}`,
+        ).toBeDefined();
       }
       if (r.method === 'POST' || r.method === 'PATCH') {
         if (op.requestBody) expect(op.requestBody.content?.['application/json']?.schema, where).toBeDefined();
       }
       if (r.auth === 'none') continue;
       expect(op.security?.length, `${where} declares its security`).toBeGreaterThan(0);
-      for (const requirement of op.security!) for (const scheme of Object.keys(requirement)) expect(spec.components.securitySchemes[scheme], scheme).toBeDefined();
+      for (const requirement of op.security!)
+        for (const scheme of Object.keys(requirement)) expect(spec.components.securitySchemes[scheme], scheme).toBeDefined();
       expect(statuses, where).toEqual(expect.arrayContaining(['401', '429']));
     }
   });
@@ -86,7 +99,8 @@ describe('/api/openapi.json', () => {
       const op = spec.paths[toOpenApiPath(r.url)][r.method.toLowerCase()];
       const wanted = r.scope === 'any' ? [] : [r.scope];
       const forKeys = (op.security ?? []).filter((req) => 'apiKey' in req || 'bearer' in req);
-      if (forKeys.length !== 2 || !forKeys.every((req) => JSON.stringify(Object.values(req)[0]) === JSON.stringify(wanted))) failures.push(`${r.method} ${r.url}: ${JSON.stringify(op.security)}`);
+      if (forKeys.length !== 2 || !forKeys.every((req) => JSON.stringify(Object.values(req)[0]) === JSON.stringify(wanted)))
+        failures.push(`${r.method} ${r.url}: ${JSON.stringify(op.security)}`);
       // A session holds every scope.
       if (!(op.security ?? []).some((req) => 'session' in req && req.session.length === 0)) failures.push(`${r.method} ${r.url}: no session requirement`);
     }
@@ -95,7 +109,11 @@ describe('/api/openapi.json', () => {
   });
 
   it('has request bodies for the routes that take one', () => {
-    for (const [path, method] of [['/api/desktops', 'post'], ['/api/desktops/{id}', 'patch'], ['/api/api-keys', 'post']]) {
+    for (const [path, method] of [
+      ['/api/desktops', 'post'],
+      ['/api/desktops/{id}', 'patch'],
+      ['/api/api-keys', 'post'],
+    ]) {
       expect(spec.paths[path][method].requestBody?.content?.['application/json']?.schema, `${method} ${path}`).toBeDefined();
     }
   });

@@ -88,13 +88,18 @@ describe('the GitHub secret-scanning endpoint', () => {
     expect((await me(leaked.key)).statusCode).toBe(401);
     expect((await me(owner.key)).statusCode).toBe(200);
 
-    const events = (await t.services.activityLog.page(owner.accountId, { limit: 10 })).filter((e) => e.type.startsWith('api_key.') && e.type !== 'api_key.new_address' && e.type !== 'api_key.first_use').slice(0, 3);
+    const events = (await t.services.activityLog.page(owner.accountId, { limit: 10 }))
+      .filter((e) => e.type.startsWith('api_key.') && e.type !== 'api_key.new_address' && e.type !== 'api_key.first_use')
+      .slice(0, 3);
     expect(events.map((e) => [e.type, e.target?.id])).toEqual([
       ['api_key.leaked', leaked.apiKey.id],
       ['api_key.revoked', leaked.apiKey.id],
       ['api_key.revoked', dead.apiKey.id],
     ]);
-    expect(events[0]).toMatchObject({ actor: { type: 'system' }, data: { keyId: leaked.apiKey.keyId, url: 'https://github.com/octo/app/blob/abc/config.js', source: 'github:content' } });
+    expect(events[0]).toMatchObject({
+      actor: { type: 'system' },
+      data: { keyId: leaked.apiKey.keyId, url: 'https://github.com/octo/app/blob/abc/config.js', source: 'github:content' },
+    });
     expect(events[1].data).toMatchObject({ reason: 'leaked' });
     expect(JSON.stringify(events)).not.toContain(keyParts(leaked.key).secret);
     // The leak is an alert too (docs/monitoring.md); the leaked key sent again after it is the old-key alert.
@@ -121,7 +126,9 @@ describe('the GitHub secret-scanning endpoint', () => {
       expect(res.json().code).toBe('invalid_signature');
     }
     expect((await me(owner.key)).statusCode).toBe(200);
-    expect((await t.services.activityLog.page(owner.accountId, { limit: 10 })).some((e) => e.type === 'api_key.leaked' || e.type === 'api_key.revoked')).toBe(false);
+    expect((await t.services.activityLog.page(owner.accountId, { limit: 10 })).some((e) => e.type === 'api_key.leaked' || e.type === 'api_key.revoked')).toBe(
+      false,
+    );
   });
 
   it('checks the body only once the signature holds: malformed JSON, a non-array, a finding without a token', async () => {
@@ -170,7 +177,13 @@ describe('the GitHub secret-scanning endpoint', () => {
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 4; i++) {
-        const res = await limited.app.inject({ method: 'POST', url: PATH, headers: { 'content-type': 'application/json' }, payload: '[]', remoteAddress: '198.51.100.60' });
+        const res = await limited.app.inject({
+          method: 'POST',
+          url: PATH,
+          headers: { 'content-type': 'application/json' },
+          payload: '[]',
+          remoteAddress: '198.51.100.60',
+        });
         statuses.push(res.statusCode);
       }
       expect(statuses).toEqual([401, 401, 401, 429]);
@@ -188,7 +201,12 @@ describe('the scanner keys unreachable', () => {
     const t = await createTestApp({ env: { BUREAU_SECRET_SCANNING_KEYS_URL: keys.url } });
     try {
       const body = '[]';
-      const res = await t.app.inject({ method: 'POST', url: PATH, headers: { 'content-type': 'application/json', 'github-public-key-identifier': 'x', 'github-public-key-signature': 'eA==' }, payload: body });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: PATH,
+        headers: { 'content-type': 'application/json', 'github-public-key-identifier': 'x', 'github-public-key-signature': 'eA==' },
+        payload: body,
+      });
       expect(res.statusCode).toBe(503);
       expect(res.json().code).toBe('unavailable');
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);

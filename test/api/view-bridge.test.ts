@@ -76,11 +76,15 @@ describe('live view bridge', () => {
     // The bridge stops reading: the VNC server's writes block far short of the whole.
     await waitFor(() => vnc().isPaused(), 5000, 'the VNC stream to pause');
     let last = -1;
-    await waitFor(() => {
-      const still = written === last;
-      last = written;
-      return still;
-    }, 10_000, 'the writer to stall');
+    await waitFor(
+      () => {
+        const still = written === last;
+        last = written;
+        return still;
+      },
+      10_000,
+      'the writer to stall',
+    );
     expect(writing).toBe(true);
     expect(written).toBeLessThan(24 * 1024 * 1024);
 

@@ -70,7 +70,18 @@ describe('API key format', () => {
 
   it('refuses other shapes without throwing', () => {
     const key = generateApiKey().plaintext;
-    for (const bad of ['', 'lb_k_', key.slice(0, -1), `${key}A`, ` ${key}`, `${key} `, key.toUpperCase(), key.replace('lb_k_', 'LB_K_'), key.replace('lb_k_', 'lb_x_'), `Bearer ${key}`]) {
+    for (const bad of [
+      '',
+      'lb_k_',
+      key.slice(0, -1),
+      `${key}A`,
+      ` ${key}`,
+      `${key} `,
+      key.toUpperCase(),
+      key.replace('lb_k_', 'LB_K_'),
+      key.replace('lb_k_', 'lb_x_'),
+      `Bearer ${key}`,
+    ]) {
       expect(parseApiKey(bad), JSON.stringify(bad)).toBeNull();
     }
     fc.assert(

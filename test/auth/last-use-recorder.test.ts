@@ -21,7 +21,7 @@ describe('last use of keys', () => {
     expect(key.lastUsedAt).toBe(new Date(t.clock.now() + 2).toISOString());
   });
 
-  it('records no address and no event: addresses and their alerts are the usage recorder\'s', async () => {
+  it("records no address and no event: addresses and their alerts are the usage recorder's", async () => {
     const { accountId, keyId } = await t.account();
     t.services.lastUse.record({ keyId, at: t.clock.now(), ip: '192.0.2.7' });
     await t.services.lastUse.flush();

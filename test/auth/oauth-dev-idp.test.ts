@@ -123,7 +123,9 @@ describe('development identity provider in production', () => {
   });
 
   it('the provider itself refuses to start with NODE_ENV=production', async () => {
-    await expect(startDevIdentityProvider({ nodeEnv: 'production', redirectUri: `${PUBLIC}/api/auth/dev/callback`, port: 0 })).rejects.toThrow(DevIdentityProviderRefused);
+    await expect(startDevIdentityProvider({ nodeEnv: 'production', redirectUri: `${PUBLIC}/api/auth/dev/callback`, port: 0 })).rejects.toThrow(
+      DevIdentityProviderRefused,
+    );
   });
 
   it('a production server offers no development sign-in', async () => {

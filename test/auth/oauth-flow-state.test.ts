@@ -47,13 +47,21 @@ describe('returnTo', () => {
   it('whatever the input, the result is a path that a browser resolves to our own origin', () => {
     const ours = 'https://bureau.example';
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.webUrl(), fc.string().map((s) => `/${s}`), fc.string().map((s) => `//${s}`)), (input) => {
-        const out = sanitizeReturnTo(input);
-        expect(out.startsWith('/')).toBe(true);
-        expect(out.startsWith('//')).toBe(false);
-        expect(out).not.toMatch(/[\\\u0000-\u001f]/);
-        expect(new URL(out, ours).origin).toBe(ours);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.webUrl(),
+          fc.string().map((s) => `/${s}`),
+          fc.string().map((s) => `//${s}`),
+        ),
+        (input) => {
+          const out = sanitizeReturnTo(input);
+          expect(out.startsWith('/')).toBe(true);
+          expect(out.startsWith('//')).toBe(false);
+          expect(out).not.toMatch(/[\\\u0000-\u001f]/);
+          expect(new URL(out, ours).origin).toBe(ours);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -128,7 +128,7 @@ describe('state', () => {
     await expectRefused(attacker, url, 'flow_replayed');
   });
 
-  it('a state issued for one provider is refused at another provider\'s callback', async () => {
+  it("a state issued for one provider is refused at another provider's callback", async () => {
     acmeUser();
     const b = browser();
     const url = await reachCallback(b, PUBLIC, 'acme');
@@ -178,7 +178,7 @@ describe('code', () => {
   });
 });
 
-describe('ID token checks (signed with the provider\'s own key)', () => {
+describe("ID token checks (signed with the provider's own key)", () => {
   afterAll(() => forged.tamper(null));
 
   it('a correct ID token signs in (control)', async () => {
@@ -201,7 +201,10 @@ describe('ID token checks (signed with the provider\'s own key)', () => {
       const b = browser();
       const url = await reachCallback(b, PUBLIC, 'forged');
       await expectRefused(b, url, 'invalid_response');
-      const failure = t.logs.slice(before).map((l) => JSON.parse(l)).find((l) => l.event === 'sign_in_failed');
+      const failure = t.logs
+        .slice(before)
+        .map((l) => JSON.parse(l))
+        .find((l) => l.event === 'sign_in_failed');
       expect(failure).toMatchObject({ provider: 'forged', code: 'invalid_response' });
       expect(failure.reason).toMatch(reason);
     });

@@ -55,7 +55,10 @@ describe('bureau sessions', () => {
     await signedIn('someone-else@example.com', 'Chrome');
     const run = await bureau(['sessions', 'list', '--email', 'OPS@example.com']);
     expect(run.code).toBe(0);
-    const rows = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.map((r) => r.id).sort()).toEqual([laptop.id, phone.id].sort());
     expect(rows.find((r) => r.id === phone.id)).toMatchObject({ ip: '192.0.2.7', userAgent: 'Safari on the phone', provider: 'github' });
     expect(Object.keys(rows[0]).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'ip', 'lastSeenAt', 'provider', 'userAgent']);

@@ -128,7 +128,12 @@ describe.each(['sqlite', 'postgres'] as const)('session cookies on %s', (databas
 
     it('the same cross-site request with an API key succeeds', async () => {
       const { key } = await t.account();
-      const res = await t.app.inject({ method: 'POST', url: '/api/desktops', headers: { 'x-api-key': key, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }, payload: { name: 'ci' } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/desktops',
+        headers: { 'x-api-key': key, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+        payload: { name: 'ci' },
+      });
       expect(res.statusCode).toBe(201);
     });
   });

@@ -47,7 +47,10 @@ describe('bureau blocks', () => {
 
     const listed = await bureau(['blocks', 'list']);
     expect(listed.code).toBe(0);
-    const rows = listed.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows).toEqual([{ address: '127.0.6.2', blockedAt: expect.any(String), until: expect.any(String) }]);
     expect(Date.parse(rows[0].until) - Date.parse(rows[0].blockedAt)).toBe(900_000);
 

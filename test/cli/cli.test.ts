@@ -105,7 +105,10 @@ describe('bureau CLI', () => {
 
     const list = await bureau(['keys', 'list', '--email', 'ANN@example.com']);
     expect(list.code).toBe(0);
-    const rows = list.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = list.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.map((r) => r.name).sort()).toEqual(['ci', 'weekly']);
     expect(rows.find((r) => r.name === 'weekly')).toMatchObject({ expiresAt: expires, state: 'active', keyId: `lb_k_${keyParts(key).publicId}` });
     expect(list.stdout).not.toContain(keyParts(key).secret);
@@ -115,13 +118,19 @@ describe('bureau CLI', () => {
   it('keys revoke ID revokes: the list says so and the server refuses the key', async () => {
     const made = await bureau(['keys', 'create', '--email', 'ann@example.com', '--name', 'doomed']);
     const key = made.stdout.trim();
-    const rows = (await bureau(['keys', 'list', '--email', 'ann@example.com'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = (await bureau(['keys', 'list', '--email', 'ann@example.com'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const id = rows.find((r) => r.name === 'doomed').id;
 
     const revoked = await bureau(['keys', 'revoke', id]);
     expect(revoked).toMatchObject({ code: 0, stdout: '' });
     expect(revoked.stderr).toMatch(/revoked/);
-    const after = (await bureau(['keys', 'list', '--email', 'ann@example.com'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const after = (await bureau(['keys', 'list', '--email', 'ann@example.com'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(after.find((r) => r.id === id).state).toBe('revoked');
 
     const res = await (await server()).inject({ method: 'GET', url: '/api/me', headers: { 'x-api-key': key } });
@@ -161,7 +170,10 @@ describe('bureau CLI', () => {
       expect(run.stderr, args.join(' ')).not.toMatch(/\n\s+at /); // no stack trace
     });
     // Nothing was created by the failed attempts.
-    const names = (await bureau(['keys', 'list', '--email', 'ann@example.com'])).stdout.trim().split('\n').map((l) => JSON.parse(l).name);
+    const names = (await bureau(['keys', 'list', '--email', 'ann@example.com'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).name);
     expect(names.sort()).toEqual(['ci', 'doomed', 'weekly']);
     // Fifteen processes at once, each loading the sources: on two busy cores, more than the default 30 s.
   }, 90_000);

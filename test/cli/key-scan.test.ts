@@ -54,7 +54,8 @@ describe('finding keys in files', () => {
     const lines: string[] = [];
     const where = new Map<number, string>();
     // Line i starts at byte (i - 1) * 101 and its key at byte 31 of it: the line whose key spans the boundary.
-    const spanning = (boundary: number) => Array.from({ length: 9000 }, (_, i) => i + 1).find((i) => (i - 1) * 101 + 31 < boundary && boundary < (i - 1) * 101 + 31 + 48)!;
+    const spanning = (boundary: number) =>
+      Array.from({ length: 9000 }, (_, i) => i + 1).find((i) => (i - 1) * 101 + 31 < boundary && boundary < (i - 1) * 101 + 31 + 48)!;
     const boundaryLines = [1, 2, 3].map((n) => spanning(n * 256 * 1024));
     for (let i = 1; i <= 8000; i++) {
       const k = boundaryLines.indexOf(i);

@@ -13,7 +13,6 @@ import { BUREAU_ARGS, ROOT } from '../helpers/bureau-command.ts';
 // `bureau keys create --scopes/--desktops` and `bureau keys scan`, run as users run them:
 // a subprocess on a temporary SQLite database, with a server's view of the same database.
 
-
 interface Run {
   code: number;
   stdout: string;
@@ -69,7 +68,10 @@ describe('bureau keys create with scopes and desktops', { timeout: 90_000 }, () 
     expect(run.code).toBe(0);
     const key = run.stdout.trim();
     expect(key).toMatch(KEY_SHAPE);
-    const rows = (await bureau(['keys', 'list', '--email', 'ops@example.com'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = (await bureau(['keys', 'list', '--email', 'ops@example.com'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.find((r) => r.name === 'ci')).toMatchObject({ scopes: ['desktops:read', 'desktops:exec'], desktops: [desk] });
     expect((await app.inject({ method: 'GET', url: `/api/desktops/${desk}`, headers: { 'x-api-key': key } })).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/api/mission-control/activity', headers: { 'x-api-key': key } })).statusCode).toBe(403);
@@ -84,7 +86,10 @@ describe('bureau keys create with scopes and desktops', { timeout: 90_000 }, () 
       expect(bad.stdout).toBe('');
       expect(bad.stderr).toMatch(message);
     }
-    const names = (await bureau(['keys', 'list', '--email', 'ops@example.com'])).stdout.trim().split('\n').map((l) => JSON.parse(l).name);
+    const names = (await bureau(['keys', 'list', '--email', 'ops@example.com'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).name);
     expect(names).not.toContain('bad');
   });
 });
@@ -97,7 +102,10 @@ describe('bureau keys scan', { timeout: 90_000 }, () => {
   beforeAll(async () => {
     live = (await bureau(['keys', 'create', '--email', 'ops@example.com', '--name', 'committed'])).stdout.trim();
     revoked = (await bureau(['keys', 'create', '--email', 'ops@example.com', '--name', 'old'])).stdout.trim();
-    const rows = (await bureau(['keys', 'list', '--email', 'ops@example.com'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = (await bureau(['keys', 'list', '--email', 'ops@example.com'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect((await bureau(['keys', 'revoke', rows.find((r) => r.name === 'old').id])).code).toBe(0);
     repo = join(dir, 'repo');
     mkdirSync(join(repo, 'src'), { recursive: true });

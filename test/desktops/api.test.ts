@@ -23,13 +23,18 @@ describe('real desktops through the API', () => {
     t.app.inject({ method, url, headers: { ...headers, ...extra }, payload: payload as never });
   const stateOf = async (id: string) => (await call('GET', `/api/desktops/${id}`)).json().state as string;
   const running = async (id: string) => {
-    const state = await eventually(async () => {
-      const s = await stateOf(id);
-      return s === 'starting' ? null : s;
-    }, 15_000, `desktop ${id} to leave starting`);
+    const state = await eventually(
+      async () => {
+        const s = await stateOf(id);
+        return s === 'starting' ? null : s;
+      },
+      15_000,
+      `desktop ${id} to leave starting`,
+    );
     if (state !== 'running') throw new Error(`desktop ${id} is ${state}: ${(await call('GET', `/api/desktops/${id}`)).json().failure}`);
   };
-  const events = async () => (await call('GET', '/api/mission-control/activity?limit=200')).json().events as Array<{ type: string; target: { id: string } | null; data: any }>;
+  const events = async () =>
+    (await call('GET', '/api/mission-control/activity?limit=200')).json().events as Array<{ type: string; target: { id: string } | null; data: any }>;
   const exec = async (id: string, command: string | string[]) => (await call('POST', `/api/desktops/${id}/exec`, { command })).json();
 
   let id: string;
@@ -54,7 +59,12 @@ describe('real desktops through the API', () => {
 
   it('runs actions in order and answers the cursor (and a screenshot when asked); typed text is recorded by length only', async () => {
     const res = await call('POST', `/api/desktops/${id}/actions`, {
-      actions: [{ type: 'move', x: 10, y: 20 }, { type: 'click', x: 300, y: 200 }, { type: 'type', text: 'secret password ✓' }, { type: 'key', keys: 'ctrl+a' }],
+      actions: [
+        { type: 'move', x: 10, y: 20 },
+        { type: 'click', x: 300, y: 200 },
+        { type: 'type', text: 'secret password ✓' },
+        { type: 'key', keys: 'ctrl+a' },
+      ],
       screenshot: true,
     });
     expect(res.statusCode).toBe(200);
@@ -74,7 +84,12 @@ describe('real desktops through the API', () => {
   });
 
   it('refuses a bad batch before anything runs, naming the action', async () => {
-    const outside = await call('POST', `/api/desktops/${id}/actions`, { actions: [{ type: 'move', x: 1, y: 1 }, { type: 'click', x: 5000, y: 1 }] });
+    const outside = await call('POST', `/api/desktops/${id}/actions`, {
+      actions: [
+        { type: 'move', x: 1, y: 1 },
+        { type: 'click', x: 5000, y: 1 },
+      ],
+    });
     expect(outside.statusCode).toBe(400);
     expect(outside.json()).toMatchObject({ code: 'validation_failed', index: 1 });
     const unknown = await call('POST', `/api/desktops/${id}/actions`, { actions: [{ type: 'teleport' }] });
@@ -94,7 +109,12 @@ describe('real desktops through the API', () => {
   });
 
   it('uploads and downloads files inside the home, and refuses paths that leave it', async () => {
-    const put = await t.app.inject({ method: 'PUT', url: `/api/desktops/${id}/files?path=notes/today.txt`, headers: { ...headers, 'content-type': 'application/octet-stream' }, payload: Buffer.from('hello desktop') });
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: `/api/desktops/${id}/files?path=notes/today.txt`,
+      headers: { ...headers, 'content-type': 'application/octet-stream' },
+      payload: Buffer.from('hello desktop'),
+    });
     expect(put.statusCode).toBe(200);
     expect(put.json()).toEqual({ path: 'notes/today.txt', bytes: 13 });
     expect((await exec(id, 'cat notes/today.txt')).stdout).toBe('hello desktop');

@@ -92,7 +92,7 @@ for target in ['/tmp/.X11-unix/X0'] + ${JSON.stringify(paths.slice(0, 4))}:
 
   it('has no TCP listener at all: X and VNC are on Unix sockets only', async () => {
     // State 0A is LISTEN in /proc/net/tcp{,6}: the desktop's own network namespace has none.
-    const r = await f.sh('dsk_a', "cat /proc/net/tcp /proc/net/tcp6 | awk '$4 == \"0A\"' | wc -l");
+    const r = await f.sh('dsk_a', 'cat /proc/net/tcp /proc/net/tcp6 | awk \'$4 == "0A"\' | wc -l');
     expect(r.stdout.trim()).toBe('0');
   });
 

@@ -129,7 +129,11 @@ describe('desktop life cycle (real desktops)', () => {
   });
 
   it('restarts a hung X server found by the probe', async () => {
-    const hung = await desktopFixture({ probeIntervalMs: 200, probeTimeoutMs: 300, restartPolicy: { maxCrashes: 5, windowMs: 600_000, firstDelayMs: 50, maxDelayMs: 1000 } });
+    const hung = await desktopFixture({
+      probeIntervalMs: 200,
+      probeTimeoutMs: 300,
+      restartPolicy: { maxCrashes: 5, windowMs: 600_000, firstDelayMs: 50, maxDelayMs: 1000 },
+    });
     const seen: HostEvent[] = [];
     hung.host.onEvent((event) => seen.push(event));
     try {

@@ -20,7 +20,12 @@ describe('live view of a real desktop', () => {
   const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = { 'x-api-key': owner.key }) =>
     t.app.inject({ method, url, headers, payload: payload as never });
   const events = async () =>
-    (await call('GET', '/api/mission-control/activity?limit=200')).json().events as Array<{ type: string; actor: { type: string; id: string | null }; target: { id: string } | null; data: any }>;
+    (await call('GET', '/api/mission-control/activity?limit=200')).json().events as Array<{
+      type: string;
+      actor: { type: string; id: string | null };
+      target: { id: string } | null;
+      data: any;
+    }>;
   const viewEvents = async () => (await events()).filter((e) => e.type.startsWith('desktop.view_'));
   const wsUrl = (path: string) => base.replace(/^http/, 'ws') + path;
   const ticket = async (body: Record<string, unknown> = {}, key = owner.key) => {
@@ -68,16 +73,20 @@ describe('live view of a real desktop', () => {
     expect(await cursor()).toEqual({ x: 123, y: 234 });
     client.close();
     await client.closed;
-    const recorded = (await eventually(async () => {
-      const e = await viewEvents();
-      return e.length >= 2 ? e : null;
-    }, 5000, 'view events'))!;
+    const recorded = (await eventually(
+      async () => {
+        const e = await viewEvents();
+        return e.length >= 2 ? e : null;
+      },
+      5000,
+      'view events',
+    ))!;
     expect(recorded.map((e) => e.type)).toEqual(['desktop.view_closed', 'desktop.view_opened']);
     expect(recorded[1]).toMatchObject({ actor: { type: 'session', id: s.sessionId }, target: { id }, data: { mode: 'control' } });
     expect(recorded[0].data).toMatchObject({ mode: 'control', reason: 'client_closed', viewId: recorded[1].data.viewId });
   });
 
-  it('opens with a watch-only ticket and no other credential; the viewer\'s pointer does not reach the desktop', async () => {
+  it("opens with a watch-only ticket and no other credential; the viewer's pointer does not reach the desktop", async () => {
     await call('POST', `/api/desktops/${id}/actions`, { actions: [{ type: 'move', x: 10, y: 20 }] });
     const made = await ticket();
     expect(made).toMatchObject({ mode: 'view', url: `/api/desktops/${id}/view?ticket=${made.ticket}` });
@@ -92,7 +101,11 @@ describe('live view of a real desktop', () => {
     expect(await cursor()).toEqual({ x: 10, y: 20 });
     client.close();
     await client.closed;
-    const opened = (await eventually(async () => (await viewEvents()).find((e) => e.type === 'desktop.view_opened' && e.actor.type === 'view_ticket') ?? null, 5000, 'the opened event'))!;
+    const opened = (await eventually(
+      async () => (await viewEvents()).find((e) => e.type === 'desktop.view_opened' && e.actor.type === 'view_ticket') ?? null,
+      5000,
+      'the opened event',
+    ))!;
     expect(opened).toMatchObject({ actor: { type: 'view_ticket', id: made.id }, data: { mode: 'view', createdBy: { type: 'api_key', id: owner.keyId } } });
     expect(JSON.stringify(await events())).not.toContain(made.ticket);
   });
@@ -192,7 +205,11 @@ describe('live view of a real desktop', () => {
     const refused = (await connect(wsUrl(made.url))) as Refusal;
     expect(refused.status).toBe(409);
     expect(JSON.parse(refused.body).code).toBe('desktop_not_running');
-    const closedEvent = (await eventually(async () => (await viewEvents()).find((e) => e.type === 'desktop.view_closed' && e.data.reason === 'desktop_stopped') ?? null, 5000, 'the closed event'))!;
+    const closedEvent = (await eventually(
+      async () => (await viewEvents()).find((e) => e.type === 'desktop.view_closed' && e.data.reason === 'desktop_stopped') ?? null,
+      5000,
+      'the closed event',
+    ))!;
     expect(closedEvent.actor.type).toBe('view_ticket');
   }, 30_000);
 });

@@ -52,7 +52,9 @@ try {
   console.log(`one desktop alone, start to first screenshot (ms, 3 runs): ${ms(alone)}`);
   console.log(`ten at once, start to first screenshot (ms each): ${ms(ten.sort((a, b) => a - b))}; all ten: ${Math.round(batchMs)} ms`);
   console.log(`PSS of one idle desktop alone: ${aloneMiB.toFixed(1)} MiB`);
-  console.log(`PSS per idle desktop with ten running: mean ${(tenMiB.reduce((a, b) => a + b, 0) / 10).toFixed(1)} MiB (min ${Math.min(...tenMiB).toFixed(1)}, max ${Math.max(...tenMiB).toFixed(1)})`);
+  console.log(
+    `PSS per idle desktop with ten running: mean ${(tenMiB.reduce((a, b) => a + b, 0) / 10).toFixed(1)} MiB (min ${Math.min(...tenMiB).toFixed(1)}, max ${Math.max(...tenMiB).toFixed(1)})`,
+  );
   console.log(`stopping ten at once: ${Math.round(stopMs)} ms`);
 } finally {
   await f.cleanup();

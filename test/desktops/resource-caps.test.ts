@@ -16,14 +16,23 @@ describe('resource caps (real desktop)', () => {
   });
 
   it('kills a process that allocates past the memory cap, and the desktop lives on', async () => {
-    const r = await f.host.exec('dsk_caps', { argv: ['python3', '-c', 'x = bytearray(600 * 1024 * 1024); x[::4096] = b"a" * len(x[::4096]); print("allocated")'], command: null, timeoutS: 30, cwd: null });
+    const r = await f.host.exec('dsk_caps', {
+      argv: ['python3', '-c', 'x = bytearray(600 * 1024 * 1024); x[::4096] = b"a" * len(x[::4096]); print("allocated")'],
+      command: null,
+      timeoutS: 30,
+      cwd: null,
+    });
     expect(r.stdout).not.toContain('allocated');
     expect(f.host.isRunning('dsk_caps')).toBe(true);
     expect((await f.host.screenshot('dsk_caps')).subarray(1, 4).toString()).toBe('PNG');
   });
 
   it('refuses processes past the process cap', async () => {
-    const r = await f.sh('dsk_caps', 'for i in $(seq 100); do sleep 30 & done 2>/dev/null; sleep 0.2; ps -e --no-headers | wc -l; kill $(jobs -p) 2>/dev/null; true', 20);
+    const r = await f.sh(
+      'dsk_caps',
+      'for i in $(seq 100); do sleep 30 & done 2>/dev/null; sleep 0.2; ps -e --no-headers | wc -l; kill $(jobs -p) 2>/dev/null; true',
+      20,
+    );
     expect(Number(r.stdout.trim())).toBeLessThanOrEqual(64);
   });
 });

@@ -94,7 +94,10 @@ function session() {
   pass(msg.clientInit());
   pass(msg.setPixelFormat());
   // noVNC's list includes pseudo-encodings; ExtendedMouseButtons (-316) is taken out.
-  pass(msg.setEncodings([7, 16, 1, 0, -223, -224, -239, -308, -309, -312, -313, -316, -258, 0xc0a1e5ce | 0]), msg.setEncodings([7, 16, 1, 0, -223, -224, -239, -308, -309, -312, -313, -258, 0xc0a1e5ce | 0]));
+  pass(
+    msg.setEncodings([7, 16, 1, 0, -223, -224, -239, -308, -309, -312, -313, -316, -258, 0xc0a1e5ce | 0]),
+    msg.setEncodings([7, 16, 1, 0, -223, -224, -239, -308, -309, -312, -313, -258, 0xc0a1e5ce | 0]),
+  );
   pass(msg.fbUpdateRequest(0));
   drop(msg.keyEvent());
   drop(msg.pointerEvent());
@@ -153,7 +156,9 @@ describe('RFB input filter (watch-only views)', () => {
   it('speaks RFB 3.3 (no security byte) and 3.7', () => {
     const tail = Buffer.concat([msg.clientInit(), msg.keyEvent(), msg.fbUpdateRequest()]);
     expect(run([msg.version('003.003'), tail])).toEqual(Buffer.concat([msg.version('003.003'), msg.clientInit(), msg.fbUpdateRequest()]));
-    expect(run([msg.version('003.007'), msg.securityNone(), tail])).toEqual(Buffer.concat([msg.version('003.007'), msg.securityNone(), msg.clientInit(), msg.fbUpdateRequest()]));
+    expect(run([msg.version('003.007'), msg.securityNone(), tail])).toEqual(
+      Buffer.concat([msg.version('003.007'), msg.securityNone(), msg.clientInit(), msg.fbUpdateRequest()]),
+    );
   });
 
   it('skips a dropped message of any declared length without holding it', () => {

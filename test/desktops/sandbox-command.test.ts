@@ -6,7 +6,15 @@ import { homePathSegments } from '../../src/infra/desktops/home-files.ts';
 import { launcherScript, sandboxOptions, type SandboxSpec } from '../../src/infra/desktops/sandbox-command.ts';
 import { xauthorityFile } from '../../src/infra/desktops/xauth.ts';
 
-const programs = { perl: '/usr/bin/perl', bwrap: '/usr/bin/bwrap', Xvnc: '/usr/bin/Xvnc', openbox: '/usr/bin/openbox', xterm: '/usr/bin/xterm', nsenter: '/usr/bin/nsenter', setpriv: '/usr/bin/setpriv' };
+const programs = {
+  perl: '/usr/bin/perl',
+  bwrap: '/usr/bin/bwrap',
+  Xvnc: '/usr/bin/Xvnc',
+  openbox: '/usr/bin/openbox',
+  xterm: '/usr/bin/xterm',
+  nsenter: '/usr/bin/nsenter',
+  setpriv: '/usr/bin/setpriv',
+};
 const spec = (over: Partial<SandboxSpec> = {}): SandboxSpec => ({
   paths: new DesktopDirs('/srv/bureau', true).paths('dsk_1'),
   programs,
@@ -21,7 +29,16 @@ const spec = (over: Partial<SandboxSpec> = {}): SandboxSpec => ({
 describe('sandbox command line', () => {
   it('unshares user, PID, IPC, UTS and network namespaces and dies with the server', () => {
     const options = sandboxOptions(spec());
-    for (const flag of ['--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--die-with-parent', '--new-session', '--clearenv']) {
+    for (const flag of [
+      '--unshare-user',
+      '--unshare-pid',
+      '--unshare-ipc',
+      '--unshare-uts',
+      '--unshare-net',
+      '--die-with-parent',
+      '--new-session',
+      '--clearenv',
+    ]) {
       expect(options).toContain(flag);
     }
   });

@@ -29,7 +29,8 @@ describe.each(['sqlite', 'postgres'] as const)('live view access on %s', (databa
     if (answer instanceof RfbClient) throw new Error(`${path} was upgraded`);
     return { ...answer, code: JSON.parse(answer.body).code as string } as Refusal & { code: string };
   };
-  const ticketFor = async (desktopId: string, body: Record<string, unknown> = {}) => (await call('POST', `/api/desktops/${desktopId}/view-tickets`, body)).json();
+  const ticketFor = async (desktopId: string, body: Record<string, unknown> = {}) =>
+    (await call('POST', `/api/desktops/${desktopId}/view-tickets`, body)).json();
 
   beforeAll(async () => {
     t = await createTestApp({ database, env: { BUREAU_RATE_LIMIT_PER_MINUTE: '100000' } });
@@ -85,7 +86,7 @@ describe.each(['sqlite', 'postgres'] as const)('live view access on %s', (databa
     }
   });
 
-  it('answers 403 for another account\'s desktop, 404 for a missing one, 409 for one not running', async () => {
+  it("answers 403 for another account's desktop, 404 for a missing one, 409 for one not running", async () => {
     const theirs = (await call('POST', '/api/desktops', { name: 'theirs' }, { 'x-api-key': other.key })).json().id;
     const s = await startSession(t, owner.email);
     const headers = { cookie: s.headers.cookie, origin };
@@ -127,7 +128,13 @@ describe.each(['sqlite', 'postgres'] as const)('live view access on %s', (databa
     expect(made.statusCode).toBe(201);
     expect(made.headers['cache-control']).toBe('no-store');
     const body = made.json();
-    expect(body).toEqual({ id: expect.stringMatching(/^vt_/), ticket: expect.stringMatching(/^lb_vt_[0-9A-Za-z]{32}$/), url: `/api/desktops/${id}/view?ticket=${body.ticket}`, mode: 'view', expiresAt: new Date(t.clock.now() + 600_000).toISOString() });
+    expect(body).toEqual({
+      id: expect.stringMatching(/^vt_/),
+      ticket: expect.stringMatching(/^lb_vt_[0-9A-Za-z]{32}$/),
+      url: `/api/desktops/${id}/view?ticket=${body.ticket}`,
+      mode: 'view',
+      expiresAt: new Date(t.clock.now() + 600_000).toISOString(),
+    });
     const rows = await t.services.database.db.selectFrom('view_tickets').selectAll().where('id', '=', body.id).execute();
     expect(JSON.stringify(rows)).not.toContain(body.ticket);
     expect(rows[0].digest).toBe(hmacDigest(loadServerSecret(undefined, t.dir), body.ticket));

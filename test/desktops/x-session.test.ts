@@ -50,7 +50,10 @@ async function terminalRecording(desktop: XvncDesktop, session: XSession, name: 
   const xterm = desktop.spawnClient('xterm', [...XTERM, '-geometry', `80x24+${at.x}+${at.y}`, '-e', 'sh', '-c', script]);
   await waitFor('the terminal shell to start', () => existsSync(started));
   await waitFor('the terminal to have the keyboard focus', async () => {
-    await session.run([{ type: 'move', x: at.x + 100, y: at.y + 100 }, { type: 'type', text: 'ready\n' }]);
+    await session.run([
+      { type: 'move', x: at.x + 100, y: at.y + 100 },
+      { type: 'type', text: 'ready\n' },
+    ]);
     return waitFor('the shell to read "ready"', () => existsSync(focused), 300).catch(() => false);
   });
   await session.run([{ type: 'type', text: 'start\n' }]);
@@ -131,12 +134,21 @@ describe('XSession on a real Xvnc', () => {
   it('moves the pointer and reports where it is', async () => {
     await expect(session.run([{ type: 'move', x: 640, y: 400 }])).resolves.toEqual({ x: 640, y: 400 });
     await expect(session.cursor()).resolves.toEqual({ x: 640, y: 400 });
-    await expect(session.run([{ type: 'click', x: 1279, y: 0, button: 'right' }, { type: 'move', x: 3, y: 799 }])).resolves.toEqual({ x: 3, y: 799 });
+    await expect(
+      session.run([
+        { type: 'click', x: 1279, y: 0, button: 'right' },
+        { type: 'move', x: 3, y: 799 },
+      ]),
+    ).resolves.toEqual({ x: 3, y: 799 });
   });
 
   it('keeps concurrent runs apart: one batch finishes before the next starts', async () => {
     const terminal = await terminalRecording(desktop, session, 'serial');
-    const a: DesktopAction[] = [{ type: 'type', text: 'aaaa' }, { type: 'wait', ms: 30 }, { type: 'type', text: 'aaaa\n' }];
+    const a: DesktopAction[] = [
+      { type: 'type', text: 'aaaa' },
+      { type: 'wait', ms: 30 },
+      { type: 'type', text: 'aaaa\n' },
+    ];
     const b: DesktopAction[] = [{ type: 'type', text: 'bbbbbbbb\n' }];
     await Promise.all([session.run(a), session.run(b)]);
     await session.run([{ type: 'key', keys: 'ctrl+d' }]);
@@ -197,7 +209,14 @@ describe('XSession on a real Xvnc', () => {
           { type: 'click', x: 100, y: 100, button: 'left', count: 2 },
           { type: 'click', x: 200, y: 100, button: 'middle' },
           { type: 'click', x: 300, y: 100, button: 'right' },
-          { type: 'drag', path: [[100, 200], [200, 200], [300, 200]] },
+          {
+            type: 'drag',
+            path: [
+              [100, 200],
+              [200, 200],
+              [300, 200],
+            ],
+          },
           { type: 'scroll', x: 150, y: 150, dx: 0, dy: 3 },
           { type: 'scroll', dx: 0, dy: -2 },
           { type: 'scroll', dx: 2, dy: 0 },
@@ -241,8 +260,16 @@ describe('XSession on a real Xvnc', () => {
     const right = await terminalRecording(desktop, session, 'right', { x: 640, y: 0 });
     try {
       // The right one has the focus now; the click on the left one is held by the stopped openbox.
-      await whileStopped(openbox, 150, () => session.run([{ type: 'click', x: 100, y: 100 }, { type: 'type', text: 'to the left\n' }]));
-      await session.run([{ type: 'click', x: 740, y: 100 }, { type: 'type', text: 'to the right\n' }]);
+      await whileStopped(openbox, 150, () =>
+        session.run([
+          { type: 'click', x: 100, y: 100 },
+          { type: 'type', text: 'to the left\n' },
+        ]),
+      );
+      await session.run([
+        { type: 'click', x: 740, y: 100 },
+        { type: 'type', text: 'to the right\n' },
+      ]);
       const lines = () => [left.read(), right.read()];
       // cat writes each line as it comes: wait for both, then compare (a timeout shows what arrived).
       const got = await waitFor('a line in each terminal', () => (lines().every((t) => t?.endsWith('\n')) ? lines() : undefined)).catch(lines);
@@ -257,16 +284,34 @@ describe('XSession on a real Xvnc', () => {
   it('types ASCII, accented letters, ß, ✓, CJK and emoji, tabs and newlines exactly', async () => {
     const text = 'Grüße, naïve café: ß ✓ 日本語 😀 ñ€\tafter a tab\nASCII ~!@#$%^&*()_+{}|:"<>? `-=[]\\;\',./ 0123456789\nsecond line\n';
     const terminal = await terminalRecording(desktop, session, 'unicode');
-    await session.run([{ type: 'type', text }, { type: 'key', keys: 'ctrl+d' }]);
+    await session.run([
+      { type: 'type', text },
+      { type: 'key', keys: 'ctrl+d' },
+    ]);
     await exitOf(terminal.xterm);
     expect(terminal.read()).toBe(text);
   });
 
   it('refuses a bad batch before sending any of it', async () => {
     await session.run([{ type: 'move', x: 10, y: 10 }]);
-    await expect(session.run([{ type: 'move', x: 500, y: 500 }, { type: 'key', keys: 'ctrl+nosuchkey' }])).rejects.toThrow(Problem);
-    await expect(session.run([{ type: 'move', x: 500, y: 500 }, { type: 'move', x: 1280, y: 0 }])).rejects.toThrow(/outside the 1280x800 screen/);
-    await expect(session.run([{ type: 'move', x: 500, y: 500 }, { type: 'type', text: 'a\u0000b' }])).rejects.toThrow(/U\+0000/);
+    await expect(
+      session.run([
+        { type: 'move', x: 500, y: 500 },
+        { type: 'key', keys: 'ctrl+nosuchkey' },
+      ]),
+    ).rejects.toThrow(Problem);
+    await expect(
+      session.run([
+        { type: 'move', x: 500, y: 500 },
+        { type: 'move', x: 1280, y: 0 },
+      ]),
+    ).rejects.toThrow(/outside the 1280x800 screen/);
+    await expect(
+      session.run([
+        { type: 'move', x: 500, y: 500 },
+        { type: 'type', text: 'a\u0000b' },
+      ]),
+    ).rejects.toThrow(/U\+0000/);
     await expect(session.cursor()).resolves.toEqual({ x: 10, y: 10 });
   });
 });
@@ -314,7 +359,10 @@ describe('XSession on a bare Xvnc (no window manager), then with its server stop
     const distinct = Array.from({ length: 40 }, (_, i) => String.fromCodePoint(0x4e00 + i * 7)).join('');
     const text = `${distinct}\n${[...distinct].reverse().join('')}\n`;
     const terminal = await terminalRecording(desktop, session, 'many');
-    await session.run([{ type: 'type', text }, { type: 'key', keys: 'ctrl+d' }]);
+    await session.run([
+      { type: 'type', text },
+      { type: 'key', keys: 'ctrl+d' },
+    ]);
     await exitOf(terminal.xterm);
     expect(terminal.read()).toBe(text);
   });

@@ -29,7 +29,18 @@ try {
   const session = await XSession.connect({ socketPath: desktop.socketPath, cookie: desktop.cookie });
   for (const [i, geometry] of ['100x45+0+0', '90x40+560+200'].entries()) {
     const shown = join(desktop.dir, `shown${i}`);
-    desktop.spawnClient('xterm', ['-fa', 'DejaVu Sans Mono', '-fs', '10', '-geometry', geometry, '-e', 'sh', '-c', `ls -la /usr/bin; cat /etc/services; touch ${shown}; exec sleep 600`]);
+    desktop.spawnClient('xterm', [
+      '-fa',
+      'DejaVu Sans Mono',
+      '-fs',
+      '10',
+      '-geometry',
+      geometry,
+      '-e',
+      'sh',
+      '-c',
+      `ls -la /usr/bin; cat /etc/services; touch ${shown}; exec sleep 600`,
+    ]);
     await waitFor('a terminal full of text', () => existsSync(shown));
   }
 
@@ -45,7 +56,9 @@ try {
   let bytes = 0;
   const shots = await timed(100, async () => (bytes += (await session.screenshot()).length));
   loop.disable();
-  console.log(`screenshot 1280x800x24: p50 ${ms(quantile(shots, 0.5))}, p99 ${ms(quantile(shots, 0.99))}, max ${ms(shots[shots.length - 1])}; PNG ${Math.round(bytes / shots.length / 1024)} KiB`);
+  console.log(
+    `screenshot 1280x800x24: p50 ${ms(quantile(shots, 0.5))}, p99 ${ms(quantile(shots, 0.99))}, max ${ms(shots[shots.length - 1])}; PNG ${Math.round(bytes / shots.length / 1024)} KiB`,
+  );
   console.log(`  event loop delay while capturing: p99 ${ms(loop.percentile(99) / 1e6)}, max ${ms(loop.max / 1e6)}`);
   console.log(`  event loop delay idle, for comparison: p99 ${ms(idle.percentile(99) / 1e6)}, max ${ms(idle.max / 1e6)}`);
 
@@ -55,7 +68,10 @@ try {
   await waitFor('the sink terminal', () => existsSync(sink));
   await session.run([{ type: 'click', x: 400, y: 400 }]);
 
-  const batch: DesktopAction[] = [{ type: 'click', x: 400, y: 400 }, { type: 'type', text: 'twenty ascii chars!!' }];
+  const batch: DesktopAction[] = [
+    { type: 'click', x: 400, y: 400 },
+    { type: 'type', text: 'twenty ascii chars!!' },
+  ];
   const batches = await timed(50, () => session.run(batch));
   console.log(`batch click + 20 ASCII characters: p50 ${ms(quantile(batches, 0.5))}, p99 ${ms(quantile(batches, 0.99))}`);
 

@@ -93,16 +93,25 @@ export async function startXvnc(options: { geometry?: string } = {}): Promise<Xv
   mkdirSync(home);
 
   const args = [
-    '-displayfd', '3', // no display number given: the server takes the first free one and reports it here
-    '-auth', authFile,
-    '-rfbunixpath', join(dir, 'vnc.sock'),
-    '-rfbunixmode', '0600',
-    '-rfbport', '-1', // no TCP VNC port
-    '-SecurityTypes', 'None',
-    '-nolisten', 'tcp',
+    '-displayfd',
+    '3', // no display number given: the server takes the first free one and reports it here
+    '-auth',
+    authFile,
+    '-rfbunixpath',
+    join(dir, 'vnc.sock'),
+    '-rfbunixmode',
+    '0600',
+    '-rfbport',
+    '-1', // no TCP VNC port
+    '-SecurityTypes',
+    'None',
+    '-nolisten',
+    'tcp',
     '-noreset', // tests connect and disconnect: a reset in between would drop a new connection mid-setup
-    '-geometry', options.geometry ?? '1280x800',
-    '-depth', '24',
+    '-geometry',
+    options.geometry ?? '1280x800',
+    '-depth',
+    '24',
   ];
   const xvnc = spawn('Xvnc', args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   let log = '';

@@ -102,7 +102,8 @@ describe('the dashboard in a real browser', () => {
       // Its first use is where its integration lives: recorded, no alarm. A use from another
       // address it never came from (and no session of the owner used) stands out in the live
       // feed, next to the desktop and key events, all without a reload.
-      for (const type of ['desktop.created', 'desktop.updated', 'api_key.created', 'api_key.first_use']) await feed.locator(`[data-type="${type}"]`).first().waitFor();
+      for (const type of ['desktop.created', 'desktop.updated', 'api_key.created', 'api_key.first_use'])
+        await feed.locator(`[data-type="${type}"]`).first().waitFor();
       expect(await feed.locator('[data-type="api_key.first_use"]').first().getAttribute('class')).not.toContain('event-alert');
       expect((await request(`${server.base}/api/desktops`, { headers: { 'x-api-key': key }, localAddress: '127.0.0.2' })).status).toBe(200);
       const unexpected = feed.locator('[data-type="alert.new_address"]');
@@ -216,10 +217,16 @@ describe('the dashboard in a real browser', () => {
       const page = await newPage({ height: 600 });
       await signIn(page, server.base, 'linus@example.com', '/activity');
       await page.getByTestId('stream-status').getByText('Live').waitFor();
-      const me = (await (await fetch(`${server.base}/api/me`, { headers: { cookie: await sessionCookie(page.context()) } })).json()) as { account: { id: string } };
+      const me = (await (await fetch(`${server.base}/api/me`, { headers: { cookie: await sessionCookie(page.context()) } })).json()) as {
+        account: { id: string };
+      };
       const { key } = await server.services.apiKeys.create(me.account.id, { name: 'history-maker' }, { type: 'operator', id: null }, null);
       const post = (name: string) =>
-        fetch(`${server.base}/api/desktops`, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+        fetch(`${server.base}/api/desktops`, {
+          method: 'POST',
+          headers: { 'x-api-key': key, 'content-type': 'application/json' },
+          body: JSON.stringify({ name }),
+        });
 
       // Enough history for more than one page (50 per page).
       for (let i = 1; i <= 60; i++) expect((await post(`desk-${String(i).padStart(2, '0')}`)).status).toBe(201);
@@ -341,7 +348,12 @@ describe('the dashboard in a real browser', () => {
         for (let i = 1; i <= 15 && !(await notice.isVisible()); i++) {
           await page.getByLabel('New desktop name').fill(`busy-${i}`);
           await page.getByRole('button', { name: 'Create desktop' }).click();
-          await page.getByTestId('desktop-row').filter({ hasText: `busy-${i}` }).or(notice).first().waitFor();
+          await page
+            .getByTestId('desktop-row')
+            .filter({ hasText: `busy-${i}` })
+            .or(notice)
+            .first()
+            .waitFor();
         }
         // The 429's budget, in words, then the server's Retry-After as a countdown and a time of day.
         const secondsLeft = async () => {

@@ -21,7 +21,16 @@ describe('the keyboard focus', () => {
       const me = await suite.accountOf(page);
       const desk = await createDesktop(suite.server, me.id, 'tabbed');
       const key = await createKey(suite.server, me.id, 'tabbed-key');
-      for (const path of ['/desktops', `/desktops/${desk.id}`, '/api-keys', `/api-keys/${key.apiKey.id}`, '/sessions', '/activity', '/alerts', '/no-such-page']) {
+      for (const path of [
+        '/desktops',
+        `/desktops/${desk.id}`,
+        '/api-keys',
+        `/api-keys/${key.apiKey.id}`,
+        '/sessions',
+        '/activity',
+        '/alerts',
+        '/no-such-page',
+      ]) {
         await page.goto(suite.server.base + path);
         await page.locator('h1').waitFor();
         await page.keyboard.press('Tab');
@@ -76,7 +85,10 @@ describe('the keyboard focus', () => {
       // Start a failed desktop: it fails again (this server runs none), the focus stays on its button.
       await tabTo(page, 'Start renamed');
       await page.keyboard.press('Enter');
-      await page.getByRole('status').filter({ hasText: '“renamed” could not start: This server runs no desktops (BUREAU_DESKTOPS=off).' }).waitFor({ state: 'attached' });
+      await page
+        .getByRole('status')
+        .filter({ hasText: '“renamed” could not start: This server runs no desktops (BUREAU_DESKTOPS=off).' })
+        .waitFor({ state: 'attached' });
       expect(await focused(page)).toBe('Start renamed');
 
       // Stop a running desktop: the same button, now Start, keeps the focus.
@@ -218,7 +230,18 @@ describe('the keyboard focus', () => {
 
       // Two alerts about the new key (used from two machines after its first use here).
       expect((await callWithKey(suite.server, fresh, '/api/desktops')).status).toBe(200);
-      await expect.poll(async () => (await suite.server.services.usage.trust.keyAddresses(me.id, (await suite.server.services.apiKeys.list(me.id)).find((k) => k.rolledFrom === old.apiKey.id)!.id)).length, { timeout: 5000 }).toBe(1);
+      await expect
+        .poll(
+          async () =>
+            (
+              await suite.server.services.usage.trust.keyAddresses(
+                me.id,
+                (await suite.server.services.apiKeys.list(me.id)).find((k) => k.rolledFrom === old.apiKey.id)!.id,
+              )
+            ).length,
+          { timeout: 5000 },
+        )
+        .toBe(1);
       for (const from of ['127.0.0.2', '127.0.0.3']) expect((await callWithKey(suite.server, fresh, '/api/desktops', { from })).status).toBe(200);
       await page.goto(`${suite.server.base}/alerts`);
       await page.getByTestId('alert').nth(1).waitFor();

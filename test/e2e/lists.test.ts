@@ -34,7 +34,10 @@ describe('the desktop and key lists', () => {
       expect(desktopNames).toEqual(await fromApi('/api/desktops', 'desktops'));
       // The same name (whatever its case and spaces) is flagged on both, and only there.
       const flagged = (rows: typeof desktopRows) =>
-        rows.filter({ has: page.getByText('Duplicate name', { exact: true }) }).locator('strong.name').allTextContents();
+        rows
+          .filter({ has: page.getByText('Duplicate name', { exact: true }) })
+          .locator('strong.name')
+          .allTextContents();
       expect(await flagged(desktopRows)).toEqual(['Twin', 'twin']);
       // Typing a name in use says so before a third is made.
       await page.getByLabel('New desktop name').fill('TWIN');
@@ -88,8 +91,12 @@ describe('the desktop and key lists', () => {
       const seen = async (state: string) => ({
         badge: await row(state).locator('.badge').first().textContent(),
         busy: await row(state).getAttribute('aria-busy'),
-        toggle: await row(state).getByRole('button', { name: new RegExp(`^(Start|Stop) is-${state}$`) }).getAttribute('aria-label'),
-        toggleOff: await row(state).getByRole('button', { name: new RegExp(`^(Start|Stop) is-${state}$`) }).getAttribute('aria-disabled'),
+        toggle: await row(state)
+          .getByRole('button', { name: new RegExp(`^(Start|Stop) is-${state}$`) })
+          .getAttribute('aria-label'),
+        toggleOff: await row(state)
+          .getByRole('button', { name: new RegExp(`^(Start|Stop) is-${state}$`) })
+          .getAttribute('aria-disabled'),
       });
       expect(await seen('starting')).toEqual({ badge: 'Starting…', busy: 'true', toggle: 'Stop is-starting', toggleOff: null });
       expect(await seen('running')).toEqual({ badge: 'Running', busy: null, toggle: 'Stop is-running', toggleOff: null });

@@ -55,7 +55,8 @@ describe('live view with noVNC in Chromium', () => {
   let owner: Awaited<ReturnType<TestApp['account']>>;
   let id: string;
 
-  const call = (method: 'GET' | 'POST', url: string, payload?: unknown) => t.app.inject({ method, url, headers: { 'x-api-key': owner.key }, payload: payload as never });
+  const call = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
+    t.app.inject({ method, url, headers: { 'x-api-key': owner.key }, payload: payload as never });
   const cursor = async () => (await call('GET', `/api/desktops/${id}/cursor`)).json() as { x: number; y: number };
   const wsUrl = (path: string) => base.replace(/^http/, 'ws') + path;
   const openPage = async (): Promise<Page> => {
@@ -81,16 +82,21 @@ describe('live view with noVNC in Chromium', () => {
     await t?.close();
   });
 
-  it('shows the desktop with a watch-only link, and the viewer\'s clicks never reach it', async () => {
+  it("shows the desktop with a watch-only link, and the viewer's clicks never reach it", async () => {
     await call('POST', `/api/desktops/${id}/actions`, { actions: [{ type: 'move', x: 5, y: 5 }] });
     const { url } = (await call('POST', `/api/desktops/${id}/view-tickets`, {})).json();
     const p = await openPage();
     expect(await p.evaluate((u) => (window as any).openView(u), wsUrl(url))).toBe('connected');
     // The first frame is drawn: the canvas has the desktop's size and something on it.
-    await waitFor(() => p.evaluate(() => {
-      const c = document.querySelector('canvas') as HTMLCanvasElement | null;
-      return c !== null && c.width === 800 && c.height === 600;
-    }), 10_000, 'the canvas');
+    await waitFor(
+      () =>
+        p.evaluate(() => {
+          const c = document.querySelector('canvas') as HTMLCanvasElement | null;
+          return c !== null && c.width === 800 && c.height === 600;
+        }),
+      10_000,
+      'the canvas',
+    );
     await p.mouse.move(400, 300);
     await p.mouse.click(400, 300);
     await p.keyboard.type('typed by a viewer');
@@ -107,10 +113,14 @@ describe('live view with noVNC in Chromium', () => {
     expect(await p.evaluate((u) => (window as any).openView(u), wsUrl(url))).toBe('connected');
     await waitFor(() => p.evaluate(() => document.querySelector('canvas')?.width === 800), 10_000, 'the canvas');
     await p.mouse.move(321, 234);
-    await waitFor(async () => {
-      const c = await cursor();
-      return c.x === 321 && c.y === 234;
-    }, 5000, 'the desktop cursor to follow');
+    await waitFor(
+      async () => {
+        const c = await cursor();
+        return c.x === 321 && c.y === 234;
+      },
+      5000,
+      'the desktop cursor to follow',
+    );
     await p.close();
   });
 

@@ -23,7 +23,11 @@ describe('mission control', () => {
       const alpha = await createKey(suite.server, me.id, 'alpha');
       const beta = await createKey(suite.server, me.id, 'beta');
       const post = (key: string, name: string) =>
-        fetch(`${suite.server.base}/api/desktops`, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+        fetch(`${suite.server.base}/api/desktops`, {
+          method: 'POST',
+          headers: { 'x-api-key': key, 'content-type': 'application/json' },
+          body: JSON.stringify({ name }),
+        });
       const deskA = (await (await post(alpha.key, 'desk-a')).json()) as { id: string };
       expect((await post(beta.key, 'desk-b')).status).toBe(201);
       expect((await useKey(suite.server, beta.key)).status).toBe(200);
@@ -84,7 +88,9 @@ describe('mission control', () => {
       const focusedEvent = page.locator(`[data-type="${focusedType}"]`).first();
       await tip(focusedEvent).waitFor({ state: 'visible' });
       expect(await tip(focusedEvent).textContent()).toMatch(/\d{1,2}:\d{2}:\d{2}/);
-      expect(await page.evaluate(() => document.getElementById(document.activeElement!.getAttribute('aria-describedby')!)?.textContent)).toBe(await tip(focusedEvent).textContent());
+      expect(await page.evaluate(() => document.getElementById(document.activeElement!.getAttribute('aria-describedby')!)?.textContent)).toBe(
+        await tip(focusedEvent).textContent(),
+      );
       const last = page.getByTestId('activity-event').last();
       await last.getByTestId('event-time').hover();
       await tip(last).waitFor({ state: 'visible' });

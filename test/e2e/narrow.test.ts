@@ -27,7 +27,9 @@ async function overflow(inner: Locator, outer: Locator): Promise<string[]> {
     }
     return out;
   });
-  return rects.filter((r) => r.left < box.x - 0.5 || r.right > box.x + box.width + 0.5).map((r) => `${r.text} [${r.left}, ${r.right}] outside [${box.x}, ${box.x + box.width}]`);
+  return rects
+    .filter((r) => r.left < box.x - 0.5 || r.right > box.x + box.width + 0.5)
+    .map((r) => `${r.text} [${r.left}, ${r.right}] outside [${box.x}, ${box.x + box.width}]`);
 }
 
 async function headerHeight(page: Page): Promise<number> {
@@ -72,13 +74,26 @@ describe('on a 390 px screen', () => {
       await page.getByTestId('unseen-count').waitFor();
       expect((await useKey(suite.server, metered.key)).status).toBe(200);
       await expect.poll(async () => (await suite.server.services.usage.trust.keyAddresses(me.id, metered.apiKey.id)).length, { timeout: 5000 }).toBe(1);
-      for (const from of ['192.0.2.10', '192.0.2.11', '192.0.2.12', '192.0.2.13', '192.0.2.14', '192.0.2.15', '192.0.2.16', '192.0.2.17', '192.0.2.18', '192.0.2.19']) {
+      for (const from of [
+        '192.0.2.10',
+        '192.0.2.11',
+        '192.0.2.12',
+        '192.0.2.13',
+        '192.0.2.14',
+        '192.0.2.15',
+        '192.0.2.16',
+        '192.0.2.17',
+        '192.0.2.18',
+        '192.0.2.19',
+      ]) {
         expect((await useKey(suite.server, metered.key, '/api/desktops', from)).status).toBe(200);
       }
       await expect.poll(() => page.getByTestId('alert-count').textContent(), { timeout: 10_000 }).toBe(', 10 open');
       expect(await headerHeight(page)).toBeLessThanOrEqual(80);
       // The first row (the brand, Alerts, the account) on one line.
-      const firstRow = await page.locator('header.topbar > .brand, header.topbar .account > *').evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().bottom)));
+      const firstRow = await page
+        .locator('header.topbar > .brand, header.topbar .account > *')
+        .evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().bottom)));
       expect(Math.max(...firstRow) - Math.min(...firstRow)).toBeLessThan(12);
       // The whole menu in view, the count included.
       const nav = await page.locator('header.topbar nav').evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));

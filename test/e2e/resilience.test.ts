@@ -59,7 +59,9 @@ describe('when something is not there', () => {
         await page.getByRole('link', { name: 'API keys' }).click();
         const problem = page.getByTestId('list-problem');
         await problem.waitFor();
-        expect(await problem.getByRole('alert').textContent()).toBe('The API keys could not be loaded. Le Bureau could not be reached. Check your connection and try again.');
+        expect(await problem.getByRole('alert').textContent()).toBe(
+          'The API keys could not be loaded. Le Bureau could not be reached. Check your connection and try again.',
+        );
         await problem.getByText('It reloads by itself as soon as Le Bureau answers.').waitFor();
         await screenshot(page, '28-list-failed');
         // Retry while it is still away: still the same answer, nothing breaks.

@@ -102,7 +102,11 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     if (req.method === 'GET' && (url.pathname === '/api/user' || url.pathname === '/api/user/emails')) {
       if (!user) return json(res, 401, { message: 'Requires authentication' });
       if (url.pathname === '/api/user') return json(res, 200, { id: user.id, login: user.login, name: user.name, type: 'User' });
-      return json(res, 200, user.emails.map((e) => ({ ...e, visibility: e.primary ? 'private' : null })));
+      return json(
+        res,
+        200,
+        user.emails.map((e) => ({ ...e, visibility: e.primary ? 'private' : null })),
+      );
     }
     json(res, 404, { message: 'Not Found' });
   });

@@ -90,7 +90,12 @@ export async function startForgedIssuer(options: { now: () => number }): Promise
         email: 'forged@example.com',
         email_verified: true,
       };
-      return json(res, { access_token: randomBytes(16).toString('hex'), token_type: 'Bearer', expires_in: 600, id_token: sign(tamper ? tamper(claims) : claims) });
+      return json(res, {
+        access_token: randomBytes(16).toString('hex'),
+        token_type: 'Bearer',
+        expires_in: 600,
+        id_token: sign(tamper ? tamper(claims) : claims),
+      });
     }
     json(res, { error: 'not_found' }, 404);
   });

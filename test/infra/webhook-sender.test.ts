@@ -54,16 +54,29 @@ describe('webhook sender', () => {
     });
     const sender = new WebhookSender({ production: true, resolve: dns.resolve });
     const before = receiver.received.length;
-    for (const host of ['localhost.example', 'intranet.example', 'metadata.example', 'v6-private.example', 'mapped.example', 'nat64.example', 'split.example']) {
+    for (const host of [
+      'localhost.example',
+      'intranet.example',
+      'metadata.example',
+      'v6-private.example',
+      'mapped.example',
+      'nat64.example',
+      'split.example',
+    ]) {
       await expect(sender.post(`https://${host}:${receiver.port}/x`, {}, '{}'), host).rejects.toThrow(/refused: .* resolves to a private or loopback address/);
     }
-    for (const url of [`https://127.0.0.1:${receiver.port}/x`, `https://[::1]:${receiver.port}/x`, 'https://[::ffff:127.0.0.1]/x', 'https://169.254.169.254/x']) {
+    for (const url of [
+      `https://127.0.0.1:${receiver.port}/x`,
+      `https://[::1]:${receiver.port}/x`,
+      'https://[::ffff:127.0.0.1]/x',
+      'https://169.254.169.254/x',
+    ]) {
       await expect(sender.post(url, {}, '{}'), url).rejects.toThrow(/refused/);
     }
     // Plain http is refused in production even to a public address.
-    await expect(new WebhookSender({ production: true, resolve: table({ 'public.example': ['93.184.216.34'] }).resolve }).post('http://public.example/x', {}, '{}')).rejects.toThrow(
-      /plain http/,
-    );
+    await expect(
+      new WebhookSender({ production: true, resolve: table({ 'public.example': ['93.184.216.34'] }).resolve }).post('http://public.example/x', {}, '{}'),
+    ).rejects.toThrow(/plain http/);
     expect(receiver.received.length).toBe(before);
   });
 

@@ -29,9 +29,14 @@ const tempDir = () => {
 
 function bureau(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [...BUREAU_ARGS, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: tempDir(), ...env, BUREAU_DATA_DIR: tempDir() }, timeout: 30_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...BUREAU_ARGS, ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: tempDir(), ...env, BUREAU_DATA_DIR: tempDir() }, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -72,7 +77,8 @@ describe('key guessing across three processes', () => {
     for (const s of servers) expect((await me(s, key)).body.code).toBe('ip_blocked');
 
     // One block is one event in the owner's feed, whichever processes saw failures reach the limit.
-    const feed = async () => (await request(`${servers[0].url}/api/mission-control/activity?limit=200`, { headers: { 'x-api-key': key } })).body.events as Array<{ type: string }>;
+    const feed = async () =>
+      (await request(`${servers[0].url}/api/mission-control/activity?limit=200`, { headers: { 'x-api-key': key } })).body.events as Array<{ type: string }>;
     await eventually(async () => (await feed()).some((e) => e.type === 'ip.blocked'), 5000, 'ip.blocked');
     // Give a late duplicate every chance to land before counting.
     await new Promise((r) => setTimeout(r, 300));

@@ -60,9 +60,7 @@ beforeAll(async () => {
   servers = await Promise.all(['A', 'B', 'C'].map((name) => ServerProcess.start(name, { ...env, BUREAU_DATA_DIR: tempDir() })));
   services = await compose(loadConfig({ ...env, BUREAU_DATA_DIR: tempDir() }));
   listener = new Redis(env.REDIS_URL);
-  listener.on('message', (channel: string, message: string) =>
-    (channel.endsWith(':blocks') ? blockAnnouncements : broadcasts).push(JSON.parse(message).p),
-  );
+  listener.on('message', (channel: string, message: string) => (channel.endsWith(':blocks') ? blockAnnouncements : broadcasts).push(JSON.parse(message).p));
   await listener.subscribe(`${env.BUREAU_REDIS_PREFIX}:revocations`, `${env.BUREAU_REDIS_PREFIX}:blocks`);
 }, 90_000);
 
@@ -85,9 +83,7 @@ const me = (server: ServerProcess, headers: Record<string, string>, localAddress
 /** Polls every process in `targets` until each refuses `headers` with 401; returns how long that took. */
 async function refusedEverywhere(targets: ServerProcess[], headers: Record<string, string>): Promise<number> {
   const start = Date.now();
-  await Promise.all(
-    targets.map((s) => eventually(async () => (await me(s, headers)).status === 401, 5000, `${s.name} to refuse the credential`)),
-  );
+  await Promise.all(targets.map((s) => eventually(async () => (await me(s, headers)).status === 401, 5000, `${s.name} to refuse the credential`)));
   return Date.now() - start;
 }
 
@@ -306,10 +302,16 @@ describe('three processes on one PostgreSQL and one Redis', () => {
       const { key, keyId } = await newKey();
       const headers = { 'x-api-key': key };
       for (const s of servers) expect((await get(s, '/api/desktops', headers)).status).toBe(200);
-      const changed = await request(`${servers[0].url}/api/api-keys/${keyId}`, { method: 'PATCH', headers, body: { scopes: ['activity:read', 'keys:manage'] } });
+      const changed = await request(`${servers[0].url}/api/api-keys/${keyId}`, {
+        method: 'PATCH',
+        headers,
+        body: { scopes: ['activity:read', 'keys:manage'] },
+      });
       expect(changed.status).toBe(200);
       const start = Date.now();
-      await Promise.all(servers.map((s) => eventually(async () => (await get(s, '/api/desktops', headers)).status === 403, 5000, `${s.name} to apply the new scopes`)));
+      await Promise.all(
+        servers.map((s) => eventually(async () => (await get(s, '/api/desktops', headers)).status === 403, 5000, `${s.name} to apply the new scopes`)),
+      );
       expect(Date.now() - start).toBeLessThan(1000);
       await eventually(() => broadcasts.some((b) => b.kind === 'api_key_changed' && b.id === keyId), 1000, 'the change broadcast');
       for (const s of servers) expect((await get(s, '/api/mission-control/activity', headers)).status).toBe(200);
@@ -330,7 +332,9 @@ describe('three processes on one PostgreSQL and one Redis', () => {
       for (const s of servers) expect((await get(s, '/api/me', headers)).status).toBe(200);
       const during = await rawGet(servers[1].url, STREAM_PATH, headers);
       expect(during.status).toBe(200);
-      await Promise.all(servers.map((s) => eventually(async () => (await get(s, '/api/me', headers)).status === 401, 10_000, `${s.name} to refuse the old key`)));
+      await Promise.all(
+        servers.map((s) => eventually(async () => (await get(s, '/api/me', headers)).status === 401, 10_000, `${s.name} to refuse the old key`)),
+      );
       expect(Date.now() - endsAt).toBeLessThan(1000);
       await eventually(() => during.isEnded(), 1000, 'the stream on B to end with the overlap');
       during.close();

@@ -22,7 +22,7 @@ describe('scale-out configuration', () => {
     expect(c.databasePoolSize).toBe(10);
   });
 
-  it('refuses REDIS_URL without a shared BUREAU_SECRET, which every process needs to read the others\' sessions', () => {
+  it("refuses REDIS_URL without a shared BUREAU_SECRET, which every process needs to read the others' sessions", () => {
     expect(problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual([expect.stringContaining('BUREAU_SECRET')]);
     const c = loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', BUREAU_SECRET: SECRET, DATABASE_URL: 'postgres://db/bureau' });
     expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
@@ -34,6 +34,6 @@ describe('scale-out configuration', () => {
     expect(c.databasePoolSize).toBe(25);
     expect(problemsOf({ BUREAU_REDIS_PREFIX: 'has space' })).toEqual([expect.stringContaining('BUREAU_REDIS_PREFIX')]);
     expect(problemsOf({ BUREAU_DB_POOL_SIZE: '0' })).toEqual([expect.stringContaining('BUREAU_DB_POOL_SIZE')]);
-    expect(problemsOf({ REDIS_URL: 'http://redis' , BUREAU_SECRET: SECRET })).toEqual([expect.stringContaining('REDIS_URL')]);
+    expect(problemsOf({ REDIS_URL: 'http://redis', BUREAU_SECRET: SECRET })).toEqual([expect.stringContaining('REDIS_URL')]);
   });
 });

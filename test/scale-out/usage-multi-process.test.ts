@@ -47,13 +47,14 @@ async function cluster(env: Record<string, string>, names: string[], { together 
   const services = await compose(loadConfig({ ...env, BUREAU_DATA_DIR: tempDir(), BUREAU_DEV_IDP: 'off' }), { role: 'cli' });
   composed.push(services);
   const { account } = await ensureAccount(services.accounts, services.clock, { email: `usage-${randomBytes(4).toString('hex')}@example.com` });
-  const create = async (name: string) => (await services.apiKeys.create(account.id, { name }, { type: 'operator', id: null }, null));
+  const create = async (name: string) => await services.apiKeys.create(account.id, { name }, { type: 'operator', id: null }, null);
   const watched = await create('watched');
   const manager = await create('manager');
   return { services, accountId: account.id, key: watched.key, keyId: watched.apiKey.id, manager: manager.key };
 }
 
-const get = (server: ServerProcess, path: string, key: string, from = '127.0.0.1') => request(`${server.url}${path}`, { headers: { 'x-api-key': key }, localAddress: from });
+const get = (server: ServerProcess, path: string, key: string, from = '127.0.0.1') =>
+  request(`${server.url}${path}`, { headers: { 'x-api-key': key }, localAddress: from });
 
 async function scenario(servers: ServerProcess[], c: Awaited<ReturnType<typeof cluster>>, receiver: WebhookReceiver) {
   const [a, b] = servers;
@@ -83,9 +84,9 @@ async function scenario(servers: ServerProcess[], c: Awaited<ReturnType<typeof c
 
   // One alert, whichever processes saw the address; one first use.
   await eventually(async () => (await get(a, '/api/alerts/count', c.manager)).body.open === 1, 5000, 'the alert');
-  const events = ((await get(b, '/api/mission-control/activity?limit=200', c.manager)).body.events as Array<{ type: string; ip: string; target: { id: string } | null }>).filter(
-    (e) => e.target?.id === c.keyId,
-  );
+  const events = (
+    (await get(b, '/api/mission-control/activity?limit=200', c.manager)).body.events as Array<{ type: string; ip: string; target: { id: string } | null }>
+  ).filter((e) => e.target?.id === c.keyId);
   expect(events.filter((e) => e.type === 'api_key.first_use').map((e) => e.ip)).toEqual(['127.0.10.1']);
   expect(events.filter((e) => e.type === 'alert.new_address').map((e) => e.ip)).toEqual(['127.0.10.2']);
 

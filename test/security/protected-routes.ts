@@ -216,13 +216,15 @@ export const ownedResources: OwnedResource[] = [
   {
     url: '/api/desktops/:id/view-tickets/:ticketId',
     create: newDesktop,
-    inner: async (c, owner, desktopId) => (await c.t.services.viewTickets.create({ accountId: owner.accountId }, desktopId, {}, { type: 'api_key', id: owner.keyId })).id,
+    inner: async (c, owner, desktopId) =>
+      (await c.t.services.viewTickets.create({ accountId: owner.accountId }, desktopId, {}, { type: 'api_key', id: owner.keyId })).id,
   },
   { url: '/api/api-keys/:id', create: newKey, bodies: { PATCH: { scopes: ['desktops:read'] } } },
   {
     url: '/api/api-keys/:id/roll',
     // keys:manage alone: a key may roll only keys whose scopes it holds, and the suite rolls with such a key too.
-    create: async (c, owner) => (await c.t.services.apiKeys.create(owner.accountId, { name: 'theirs', scopes: ['keys:manage'] }, { type: 'operator', id: null }, null)).apiKey.id,
+    create: async (c, owner) =>
+      (await c.t.services.apiKeys.create(owner.accountId, { name: 'theirs', scopes: ['keys:manage'] }, { type: 'operator', id: null }, null)).apiKey.id,
     bodies: { POST: { overlapS: 0 } },
   },
   {
@@ -234,7 +236,8 @@ export const ownedResources: OwnedResource[] = [
   ...['/api/api-keys/:id/usage', '/api/api-keys/:id/addresses', '/api/api-keys/:id/addresses/:address/trust'].map((url) => ({ url, create: newKey })),
   {
     url: '/api/trusted-addresses/:id',
-    create: async (c, owner) => (await c.t.services.usage.trust.trustForAccount(owner.accountId, '198.51.100.77', { type: 'operator', id: null }, null)).trusted.id,
+    create: async (c, owner) =>
+      (await c.t.services.usage.trust.trustForAccount(owner.accountId, '198.51.100.77', { type: 'operator', id: null }, null)).trusted.id,
   },
   {
     url: '/api/alerts/:id/ack',
@@ -246,7 +249,14 @@ export const ownedResources: OwnedResource[] = [
     // One endpoint reused (an account may have only a few): created when there is none.
     create: async (c: SuiteContext, owner: Account) =>
       (await c.t.services.usage.webhooks.list(owner.accountId))[0]?.id ??
-      (await c.t.services.usage.webhooks.create(owner.accountId, { url: 'https://hooks.example.com/bureau', events: ['*'] }, { type: 'operator', id: null }, null)).webhook.id,
+      (
+        await c.t.services.usage.webhooks.create(
+          owner.accountId,
+          { url: 'https://hooks.example.com/bureau', events: ['*'] },
+          { type: 'operator', id: null },
+          null,
+        )
+      ).webhook.id,
   })),
 ];
 
@@ -422,7 +432,8 @@ export function describeProtectedRoutes(options: SuiteOptions): void {
           { method: r.method, url, headers: { 'x-api-key': ctx.owner.key }, payload: bodyFor(r), remoteAddress: ctx.nextAddress() },
           !r.apiKeyInQuery,
         );
-        if ([401, 403, 429].includes(res.status) || res.status >= 500) failures.push(`${label(r)} -> ${res.status}${res.status >= 500 ? ` ${lastErrorLogged(ctx.t.logs)}` : ''}`);
+        if ([401, 403, 429].includes(res.status) || res.status >= 500)
+          failures.push(`${label(r)} -> ${res.status}${res.status >= 500 ? ` ${lastErrorLogged(ctx.t.logs)}` : ''}`);
       }
       expect(failures).toEqual([]);
     });
@@ -466,7 +477,12 @@ export function describeProtectedRoutes(options: SuiteOptions): void {
         });
         const body = res.body ? JSON.parse(res.body) : {};
         const challenge = String(res.headers['www-authenticate']);
-        if (res.status !== 403 || body.code !== 'insufficient_scope' || body.scope !== scope || challenge !== `Bearer error="insufficient_scope", scope="${scope}"`) {
+        if (
+          res.status !== 403 ||
+          body.code !== 'insufficient_scope' ||
+          body.scope !== scope ||
+          challenge !== `Bearer error="insufficient_scope", scope="${scope}"`
+        ) {
           failures.push(`${label(r)} -> ${res.status} ${String(body.code)} ${String(body.scope)} ${challenge}`);
         }
       }
@@ -478,7 +494,13 @@ export function describeProtectedRoutes(options: SuiteOptions): void {
       for (const r of routes.filter((x) => isScope(x.scope))) {
         const res = await send(
           ctx.t,
-          { method: r.method, url: await ownUrlFor(r), headers: { 'x-api-key': await keyWith('only', r.scope as Scope) }, payload: bodyFor(r), remoteAddress: ctx.nextAddress() },
+          {
+            method: r.method,
+            url: await ownUrlFor(r),
+            headers: { 'x-api-key': await keyWith('only', r.scope as Scope) },
+            payload: bodyFor(r),
+            remoteAddress: ctx.nextAddress(),
+          },
           !r.apiKeyInQuery,
         );
         if ([401, 403, 429].includes(res.status) || res.status >= 500) failures.push(`${label(r)} -> ${res.status} ${res.body}`);
@@ -496,7 +518,17 @@ export function describeProtectedRoutes(options: SuiteOptions): void {
         const { key } = await ctx.t.services.apiKeys.create(ctx.owner.accountId, { name: 'bound', desktops: [mine] }, { type: 'operator', id: null }, null);
         const query = resourceFor(r)?.query;
         const call = (id: string) =>
-          send(ctx.t, { method: r.method, url: withQuery(fillParams(r.url, id, id === mine ? ownInner : undefined), query), headers: { 'x-api-key': key }, payload: bodyFor(r), remoteAddress: ctx.nextAddress() }, !r.apiKeyInQuery);
+          send(
+            ctx.t,
+            {
+              method: r.method,
+              url: withQuery(fillParams(r.url, id, id === mine ? ownInner : undefined), query),
+              headers: { 'x-api-key': key },
+              payload: bodyFor(r),
+              remoteAddress: ctx.nextAddress(),
+            },
+            !r.apiKeyInQuery,
+          );
         const ownInner = await resourceFor(r)?.inner?.(ctx, ctx.owner, mine);
         const outside = await call(other);
         if (outside.status !== 404 || JSON.parse(outside.body).code !== 'not_found') failures.push(`${label(r)} other desktop -> ${outside.status}`);

@@ -26,7 +26,11 @@ export function sessionCases(): CredentialCase[] {
       async prepare(c) {
         const s = await startSession(c.t, c.owner.email);
         // Due to lapse within the suite's clock step (EXPIRY_STEP_MS).
-        await c.t.services.database.db.updateTable('sessions').set({ idle_expires_at: c.t.clock.now() + 60_000 }).where('id', '=', s.sessionId).execute();
+        await c.t.services.database.db
+          .updateTable('sessions')
+          .set({ idle_expires_at: c.t.clock.now() + 60_000 })
+          .where('id', '=', s.sessionId)
+          .execute();
         idleExpired = s.token;
       },
       credential: (c) => cookie(c, idleExpired),

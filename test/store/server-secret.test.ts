@@ -30,7 +30,11 @@ describe('the server secret', () => {
     expect(() => statSync(join(d, 'secret'))).toThrow();
   });
 
-  it.each([['empty', ''], ['short', 'abcd'], ['not hex', 'z'.repeat(64)]])('refuses to start on a damaged file (%s) rather than use a weak key', (_name, content) => {
+  it.each([
+    ['empty', ''],
+    ['short', 'abcd'],
+    ['not hex', 'z'.repeat(64)],
+  ])('refuses to start on a damaged file (%s) rather than use a weak key', (_name, content) => {
     const d = dir();
     writeFileSync(join(d, 'secret'), content);
     expect(() => loadServerSecret(undefined, d)).toThrow(/not a server secret/);

@@ -13,12 +13,18 @@ describe('FairSqliteDialect', () => {
     const order: number[] = [];
     await Promise.all(
       Array.from({ length: 3000 }, async (_, i) => {
-        await db.insertInto('t').values({ id: i, v: `v${i}` }).execute();
+        await db
+          .insertInto('t')
+          .values({ id: i, v: `v${i}` })
+          .execute();
         order.push(i);
       }),
     );
     expect(order).toEqual(Array.from({ length: 3000 }, (_, i) => i));
-    const { n } = (await db.selectFrom('t').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow());
+    const { n } = await db
+      .selectFrom('t')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(n)).toBe(3000);
   });
 

@@ -109,9 +109,7 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
 
     it('creates exactly one account when many insert the same email at once', async () => {
       const email = `race-${newId('e').toLowerCase()}@example.com`;
-      const results = await Promise.all(
-        Array.from({ length: 8 }, () => accounts.insertOrGet({ id: newId('acc'), email, name: 'Racer', createdAt: T0 })),
-      );
+      const results = await Promise.all(Array.from({ length: 8 }, () => accounts.insertOrGet({ id: newId('acc'), email, name: 'Racer', createdAt: T0 })));
       expect(results.filter((r) => r.created)).toHaveLength(1);
       expect(new Set(results.map((r) => r.account.id)).size).toBe(1);
     });
@@ -160,7 +158,7 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
       expect((await keys.findById(k.id))?.revokedAt).toBe(T0 + 5);
     });
 
-    it('records last uses in a batch (addresses are the usage stores\' job), ignoring unknown keys', async () => {
+    it("records last uses in a batch (addresses are the usage stores' job), ignoring unknown keys", async () => {
       const a = await account();
       const k1 = keyRecord(a.id);
       const k2 = keyRecord(a.id);
@@ -216,7 +214,13 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
       expect(await desktops.findById(d1.id)).toBeUndefined();
       // Deleting what is gone is a no-op and records nothing.
       expect(await desktops.delete(d1.id, draft(a.id, 'desktop.deleted'))).toEqual([]);
-      expect((await log.after(a.id, 0, 100)).map((e) => e.type)).toEqual(['desktop.created', 'desktop.created', 'desktop.updated', 'desktop.stopped', 'desktop.deleted']);
+      expect((await log.after(a.id, 0, 100)).map((e) => e.type)).toEqual([
+        'desktop.created',
+        'desktop.created',
+        'desktop.updated',
+        'desktop.stopped',
+        'desktop.deleted',
+      ]);
     });
 
     it('refuses to make a desktop active past the account and host limits, and writes nothing then', async () => {
@@ -242,7 +246,14 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
       for (const [i, name] of names.entries()) {
         const failed = i % 2 === 1;
         await desktops.insert(
-          desktop(a.id, { name, createdAt: T0 + i, updatedAt: i === 0 ? FAR : T0 + 10 * i, state: failed ? 'failed' : 'running', failure: failed ? `why "${i}"\n` : null, resolution: { width: 1920 + i, height: 1080 } }),
+          desktop(a.id, {
+            name,
+            createdAt: T0 + i,
+            updatedAt: i === 0 ? FAR : T0 + 10 * i,
+            state: failed ? 'failed' : 'running',
+            failure: failed ? `why "${i}"\n` : null,
+            resolution: { width: 1920 + i, height: 1080 },
+          }),
           draft(a.id, 'desktop.created'),
           limits,
         );
@@ -286,7 +297,7 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
       expect((await log.page(a.id, { limit: 2 })).map((e) => e.id)).toEqual([ids[4], ids[3]]);
       expect((await log.page(a.id, { before: ids[3], limit: 10 })).map((e) => e.id)).toEqual([ids[2], ids[1], ids[0]]);
       expect((await log.after(a.id, ids[1], 2)).map((e) => e.id)).toEqual([ids[2], ids[3]]);
-      expect((await log.after(a.id, ids[4], 10))).toEqual([]);
+      expect(await log.after(a.id, ids[4], 10)).toEqual([]);
       expect((await log.after(a.id, 0, 100)).every((e) => e.accountId === a.id)).toBe(true);
       expect(await log.append([])).toEqual([]);
     });

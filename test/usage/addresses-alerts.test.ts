@@ -66,8 +66,22 @@ describe.each(['sqlite', 'postgres'] as const)('addresses and alerts on %s', (da
 
     const addresses = (await call(base, 'GET', `/api/api-keys/${owner.keyId}/addresses`, { key: reader })).body.addresses;
     expect(addresses).toEqual([
-      { address: '127.0.2.2', firstSeenAt: new Date(t.clock.now()).toISOString(), lastSeenAt: new Date(t.clock.now()).toISOString(), count: 2, trusted: false, trust: null },
-      { address: '127.0.2.1', firstSeenAt: new Date(t.clock.now() - 1000).toISOString(), lastSeenAt: new Date(t.clock.now() - 1000).toISOString(), count: 3, trusted: false, trust: null },
+      {
+        address: '127.0.2.2',
+        firstSeenAt: new Date(t.clock.now()).toISOString(),
+        lastSeenAt: new Date(t.clock.now()).toISOString(),
+        count: 2,
+        trusted: false,
+        trust: null,
+      },
+      {
+        address: '127.0.2.1',
+        firstSeenAt: new Date(t.clock.now() - 1000).toISOString(),
+        lastSeenAt: new Date(t.clock.now() - 1000).toISOString(),
+        count: 3,
+        trusted: false,
+        trust: null,
+      },
     ]);
 
     // The fix: trusting the address acknowledges its alert; the next use is no alarm.
@@ -201,7 +215,7 @@ describe.each(['sqlite', 'postgres'] as const)('addresses and alerts on %s', (da
     expect(acks.map((e) => e.data?.count)).toEqual([1, 2]);
   });
 
-  it('refuses what is not an address with a clear 400, and another account\'s alert with 403', async () => {
+  it("refuses what is not an address with a clear 400, and another account's alert with 403", async () => {
     const owner = await t.account();
     const stranger = await t.account();
     const bad = await call(base, 'POST', `/api/api-keys/${owner.keyId}/addresses/not-an-address/trust`, { key: owner.key });

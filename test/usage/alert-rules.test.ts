@@ -26,7 +26,8 @@ describe.each(['sqlite', 'postgres'] as const)('alert rules on %s', (database) =
   });
   afterAll(() => t?.close());
 
-  const alertsOf = async (accountId: string, kind: string) => (await t.services.usage.alerts.list(accountId, { limit: 200 })).alerts.filter((a) => a.kind === kind);
+  const alertsOf = async (accountId: string, kind: string) =>
+    (await t.services.usage.alerts.list(accountId, { limit: 200 })).alerts.filter((a) => a.kind === kind);
 
   /** What the onResponse hook records, for history spread over a day (the fake clock moves). */
   const history = (keyId: string, perHour: number, hours: number) => {
@@ -61,7 +62,7 @@ describe.each(['sqlite', 'postgres'] as const)('alert rules on %s', (database) =
     expect(more).toEqual([]);
     expect(spike).toMatchObject({ key: { id: busy.keyId }, address: null, details: { requests: 150, windowMinutes: 5, hourlyAverage: 10 } });
     expect(spike.fixes.map((f) => f.action)).toEqual(['revoke', 'roll']);
-    expect((await eventsOf(t, busy.accountId, 'alert.usage_spike'))).toHaveLength(1);
+    expect(await eventsOf(t, busy.accountId, 'alert.usage_spike')).toHaveLength(1);
 
     // Still spiking an hour later: a second alert.
     t.clock.advance(HOUR);
@@ -159,7 +160,7 @@ describe.each(['sqlite', 'postgres'] as const)('alert rules on %s', (database) =
     expect(leak.fixes.map((f) => f.action)).toEqual(['revoke', 'roll']);
   });
 
-  it('raises blocked_address when a valid key is refused for its address\'s block, once per block', async () => {
+  it("raises blocked_address when a valid key is refused for its address's block, once per block", async () => {
     const owner = await t.account();
     const shared = fresh();
     expect((await call(base, 'GET', '/api/me', { key: owner.key, from: shared })).status).toBe(200);

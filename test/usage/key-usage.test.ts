@@ -122,11 +122,16 @@ describe.each(['sqlite', 'postgres'] as const)('key usage on %s', (database) => 
     expect((await usageOf(reader, owner.keyId, hourQuery)).totals.requests).toBe(0);
   });
 
-  it('refuses bad ranges with a clear 400, and another account\'s key with 403', async () => {
+  it("refuses bad ranges with a clear 400, and another account's key with 403", async () => {
     const owner = await t.account();
     const stranger = await t.account();
     const ask = (query: string, keyId = owner.keyId) => call(base, 'GET', `/api/api-keys/${keyId}/usage${query}`, { key: owner.key });
-    for (const query of ['?step=week', '?from=yesterday', '?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', '?step=minute&from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z']) {
+    for (const query of [
+      '?step=week',
+      '?from=yesterday',
+      '?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z',
+      '?step=minute&from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z',
+    ]) {
       const res = await ask(query);
       expect(res.status, query).toBe(400);
       expect(res.body.code).toBe('validation_failed');

@@ -34,7 +34,12 @@ export class WebhookReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        receiver.received.push({ path: req.url ?? '', headers: req.headers, body, signed: receiver.verify(String(req.headers['bureau-signature'] ?? ''), body) });
+        receiver.received.push({
+          path: req.url ?? '',
+          headers: req.headers,
+          body,
+          signed: receiver.verify(String(req.headers['bureau-signature'] ?? ''), body),
+        });
         res.statusCode = receiver.answers.shift() ?? 200;
         res.end('ok');
       });

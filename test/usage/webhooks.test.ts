@@ -38,7 +38,8 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (database) => {
     expect(res.status).toBe(200);
     return res.body.deliveries as Array<Record<string, any>>;
   };
-  const leak = (accountId: string, keyId: string) => t.services.usage.alerts.raise({ accountId, kind: 'alert.key_leaked', keyId, address: null, data: { source: 'test' } });
+  const leak = (accountId: string, keyId: string) =>
+    t.services.usage.alerts.raise({ accountId, kind: 'alert.key_leaked', keyId, address: null, data: { source: 'test' } });
 
   it('shows the secret once, stores it sealed, and delivers each subscribed alert signed with it', async () => {
     const owner = await t.account();
@@ -72,12 +73,25 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (database) => {
     expect(delivery.headers['content-type']).toBe('application/json');
     const payload = JSON.parse(delivery.body);
     const [alert] = (await t.services.usage.alerts.list(owner.accountId, { limit: 10 })).alerts;
-    expect(payload).toEqual({ id: alert.id, type: 'alert.new_address', createdAt: alert.createdAt, data: expect.objectContaining({ id: alert.id, kind: 'alert.new_address', address: '127.0.8.2' }) });
+    expect(payload).toEqual({
+      id: alert.id,
+      type: 'alert.new_address',
+      createdAt: alert.createdAt,
+      data: expect.objectContaining({ id: alert.id, kind: 'alert.new_address', address: '127.0.8.2' }),
+    });
     expect(payload.data.key).toEqual({ id: owner.keyId, keyId: expect.stringMatching(/^lb_k_/), name: 'test', state: 'active' });
     expect(delivery.headers['bureau-event-id']).toBe(alert.id);
     // The other endpoint's signature is made with the same secret scheme but checked by it alone here.
     const [listedDelivery] = await deliveriesOf(manager, webhook.id);
-    expect(listedDelivery).toMatchObject({ eventId: alert.id, type: 'alert.new_address', state: 'delivered', attempts: 1, responseStatus: 200, error: null, nextAttemptAt: null });
+    expect(listedDelivery).toMatchObject({
+      eventId: alert.id,
+      type: 'alert.new_address',
+      state: 'delivered',
+      attempts: 1,
+      responseStatus: 200,
+      error: null,
+      nextAttemptAt: null,
+    });
 
     // Another kind goes only where it is subscribed.
     await leak(owner.accountId, owner.keyId);
@@ -95,9 +109,19 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (database) => {
     receiver.answers = [500, 503];
     const alert = await leak(owner.accountId, owner.keyId);
     await waitFor(() => receiver.received.length === 1, 5000, 'first attempt');
-    await waitFor(async () => (await deliveriesOf(owner.key, webhook.id))[0].attempts === 1 && (await deliveriesOf(owner.key, webhook.id))[0].error !== null, 5000, 'first outcome');
+    await waitFor(
+      async () => (await deliveriesOf(owner.key, webhook.id))[0].attempts === 1 && (await deliveriesOf(owner.key, webhook.id))[0].error !== null,
+      5000,
+      'first outcome',
+    );
     let [d] = await deliveriesOf(owner.key, webhook.id);
-    expect(d).toMatchObject({ state: 'pending', attempts: 1, responseStatus: 500, error: 'the endpoint answered 500', nextAttemptAt: new Date(alert!.createdAt + 10 * SECOND).toISOString() });
+    expect(d).toMatchObject({
+      state: 'pending',
+      attempts: 1,
+      responseStatus: 500,
+      error: 'the endpoint answered 500',
+      nextAttemptAt: new Date(alert!.createdAt + 10 * SECOND).toISOString(),
+    });
 
     // Not due yet: nothing is sent.
     t.clock.advance(9 * SECOND);
@@ -132,7 +156,12 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (database) => {
       await t.services.usage.deliverer.run();
     }
     const [d] = await deliveriesOf(owner.key, webhook.id);
-    expect(d).toMatchObject({ state: 'failed', attempts: 12, nextAttemptAt: null, lastAttemptAt: new Date(alert!.createdAt + 24 * 3600 * SECOND).toISOString() });
+    expect(d).toMatchObject({
+      state: 'failed',
+      attempts: 12,
+      nextAttemptAt: null,
+      lastAttemptAt: new Date(alert!.createdAt + 24 * 3600 * SECOND).toISOString(),
+    });
     expect(receiver.received).toHaveLength(12);
   });
 

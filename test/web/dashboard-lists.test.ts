@@ -58,9 +58,21 @@ describe('pages', () => {
 
 describe('mission control filters', () => {
   const alphaCreated = event('api_key.created', { target: { type: 'api_key', id: 'key_alpha' }, data: { name: 'alpha', keyId: 'lb_k_alpha' } });
-  const alphaDesktop = event('desktop.created', { actor: { type: 'api_key', id: 'key_alpha' }, target: { type: 'desktop', id: 'dsk_1' }, data: { name: 'one' } });
-  const alphaNewAddress = event('alert.new_address', { actor: { type: 'api_key', id: 'key_alpha' }, target: { type: 'api_key', id: 'key_alpha' }, ip: '203.0.113.7' });
-  const otherDesktop = event('desktop.failed', { actor: { type: 'system', id: null }, target: { type: 'desktop', id: 'dsk_2' }, data: { name: 'two', reason: 'no room' } });
+  const alphaDesktop = event('desktop.created', {
+    actor: { type: 'api_key', id: 'key_alpha' },
+    target: { type: 'desktop', id: 'dsk_1' },
+    data: { name: 'one' },
+  });
+  const alphaNewAddress = event('alert.new_address', {
+    actor: { type: 'api_key', id: 'key_alpha' },
+    target: { type: 'api_key', id: 'key_alpha' },
+    ip: '203.0.113.7',
+  });
+  const otherDesktop = event('desktop.failed', {
+    actor: { type: 'system', id: null },
+    target: { type: 'desktop', id: 'dsk_2' },
+    data: { name: 'two', reason: 'no room' },
+  });
   const blocked = event('ip.blocked', { data: { address: '203.0.113.9', blockS: 900 } });
   const all = [alphaCreated, alphaDesktop, alphaNewAddress, otherDesktop, blocked];
   const shown = (f: Partial<typeof NO_FILTER>) => all.filter((e) => matches(e, { ...NO_FILTER, ...f })).map((e) => e.type);
@@ -90,7 +102,8 @@ describe('mission control filters', () => {
 describe('event wording', () => {
   it('says what happened to a desktop in every state change, with the reason of a failure', () => {
     const names = { key: () => undefined, desktop: (id: string | null | undefined) => (id === 'dsk_9' ? 'known-by-id' : undefined) };
-    const line = (type: string, data: Record<string, unknown> | null, target = 'dsk_1') => plainText(describeEvent(event(type, { target: { type: 'desktop', id: target }, data }), names));
+    const line = (type: string, data: Record<string, unknown> | null, target = 'dsk_1') =>
+      plainText(describeEvent(event(type, { target: { type: 'desktop', id: target }, data }), names));
     expect(line('desktop.started', { name: 'box', resolution: '1280x800' })).toBe('Desktop “box” is running (1280×800)');
     expect(line('desktop.stopped', { name: 'box', reason: 'idle' })).toBe('Desktop “box” stopped after being idle');
     expect(line('desktop.stopped', { name: 'box', reason: 'requested' })).toBe('Desktop “box” stopped');
@@ -105,7 +118,9 @@ describe('event wording', () => {
     const parts = describeEvent(event('alert.new_address', { target: { type: 'api_key', id: 'key_1' }, ip: '203.0.113.7' }), names);
     expect(parts[1]).toEqual({ kind: 'key', id: 'key_1', name: 'ci', keyId: 'lb_k_1' });
     expect(plainText(parts)).toBe('API key “ci” (lb_k_1) used from a new address: 203.0.113.7');
-    expect(plainText(describeEvent(event('alert.new_address', { target: { type: 'api_key', id: 'key_x' } }), noNames))).toBe('An API key used from a new address: unknown');
+    expect(plainText(describeEvent(event('alert.new_address', { target: { type: 'api_key', id: 'key_x' } }), noNames))).toBe(
+      'An API key used from a new address: unknown',
+    );
   });
 
   it('announces one event, or a burst of them with how many need attention', () => {

@@ -57,7 +57,13 @@ describe('the dashboard is served at /', () => {
 
   it('serves a desktop’s page and a key’s page for any id of the API’s form, like the other pages', async () => {
     expect(DASHBOARD_PAGE_PATTERNS).toEqual(['/desktops/:id', '/api-keys/:id']);
-    for (const url of ['/desktops/dsk_AbC123xyz', '/desktops/anything-of_the-form', `/desktops/${'a'.repeat(64)}`, '/api-keys/key_AbC123xyz', `/api-keys/${'k'.repeat(64)}`]) {
+    for (const url of [
+      '/desktops/dsk_AbC123xyz',
+      '/desktops/anything-of_the-form',
+      `/desktops/${'a'.repeat(64)}`,
+      '/api-keys/key_AbC123xyz',
+      `/api-keys/${'k'.repeat(64)}`,
+    ]) {
       const res = await app.inject({ url });
       expect(res.statusCode, url).toBe(200);
       expect(res.headers['cache-control']).toBe('no-cache');

@@ -34,7 +34,11 @@ function Dashboard() {
   const [returnTo, setReturnTo] = useState(() => (isSignedInPage(path) ? path : '/'));
 
   useEffect(() => {
-    onUnauthorized(() => setAuth((a) => (a.state === 'signed-out' ? a : { state: 'signed-out', notice: a.state === 'signed-in' ? 'Your session has ended. Sign in again.' : null })));
+    onUnauthorized(() =>
+      setAuth((a) =>
+        a.state === 'signed-out' ? a : { state: 'signed-out', notice: a.state === 'signed-in' ? 'Your session has ended. Sign in again.' : null },
+      ),
+    );
     api.me().then(
       (me) => setAuth({ state: 'signed-in', me }),
       (err) => setAuth(err instanceof ApiError && err.status === 401 ? { state: 'signed-out', notice: null } : { state: 'error', error: err }),
@@ -123,7 +127,10 @@ function SignedIn({ me, path, onSignOut }: { me: Me; path: string; onSignOut: ()
       </a>
       <header className="topbar">
         <div className="brand">
-          <span className="brand-mark" aria-hidden="true">▣</span> Le Bureau
+          <span className="brand-mark" aria-hidden="true">
+            ▣
+          </span>{' '}
+          Le Bureau
         </div>
         <nav aria-label="Dashboard">
           <Link to={PAGES.desktops}>Desktops</Link>

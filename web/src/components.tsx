@@ -209,7 +209,13 @@ export function ListProblem({ list, what }: { list: List<unknown>; what: string 
  * words first. Where the browser refuses, the value's own element (`selectOnFailure`)
  * is selected for Ctrl+C. `onDone` says what happened, for the page's status line.
  */
-export function CopyButton({ value, what, of, selectOnFailure, onDone }: {
+export function CopyButton({
+  value,
+  what,
+  of,
+  selectOnFailure,
+  onDone,
+}: {
   value: string;
   what: string;
   of: string;

@@ -117,7 +117,9 @@ export function describeEvent(e: ActivityEvent, names: NameLookup): EventPart[] 
     case 'api_key.updated':
       return aboutKey(' given other scopes');
     case 'api_key.rolled':
-      return aboutKey(` rolled: it works until ${str(e.data, 'endsAt') ? new Date(str(e.data, 'endsAt')).toLocaleString() : 'its end'}, then only the new key does`);
+      return aboutKey(
+        ` rolled: it works until ${str(e.data, 'endsAt') ? new Date(str(e.data, 'endsAt')).toLocaleString() : 'its end'}, then only the new key does`,
+      );
     case 'api_key.expiring':
       return aboutKey(` expires in ${String(e.data?.days ?? 'a few')} day${e.data?.days === 1 ? '' : 's'}`);
     case 'api_key.used_after_roll':
@@ -144,7 +146,9 @@ export function describeEvent(e: ActivityEvent, names: NameLookup): EventPart[] 
     case 'address.untrusted': {
       const verb = e.type === 'address.trusted' ? 'trusted' : 'no longer trusted';
       const address = str(e.data, 'address') || 'An address';
-      return str(e.data, 'scope') === 'key' ? [`Address ${address} ${verb} for API key `, keyRef(e.target?.id, e.data, names)] : [`Address ${address} ${verb} for every key`];
+      return str(e.data, 'scope') === 'key'
+        ? [`Address ${address} ${verb} for API key `, keyRef(e.target?.id, e.data, names)]
+        : [`Address ${address} ${verb} for every key`];
     }
     case 'alerts.acknowledged': {
       const count = Number(e.data?.count ?? 0);
@@ -162,7 +166,9 @@ export function describeEvent(e: ActivityEvent, names: NameLookup): EventPart[] 
       return [`Session ${END_REASONS[str(e.data, 'reason')] ?? 'ended'}`];
     case 'ip.blocked': {
       const minutes = Math.round(Number(e.data?.blockS ?? 0) / 60);
-      return [`Address ${str(e.data, 'address') || e.ip || 'unknown'} blocked from API-key sign-in${minutes ? ` for ${minutes} min` : ''} after repeated wrong keys`];
+      return [
+        `Address ${str(e.data, 'address') || e.ip || 'unknown'} blocked from API-key sign-in${minutes ? ` for ${minutes} min` : ''} after repeated wrong keys`,
+      ];
     }
     default:
       return [e.type];

@@ -36,7 +36,12 @@ export function configurationAt(
   options: { loopback: boolean; idTokenSignatures: boolean },
 ): client.Configuration {
   const skewS = Math.round((clock.now() - Date.now()) / 1000);
-  const config = new client.Configuration(base.serverMetadata(), base.clientMetadata().client_id, { client_secret: clientSecret, [client.clockSkew]: skewS }, clientAuth);
+  const config = new client.Configuration(
+    base.serverMetadata(),
+    base.clientMetadata().client_id,
+    { client_secret: clientSecret, [client.clockSkew]: skewS },
+    clientAuth,
+  );
   config.timeout = PROVIDER_TIMEOUT_S;
   if (options.loopback) client.allowInsecureRequests(config);
   if (options.idTokenSignatures) {

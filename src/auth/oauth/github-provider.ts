@@ -71,7 +71,8 @@ export class GitHubSignInProvider implements SignInProvider {
     try {
       const tokens = await client.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: flow.codeVerifier, expectedState: flow.state });
       const user = (await this.api(config, tokens.access_token, '/user')) as { id?: unknown; login?: unknown; name?: unknown };
-      if (typeof user.id !== 'number' || !Number.isSafeInteger(user.id) || user.id <= 0) throw new SignInError('invalid_response', 'GitHub /user without a numeric id');
+      if (typeof user.id !== 'number' || !Number.isSafeInteger(user.id) || user.id <= 0)
+        throw new SignInError('invalid_response', 'GitHub /user without a numeric id');
       const emails = await this.api(config, tokens.access_token, '/user/emails');
       const primary = Array.isArray(emails) ? (emails as GitHubEmail[]).find((e) => e && e.primary === true && typeof e.email === 'string') : undefined;
       return {

@@ -13,7 +13,10 @@ export function signInErrorFrom(err: unknown): SignInError {
   }
   if (err instanceof client.ResponseBodyError) {
     // invalid_grant for a code used twice, expired, or redeemed with the wrong PKCE verifier.
-    return new SignInError(err.status >= 500 ? 'provider_unavailable' : 'invalid_response', `token endpoint error: ${safeToken(err.error)} (HTTP ${err.status})`);
+    return new SignInError(
+      err.status >= 500 ? 'provider_unavailable' : 'invalid_response',
+      `token endpoint error: ${safeToken(err.error)} (HTTP ${err.status})`,
+    );
   }
   if (err instanceof client.ClientError) {
     const code = err.code ?? 'unknown';

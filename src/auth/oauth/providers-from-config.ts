@@ -15,11 +15,31 @@ export function providersFromConfig(config: Pick<Config, 'oauth' | 'publicUrl'>,
   const out: SignInProvider[] = [];
   const { google, github, oidc } = config.oauth;
   if (google) {
-    out.push(new OpenIdSignInProvider({ id: 'google', name: 'Google', issuer: google.issuer, clientId: google.clientId, clientSecret: google.clientSecret, redirectUri: callback('google'), clock }));
+    out.push(
+      new OpenIdSignInProvider({
+        id: 'google',
+        name: 'Google',
+        issuer: google.issuer,
+        clientId: google.clientId,
+        clientSecret: google.clientSecret,
+        redirectUri: callback('google'),
+        clock,
+      }),
+    );
   }
   if (github) out.push(new GitHubSignInProvider({ ...github, redirectUri: callback('github'), clock }));
   for (const p of oidc) {
-    out.push(new OpenIdSignInProvider({ id: p.id, name: p.name, issuer: p.issuer, clientId: p.clientId, clientSecret: p.clientSecret, redirectUri: callback(p.id), clock }));
+    out.push(
+      new OpenIdSignInProvider({
+        id: p.id,
+        name: p.name,
+        issuer: p.issuer,
+        clientId: p.clientId,
+        clientSecret: p.clientSecret,
+        redirectUri: callback(p.id),
+        clock,
+      }),
+    );
   }
   return out;
 }

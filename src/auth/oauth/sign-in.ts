@@ -104,7 +104,8 @@ export class SignIn {
     if (flow.provider !== provider.id) throw new SignInError('state_mismatch', `flow was started for another provider (${flow.provider})`);
     const params = new URLSearchParams(query);
     const states = params.getAll('state');
-    if (states.length !== 1 || !constantTimeEqual(states[0], flow.state)) throw new SignInError('state_mismatch', states.length ? 'state differs' : 'state missing');
+    if (states.length !== 1 || !constantTimeEqual(states[0], flow.state))
+      throw new SignInError('state_mismatch', states.length ? 'state differs' : 'state missing');
     const now = this.deps.clock.now();
     if (now >= flow.expiresAt) throw new SignInError('flow_expired');
     if (!(await this.deps.usedFlows.markUsed(flow.id, flow.expiresAt, now))) throw new SignInError('flow_replayed');

@@ -13,9 +13,24 @@ const FRAMEWORK_ERRORS: Record<string, Problem> = {
 
 const UNAVAILABLE_CODES = new Set([
   // The network: refused, reset, timed out, unreachable, or the host name not resolving (a failover).
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
   // PostgreSQL: shutting down or restarting (57P0x), connection failures (08xxx), out of connection slots (53300).
-  '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+  '53300',
 ]);
 
 /**
@@ -30,7 +45,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every(isDatabaseUnavailable)) return true;
   // "Query read timeout": a query over BUREAU_DB_QUERY_TIMEOUT_S (a paused or partitioned
   // PostgreSQL); its connection is discarded (store/discarding-pool.ts).
-  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error|Query read timeout/i.test(e.message ?? '');
+  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error|Query read timeout/i.test(
+    e.message ?? '',
+  );
 }
 
 /**
@@ -104,7 +121,10 @@ export function addMethodNotAllowedRoutes(app: FastifyInstance, routes: Map<stri
   for (const [url, allowed] of routes) {
     const missing = methods.filter((m) => !allowed.has(m));
     if (!missing.length) continue;
-    const allow = [...allowed].filter((m) => m !== 'HEAD').concat(allowed.has('GET') ? ['HEAD'] : []).join(', ');
+    const allow = [...allowed]
+      .filter((m) => m !== 'HEAD')
+      .concat(allowed.has('GET') ? ['HEAD'] : [])
+      .join(', ');
     app.route({
       method: missing,
       url,

@@ -17,12 +17,16 @@ export async function alertRoutes(app: FastifyInstance, { alerts }: { alerts: Al
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/api/alerts',
     {
-      config: { scope: 'keys:manage' }, schema: {
+      config: { scope: 'keys:manage' },
+      schema: {
         tags,
         summary: "The account's alerts, newest first; `open` is the unread count",
         security,
         querystring: ListQuery,
-        response: { 200: Type.Object({ alerts: Type.Array(AlertSchema), nextBefore: Type.Union([Type.String(), Type.Null()]), open: Type.Integer() }), ...problemResponses },
+        response: {
+          200: Type.Object({ alerts: Type.Array(AlertSchema), nextBefore: Type.Union([Type.String(), Type.Null()]), open: Type.Integer() }),
+          ...problemResponses,
+        },
       },
     },
     async (request) => {
@@ -34,19 +38,44 @@ export async function alertRoutes(app: FastifyInstance, { alerts }: { alerts: Al
 
   app.get(
     '/api/alerts/count',
-    { config: { scope: 'keys:manage' }, schema: { tags, summary: 'How many alerts are open (unread): the same on every page and device', security, response: { 200: Type.Object({ open: Type.Integer() }), ...problemResponses } } },
+    {
+      config: { scope: 'keys:manage' },
+      schema: {
+        tags,
+        summary: 'How many alerts are open (unread): the same on every page and device',
+        security,
+        response: { 200: Type.Object({ open: Type.Integer() }), ...problemResponses },
+      },
+    },
     async (request) => ({ open: await alerts.countOpen(request.ctx.principal!.accountId) }),
   );
 
   app.post<{ Params: Static<typeof IdParams> }>(
     '/api/alerts/:id/ack',
-    { config: { scope: 'keys:manage' }, schema: { tags, summary: 'Acknowledge an alert (no error if it already was)', security, params: IdParams, response: { 200: AlertSchema, ...problemResponses } } },
+    {
+      config: { scope: 'keys:manage' },
+      schema: {
+        tags,
+        summary: 'Acknowledge an alert (no error if it already was)',
+        security,
+        params: IdParams,
+        response: { 200: AlertSchema, ...problemResponses },
+      },
+    },
     async (request) => alerts.ack(request.ctx.principal!.accountId, request.params.id, actorOf(request), request.ctx.clientAddress),
   );
 
   app.post(
     '/api/alerts/ack-all',
-    { config: { scope: 'keys:manage' }, schema: { tags, summary: 'Acknowledge every open alert of the account', security, response: { 200: Type.Object({ acknowledged: Type.Integer() }), ...problemResponses } } },
+    {
+      config: { scope: 'keys:manage' },
+      schema: {
+        tags,
+        summary: 'Acknowledge every open alert of the account',
+        security,
+        response: { 200: Type.Object({ acknowledged: Type.Integer() }), ...problemResponses },
+      },
+    },
     async (request) => ({ acknowledged: await alerts.ackAll(request.ctx.principal!.accountId, actorOf(request), request.ctx.clientAddress) }),
   );
 }

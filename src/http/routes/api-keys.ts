@@ -22,7 +22,12 @@ const CreateBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),
     expiresAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
-    scopes: Type.Optional(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 20, description: `Scope names (${SCOPES.join(', ')}); absent: every scope but keys:manage that the creator holds` })),
+    scopes: Type.Optional(
+      Type.Array(Type.String({ maxLength: 40 }), {
+        maxItems: 20,
+        description: `Scope names (${SCOPES.join(', ')}); absent: every scope but keys:manage that the creator holds`,
+      }),
+    ),
     desktops: Type.Optional(DesktopIds),
   },
   { additionalProperties: false },
@@ -35,7 +40,9 @@ const RollBody = Type.Object(
 const PolicySchema = Type.Object({
   scopes: Type.Array(ScopeSchema, { description: 'Every scope there is' }),
   defaultScopes: Type.Array(ScopeSchema, { description: 'What a key made without `scopes` gets' }),
-  maxLifetimeDays: Type.Union([Type.Integer(), Type.Null()], { description: 'Keys must expire within this many days (BUREAU_MAX_KEY_LIFETIME_DAYS); null: no limit' }),
+  maxLifetimeDays: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'Keys must expire within this many days (BUREAU_MAX_KEY_LIFETIME_DAYS); null: no limit',
+  }),
   suggestedLifetimeDays: Type.Integer({ description: 'The expiry the dashboard proposes' }),
   expiringSoonDays: Type.Integer({ description: 'Keys expiring within this many days are marked (expiringSoon)' }),
   rollOverlapPresetsS: Type.Array(Type.Integer(), { description: 'The overlaps the dashboard offers when rolling' }),

@@ -118,7 +118,8 @@ export async function authRoutes(app: FastifyInstance, { signIn, sessions, sessi
       exposeHeadRoute: false,
       schema: {
         tags,
-        summary: "The provider's redirect back: checks state against this browser's flow, redeems the code, starts a session (new id), sets the session cookie and redirects to returnTo",
+        summary:
+          "The provider's redirect back: checks state against this browser's flow, redeems the code, starts a session (new id), sets the session cookie and redirects to returnTo",
         description:
           'Register exactly `${BUREAU_PUBLIC_URL}/api/auth/<provider>/callback` at the provider. Every failure (missing, altered or replayed state or code, ID token checks, unverified email, provider unreachable) clears the flow cookie, sets no session cookie and redirects (303) to `/sign-in?signin_error=<code>`, where the dashboard says what happened.',
         params: ProviderParams,

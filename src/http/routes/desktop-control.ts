@@ -26,7 +26,9 @@ const ExecBody = Type.Object(
     command: Type.Union([Type.String({ minLength: 1, maxLength: 100_000 }), Type.Array(Type.String({ maxLength: 100_000 }), { minItems: 1, maxItems: 1000 })], {
       description: 'A shell command line (run with /bin/sh -c) or an argv (run as is)',
     }),
-    timeoutS: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_EXEC_TIMEOUT_S, description: 'Killed after this many seconds (default 30); exitCode is then null' })),
+    timeoutS: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_EXEC_TIMEOUT_S, description: 'Killed after this many seconds (default 30); exitCode is then null' }),
+    ),
     cwd: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: "Relative to the desktop's home" })),
   },
   { additionalProperties: false },
@@ -38,7 +40,10 @@ const ExecResult = Type.Object({
   truncated: Type.Boolean({ description: 'stdout or stderr was cut at 1 MiB' }),
 });
 
-const FileQuery = Type.Object({ path: Type.String({ minLength: 1, maxLength: 1000, description: "A path relative to the desktop's home" }) }, { additionalProperties: false });
+const FileQuery = Type.Object(
+  { path: Type.String({ minLength: 1, maxLength: 1000, description: "A path relative to the desktop's home" }) },
+  { additionalProperties: false },
+);
 
 /** Screenshots, actions, the cursor, commands and files of a running desktop (409 `desktop_not_running` otherwise). */
 export async function desktopControlRoutes(app: FastifyInstance, { control }: { control: DesktopControl }) {
@@ -70,18 +75,31 @@ export async function desktopControlRoutes(app: FastifyInstance, { control }: { 
         security,
         params: IdParams,
         body: ActionsBody,
-        response: { 200: Type.Object({ cursor: Point, screenshot: Type.Optional(Type.String({ contentEncoding: 'base64', contentMediaType: 'image/png' })) }), ...runningDesktopResponses },
+        response: {
+          200: Type.Object({ cursor: Point, screenshot: Type.Optional(Type.String({ contentEncoding: 'base64', contentMediaType: 'image/png' })) }),
+          ...runningDesktopResponses,
+        },
       },
     },
     async (request) => {
-      const result = await control.act(request.ctx.principal!, request.params.id, request.body.actions, { screenshot: request.body.screenshot === true }, actorOf(request), request.ctx.clientAddress);
+      const result = await control.act(
+        request.ctx.principal!,
+        request.params.id,
+        request.body.actions,
+        { screenshot: request.body.screenshot === true },
+        actorOf(request),
+        request.ctx.clientAddress,
+      );
       return { cursor: result.cursor, ...(result.screenshot ? { screenshot: result.screenshot.toString('base64') } : {}) };
     },
   );
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/desktops/:id/cursor',
-    { config: { scope: 'desktops:read' }, schema: { tags, summary: 'Where the mouse pointer is', security, params: IdParams, response: { 200: Point, ...runningDesktopResponses } } },
+    {
+      config: { scope: 'desktops:read' },
+      schema: { tags, summary: 'Where the mouse pointer is', security, params: IdParams, response: { 200: Point, ...runningDesktopResponses } },
+    },
     async (request) => control.cursor(request.ctx.principal!, request.params.id),
   );
 
@@ -91,7 +109,7 @@ export async function desktopControlRoutes(app: FastifyInstance, { control }: { 
       config: { scope: 'desktops:exec' },
       schema: {
         tags,
-        summary: "Runs a command inside the desktop as its user; stdout and stderr are capped at 1 MiB each",
+        summary: 'Runs a command inside the desktop as its user; stdout and stderr are capped at 1 MiB each',
         security,
         params: IdParams,
         body: ExecBody,
@@ -111,7 +129,10 @@ export async function desktopControlRoutes(app: FastifyInstance, { control }: { 
         security,
         params: IdParams,
         querystring: FileQuery,
-        response: { 200: { description: 'The file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }, ...runningDesktopResponses },
+        response: {
+          200: { description: 'The file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          ...runningDesktopResponses,
+        },
       },
     },
     async (request, reply) => {

@@ -60,7 +60,10 @@ export async function desktopViewRoutes(app: FastifyInstance, deps: DesktopViewD
   };
 
   /** Who may open the view: a view ticket, else the session cookie from our own origin. */
-  const authorize = async (request: FastifyRequest<{ Params: Static<typeof IdParams>; Querystring: Static<typeof ViewQuery> }>, reply: FastifyReply): Promise<ViewGrant> => {
+  const authorize = async (
+    request: FastifyRequest<{ Params: Static<typeof IdParams>; Querystring: Static<typeof ViewQuery> }>,
+    reply: FastifyReply,
+  ): Promise<ViewGrant> => {
     const desktopId = request.params.id;
     if (request.query.ticket !== undefined) {
       const grant = await tickets.redeem(desktopId, request.query.ticket);

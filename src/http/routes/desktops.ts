@@ -27,7 +27,13 @@ export async function desktopRoutes(app: FastifyInstance, { desktops }: { deskto
     '/api/desktops',
     {
       config: { scope: 'desktops:write' },
-      schema: { tags, summary: 'Create a desktop and start it (answered `starting`; `running` once it answers a screenshot). Not with a key bound to desktops', security, body: CreateBody, response: { 201: ref, ...problemResponses, 409: Type.Ref(ProblemSchema) } },
+      schema: {
+        tags,
+        summary: 'Create a desktop and start it (answered `starting`; `running` once it answers a screenshot). Not with a key bound to desktops',
+        security,
+        body: CreateBody,
+        response: { 201: ref, ...problemResponses, 409: Type.Ref(ProblemSchema) },
+      },
     },
     async (request, reply) => {
       const d = await desktops.create(request.ctx.principal!, request.body, actorOf(request), request.ctx.clientAddress);
@@ -37,7 +43,15 @@ export async function desktopRoutes(app: FastifyInstance, { desktops }: { deskto
 
   app.get(
     '/api/desktops',
-    { config: { scope: 'desktops:read' }, schema: { tags, summary: "List the account's desktops (a key bound to desktops: those)", security, response: { 200: Type.Object({ desktops: Type.Array(ref) }), ...problemResponses } } },
+    {
+      config: { scope: 'desktops:read' },
+      schema: {
+        tags,
+        summary: "List the account's desktops (a key bound to desktops: those)",
+        security,
+        response: { 200: Type.Object({ desktops: Type.Array(ref) }), ...problemResponses },
+      },
+    },
     // Already JSON (the store writes it): sent as is, the response schema documents it.
     async (request, reply) => reply.type('application/json; charset=utf-8').send(`{"desktops":${await desktops.listJson(request.ctx.principal!)}}`),
   );
@@ -52,14 +66,24 @@ export async function desktopRoutes(app: FastifyInstance, { desktops }: { deskto
     '/api/desktops/:id',
     {
       config: { scope: 'desktops:write' },
-      schema: { tags, summary: 'Rename it, start it (`running`: answered `starting`) or stop it (`stopped`: answered once stopped)', security, params: IdParams, body: UpdateBody, response: { 200: ref, ...problemResponses, 409: Type.Ref(ProblemSchema) } },
+      schema: {
+        tags,
+        summary: 'Rename it, start it (`running`: answered `starting`) or stop it (`stopped`: answered once stopped)',
+        security,
+        params: IdParams,
+        body: UpdateBody,
+        response: { 200: ref, ...problemResponses, 409: Type.Ref(ProblemSchema) },
+      },
     },
     async (request) => desktops.update(request.ctx.principal!, request.params.id, request.body, actorOf(request), request.ctx.clientAddress),
   );
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/api/desktops/:id',
-    { config: { scope: 'desktops:write' }, schema: { tags, summary: 'Stop a desktop and delete it with its files', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
+    {
+      config: { scope: 'desktops:write' },
+      schema: { tags, summary: 'Stop a desktop and delete it with its files', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } },
+    },
     async (request, reply) => {
       await desktops.delete(request.ctx.principal!, request.params.id, actorOf(request), request.ctx.clientAddress);
       return reply.code(204).send();

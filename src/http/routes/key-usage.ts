@@ -9,7 +9,11 @@ import { KeyAddressSchema, UsageSeriesSchema } from '../usage-schemas.ts';
 const UsageQuery = Type.Object({
   from: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 date-time; default: an hour (minute) or a day (hour) before `to`' })),
   to: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 date-time; default: now' })),
-  step: Type.Optional(Type.Union([Type.Literal('minute'), Type.Literal('hour')], { description: 'minute (the last 48 h only, up to 2880 points) or hour (up to 2160 points); default minute' })),
+  step: Type.Optional(
+    Type.Union([Type.Literal('minute'), Type.Literal('hour')], {
+      description: 'minute (the last 48 h only, up to 2880 points) or hour (up to 2160 points); default minute',
+    }),
+  ),
 });
 // Checked and spelled canonically by the handler (a clear 400), after ownership.
 const AddressParams = Type.Object({ ...IdParams.properties, address: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -19,7 +23,8 @@ export async function keyUsageRoutes(app: FastifyInstance, { usage, trust }: { u
   app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof UsageQuery> }>(
     '/api/api-keys/:id/usage',
     {
-      config: { scope: 'keys:manage' }, schema: {
+      config: { scope: 'keys:manage' },
+      schema: {
         tags,
         summary: "A key's requests over time, by outcome and route group (visible within seconds)",
         security,
@@ -34,7 +39,8 @@ export async function keyUsageRoutes(app: FastifyInstance, { usage, trust }: { u
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/api-keys/:id/addresses',
     {
-      config: { scope: 'keys:manage' }, schema: {
+      config: { scope: 'keys:manage' },
+      schema: {
         tags,
         summary: 'The addresses that used the key, with first and last use, count, and whether trusted',
         security,
@@ -48,20 +54,25 @@ export async function keyUsageRoutes(app: FastifyInstance, { usage, trust }: { u
   app.post<{ Params: Static<typeof AddressParams> }>(
     '/api/api-keys/:id/addresses/:address/trust',
     {
-      config: { scope: 'keys:manage' }, schema: {
+      config: { scope: 'keys:manage' },
+      schema: {
         tags,
-        summary: "Trust an address for this key (no alert when the key is used from it); acknowledges its open new-address alerts",
+        summary: 'Trust an address for this key (no alert when the key is used from it); acknowledges its open new-address alerts',
         security,
         params: AddressParams,
         response: { 200: Type.Object({ address: Type.String(), trusted: Type.Literal(true) }), ...problemResponses },
       },
     },
-    async (request) => trust.trustForKey(request.ctx.principal!.accountId, request.params.id, request.params.address, actorOf(request), request.ctx.clientAddress),
+    async (request) =>
+      trust.trustForKey(request.ctx.principal!.accountId, request.params.id, request.params.address, actorOf(request), request.ctx.clientAddress),
   );
 
   app.delete<{ Params: Static<typeof AddressParams> }>(
     '/api/api-keys/:id/addresses/:address/trust',
-    { config: { scope: 'keys:manage' }, schema: { tags, summary: 'Stop trusting an address for this key', security, params: AddressParams, response: { 204: Type.Null(), ...problemResponses } } },
+    {
+      config: { scope: 'keys:manage' },
+      schema: { tags, summary: 'Stop trusting an address for this key', security, params: AddressParams, response: { 204: Type.Null(), ...problemResponses } },
+    },
     async (request, reply) => {
       await trust.untrustForKey(request.ctx.principal!.accountId, request.params.id, request.params.address, actorOf(request), request.ctx.clientAddress);
       return reply.code(204).send();

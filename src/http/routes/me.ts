@@ -50,7 +50,15 @@ function meAnswer(reply: FastifyReply, account: Account, p: Principal): string {
 export async function meRoutes(app: FastifyInstance, { accounts }: { accounts: CachedAccountStore }) {
   app.get(
     '/api/me',
-    { config: { scope: 'any' }, schema: { tags: ['account'], summary: 'The account and how this request was authenticated (any valid credential, whatever its scopes)', security, response: { 200: MeSchema, ...problemResponses } } },
+    {
+      config: { scope: 'any' },
+      schema: {
+        tags: ['account'],
+        summary: 'The account and how this request was authenticated (any valid credential, whatever its scopes)',
+        security,
+        response: { 200: MeSchema, ...problemResponses },
+      },
+    },
     (request, reply) => {
       const p = request.ctx.principal!;
       // The account is almost always kept in memory: then the answer goes out without a

@@ -15,7 +15,7 @@ const tags = ['mission-control'];
 const HistoryQuery = Type.Object({
   // Query values arrive as strings (type coercion is off): checked by pattern, parsed below.
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: '1 to 200, default 50' })),
-  before: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'Cursor: only events with a smaller id (the previous page\'s nextBefore)' })),
+  before: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: "Cursor: only events with a smaller id (the previous page's nextBefore)" })),
 });
 
 const StreamQuery = Type.Object({
@@ -109,7 +109,6 @@ export interface MissionControlDeps {
 }
 
 export async function missionControlRoutes(app: FastifyInstance, { activityLog, streams, streamTickets, maxStreamsPerAccount }: MissionControlDeps) {
-
   // Open streams would hold app.close() forever: end them first; clients resume elsewhere.
   app.addHook('preClose', async () => {
     streams.closeAll('server_shutdown');
@@ -121,7 +120,8 @@ export async function missionControlRoutes(app: FastifyInstance, { activityLog, 
       config: { scope: 'activity:read' },
       schema: {
         tags,
-        summary: "The account's activity, newest first; page back with ?before=<nextBefore>. A key bound to desktops sees the events about those desktops and itself",
+        summary:
+          "The account's activity, newest first; page back with ?before=<nextBefore>. A key bound to desktops sees the events about those desktops and itself",
         security,
         querystring: HistoryQuery,
         response: { 200: Type.Object({ events: Type.Array(ActivitySchema), nextBefore: Type.Union([Type.Integer(), Type.Null()]) }), ...problemResponses },

@@ -21,7 +21,9 @@ const Finding = Type.Object({
 const Feedback = Type.Object({
   token_hash: Type.String({ description: 'SHA-256 of the token, hex' }),
   token_type: Type.String(),
-  label: Type.Union([Type.Literal('true_positive'), Type.Literal('false_positive')], { description: 'true_positive: one of our keys (a live one is now revoked)' }),
+  label: Type.Union([Type.Literal('true_positive'), Type.Literal('false_positive')], {
+    description: 'true_positive: one of our keys (a live one is now revoked)',
+  }),
 });
 
 interface ParsedFinding {
@@ -77,9 +79,9 @@ export async function secretScanningRoutes(app: FastifyInstance, { signatures, l
         validatorCompiler: () => () => true,
         schema: {
           tags: ['secret-scanning'],
-          summary: "GitHub secret scanning: tokens of ours found in public; live keys are revoked at once (ECDSA P-256 signature over the raw body)",
+          summary: 'GitHub secret scanning: tokens of ours found in public; live keys are revoked at once (ECDSA P-256 signature over the raw body)',
           description:
-            'Signed by GitHub: `Github-Public-Key-Identifier` names one of the keys served at BUREAU_SECRET_SCANNING_KEYS_URL, `Github-Public-Key-Signature` is the base64 DER ECDSA signature (SHA-256) of the raw body. Answers GitHub\'s feedback format.',
+            "Signed by GitHub: `Github-Public-Key-Identifier` names one of the keys served at BUREAU_SECRET_SCANNING_KEYS_URL, `Github-Public-Key-Signature` is the base64 DER ECDSA signature (SHA-256) of the raw body. Answers GitHub's feedback format.",
           body: Type.Array(Finding),
           response: {
             200: Type.Array(Feedback),

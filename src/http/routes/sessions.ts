@@ -32,7 +32,15 @@ export async function sessionRoutes(app: FastifyInstance, { sessions, sessionCoo
 
   app.get(
     '/api/sessions',
-    { config: { scope: 'keys:manage' }, schema: { tags, summary: "The account's active sessions", security, response: { 200: Type.Object({ sessions: Type.Array(SessionSchema) }), ...problemResponses } } },
+    {
+      config: { scope: 'keys:manage' },
+      schema: {
+        tags,
+        summary: "The account's active sessions",
+        security,
+        response: { 200: Type.Object({ sessions: Type.Array(SessionSchema) }), ...problemResponses },
+      },
+    },
     async (request) => ({ sessions: await sessions.list(request.ctx.principal!.accountId, currentSessionId(request.ctx.principal)) }),
   );
 
@@ -58,7 +66,10 @@ export async function sessionRoutes(app: FastifyInstance, { sessions, sessionCoo
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/api/sessions/:id',
-    { config: manage, schema: { tags, summary: 'End one session (takes effect at once)', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
+    {
+      config: manage,
+      schema: { tags, summary: 'End one session (takes effect at once)', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } },
+    },
     async (request, reply) => {
       await sessions.end(request.ctx.principal!.accountId, request.params.id, actorOf(request), request.ctx.clientAddress);
       return reply.code(204).send();
@@ -69,7 +80,10 @@ export async function sessionRoutes(app: FastifyInstance, { sessions, sessionCoo
   // session has already expired, and it needs no other credential.
   app.post(
     '/api/auth/logout',
-    { config: { auth: 'none', ...exempt }, schema: { tags: ['auth'], summary: 'End this session on the server and clear the cookie', response: { 204: Type.Null(), 403: Type.Ref(ProblemSchema) } } },
+    {
+      config: { auth: 'none', ...exempt },
+      schema: { tags: ['auth'], summary: 'End this session on the server and clear the cookie', response: { 204: Type.Null(), 403: Type.Ref(ProblemSchema) } },
+    },
     async (request, reply) => {
       const token = readSessionCookie(request, cookieName);
       if (token !== undefined) {

@@ -11,14 +11,23 @@ const tags = ['alerts'];
 export async function trustedAddressRoutes(app: FastifyInstance, { trust }: { trust: TrustService }) {
   app.get(
     '/api/trusted-addresses',
-    { config: { scope: 'keys:manage' }, schema: { tags, summary: 'Addresses trusted for every key of the account', security, response: { 200: Type.Object({ trustedAddresses: Type.Array(TrustedAddressSchema) }), ...problemResponses } } },
+    {
+      config: { scope: 'keys:manage' },
+      schema: {
+        tags,
+        summary: 'Addresses trusted for every key of the account',
+        security,
+        response: { 200: Type.Object({ trustedAddresses: Type.Array(TrustedAddressSchema) }), ...problemResponses },
+      },
+    },
     async (request) => ({ trustedAddresses: await trust.listForAccount(request.ctx.principal!.accountId) }),
   );
 
   app.post<{ Body: Static<typeof TrustBody> }>(
     '/api/trusted-addresses',
     {
-      config: { scope: 'keys:manage' }, schema: {
+      config: { scope: 'keys:manage' },
+      schema: {
         tags,
         summary: 'Trust an address for every key of the account, even before a key uses it; acknowledges its open new-address alerts',
         security,
@@ -27,14 +36,22 @@ export async function trustedAddressRoutes(app: FastifyInstance, { trust }: { tr
       },
     },
     async (request, reply) => {
-      const { trusted, created } = await trust.trustForAccount(request.ctx.principal!.accountId, request.body.address, actorOf(request), request.ctx.clientAddress);
+      const { trusted, created } = await trust.trustForAccount(
+        request.ctx.principal!.accountId,
+        request.body.address,
+        actorOf(request),
+        request.ctx.clientAddress,
+      );
       return reply.code(created ? 201 : 200).send(trusted);
     },
   );
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/api/trusted-addresses/:id',
-    { config: { scope: 'keys:manage' }, schema: { tags, summary: 'Stop trusting an address for the account', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
+    {
+      config: { scope: 'keys:manage' },
+      schema: { tags, summary: 'Stop trusting an address for the account', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } },
+    },
     async (request, reply) => {
       await trust.removeForAccount(request.ctx.principal!.accountId, request.params.id, actorOf(request), request.ctx.clientAddress);
       return reply.code(204).send();

@@ -6,12 +6,16 @@ import { actorOf } from '../actor.ts';
 import { IdParams, problemResponses, security } from '../schemas.ts';
 
 const tags = ['desktops'];
-const Mode = Type.Union([Type.Literal('view'), Type.Literal('control')], { description: "'view' (default): watch only, input dropped; 'control': drive it too" });
+const Mode = Type.Union([Type.Literal('view'), Type.Literal('control')], {
+  description: "'view' (default): watch only, input dropped; 'control': drive it too",
+});
 
 const CreateBody = Type.Object(
   {
     mode: Type.Optional(Mode),
-    ttlS: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_VIEW_TICKET_TTL_S, description: `Seconds it can be used for (default ${DEFAULT_VIEW_TICKET_TTL_S})` })),
+    ttlS: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_VIEW_TICKET_TTL_S, description: `Seconds it can be used for (default ${DEFAULT_VIEW_TICKET_TTL_S})` }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -36,9 +40,11 @@ export async function viewTicketRoutes(app: FastifyInstance, { tickets }: { tick
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof CreateBody> }>(
     '/api/desktops/:id/view-tickets',
     {
-      config: { scope: 'desktops:control' }, schema: {
+      config: { scope: 'desktops:control' },
+      schema: {
         tags,
-        summary: "A link to the desktop's live view for someone without an account: usable until it expires, is deleted, or the key or session that made it ends",
+        summary:
+          "A link to the desktop's live view for someone without an account: usable until it expires, is deleted, or the key or session that made it ends",
         security,
         params: IdParams,
         body: CreateBody,
@@ -57,7 +63,14 @@ export async function viewTicketRoutes(app: FastifyInstance, { tickets }: { tick
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/desktops/:id/view-tickets',
     {
-      config: { scope: 'desktops:control' }, schema: { tags, summary: "The desktop's view tickets that can still be used (never the secret)", security, params: IdParams, response: { 200: Type.Object({ viewTickets: Type.Array(Listed) }), ...problemResponses } },
+      config: { scope: 'desktops:control' },
+      schema: {
+        tags,
+        summary: "The desktop's view tickets that can still be used (never the secret)",
+        security,
+        params: IdParams,
+        response: { 200: Type.Object({ viewTickets: Type.Array(Listed) }), ...problemResponses },
+      },
     },
     async (request) => ({ viewTickets: await tickets.list(request.ctx.principal!, request.params.id) }),
   );
@@ -67,7 +80,13 @@ export async function viewTicketRoutes(app: FastifyInstance, { tickets }: { tick
     {
       // Acting on a leaked link is never refused by the general limit.
       config: { scope: 'desktops:control', rateLimit: false },
-      schema: { tags, summary: 'Deletes a view ticket: it is refused from now on, and views opened with it close', security, params: TicketParams, response: { 204: Type.Null(), ...problemResponses } },
+      schema: {
+        tags,
+        summary: 'Deletes a view ticket: it is refused from now on, and views opened with it close',
+        security,
+        params: TicketParams,
+        response: { 204: Type.Null(), ...problemResponses },
+      },
     },
     async (request, reply) => {
       await tickets.revoke(request.ctx.principal!, request.params.id, request.params.ticketId);

@@ -23,12 +23,17 @@ export async function webhookRoutes(app: FastifyInstance, { webhooks }: { webhoo
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/api/webhooks',
     {
-      config: { scope: 'keys:manage' }, schema: {
+      config: { scope: 'keys:manage' },
+      schema: {
         tags,
         summary: 'Register an endpoint for alerts; the signing secret is in this response only',
         security,
         body: CreateBody,
-        response: { 201: Type.Object({ webhook: WebhookSchema, secret: Type.String({ description: 'whsec_...: shown once, never again' }) }), ...problemResponses, 409: Type.Ref(ProblemSchema) },
+        response: {
+          201: Type.Object({ webhook: WebhookSchema, secret: Type.String({ description: 'whsec_...: shown once, never again' }) }),
+          ...problemResponses,
+          409: Type.Ref(ProblemSchema),
+        },
       },
     },
     async (request, reply) => {
@@ -40,13 +45,24 @@ export async function webhookRoutes(app: FastifyInstance, { webhooks }: { webhoo
 
   app.get(
     '/api/webhooks',
-    { config: { scope: 'keys:manage' }, schema: { tags, summary: "The account's webhook endpoints (never their secrets)", security, response: { 200: Type.Object({ webhooks: Type.Array(WebhookSchema) }), ...problemResponses } } },
+    {
+      config: { scope: 'keys:manage' },
+      schema: {
+        tags,
+        summary: "The account's webhook endpoints (never their secrets)",
+        security,
+        response: { 200: Type.Object({ webhooks: Type.Array(WebhookSchema) }), ...problemResponses },
+      },
+    },
     async (request) => ({ webhooks: await webhooks.list(request.ctx.principal!.accountId) }),
   );
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/api/webhooks/:id',
-    { config: { scope: 'keys:manage' }, schema: { tags, summary: 'Delete an endpoint and its deliveries', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
+    {
+      config: { scope: 'keys:manage' },
+      schema: { tags, summary: 'Delete an endpoint and its deliveries', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } },
+    },
     async (request, reply) => {
       await webhooks.delete(request.ctx.principal!.accountId, request.params.id, actorOf(request), request.ctx.clientAddress);
       return reply.code(204).send();
@@ -56,7 +72,8 @@ export async function webhookRoutes(app: FastifyInstance, { webhooks }: { webhoo
   app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof DeliveriesQuery> }>(
     '/api/webhooks/:id/deliveries',
     {
-      config: { scope: 'keys:manage' }, schema: {
+      config: { scope: 'keys:manage' },
+      schema: {
         tags,
         summary: "An endpoint's deliveries, newest first, with their status",
         security,

@@ -151,11 +151,9 @@ export class DesktopDirs {
     await lchown(paths.home, uid, gid);
 
     await mkdir(dirname(paths.passwd), { recursive: true, mode: 0o755 });
-    const passwd = [
-      `${INSIDE.user}:x:${uid}:${gid}:Desktop:${INSIDE.home}:/bin/bash`,
-      'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin',
-      '',
-    ].join('\n');
+    const passwd = [`${INSIDE.user}:x:${uid}:${gid}:Desktop:${INSIDE.home}:/bin/bash`, 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin', ''].join(
+      '\n',
+    );
     await writeFresh(paths.passwd, Buffer.from(passwd), 0o644);
     await writeFresh(paths.group, Buffer.from(`${INSIDE.user}:x:${gid}:\nnogroup:x:65534:\n`), 0o644);
     await writeFresh(paths.hosts, Buffer.from(`127.0.0.1 localhost\n::1 localhost\n127.0.1.1 ${INSIDE.hostname}\n`), 0o644);

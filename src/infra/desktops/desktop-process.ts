@@ -103,7 +103,15 @@ export class DesktopProcess {
       // The shell waits on stdin until it is in the cgroup, so bwrap and everything it
       // forks are born inside the caps.
       if (cgroup && child.pid) await cgroup.addProcess(child.pid);
-      const options = sandboxOptions({ paths, programs: context.programs, layout: context.layout, resolution, network: context.network, dieWithServer: context.dieWithServer, marker });
+      const options = sandboxOptions({
+        paths,
+        programs: context.programs,
+        layout: context.layout,
+        resolution,
+        network: context.network,
+        dieWithServer: context.dieWithServer,
+        marker,
+      });
       (child.stdio[3] as NodeJS.WritableStream).end(Buffer.from(options.map((a) => `${a}\0`).join('')));
       child.stdin!.end('\n');
       initPid = await orFail(readInitPid(child));
@@ -135,7 +143,10 @@ export class DesktopProcess {
   async stop(): Promise<void> {
     this.stopping = true;
     this.x.close();
-    if (!this.hasExited()) await endSandbox(this.initPid, this.context.stopGraceMs).catch((error) => this.context.log.warn({ desktopId: this.id, err: error }, 'desktop sandbox did not end cleanly'));
+    if (!this.hasExited())
+      await endSandbox(this.initPid, this.context.stopGraceMs).catch((error) =>
+        this.context.log.warn({ desktopId: this.id, err: error }, 'desktop sandbox did not end cleanly'),
+      );
     await forceEnd(this.child, this.initPid);
     await this.exited;
     await this.cgroup?.remove().catch((error) => this.context.log.warn({ desktopId: this.id, err: error }, 'could not remove the desktop cgroup'));

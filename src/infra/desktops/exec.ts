@@ -53,16 +53,45 @@ export function enterSandbox(target: ExecTarget, directory: string, command: str
   const pid = target.initPid;
   if (target.asRoot) {
     // Root may join every namespace directly, then becomes the desktop's uid.
-    const args = [`--target=${pid}`, '--user', '--mount', '--pid', '--net', '--ipc', '--uts', `--setuid=${target.identity.uid}`, `--setgid=${target.identity.gid}`, `--wdns=${directory}`];
+    const args = [
+      `--target=${pid}`,
+      '--user',
+      '--mount',
+      '--pid',
+      '--net',
+      '--ipc',
+      '--uts',
+      `--setuid=${target.identity.uid}`,
+      `--setgid=${target.identity.gid}`,
+      `--wdns=${directory}`,
+    ];
     return { file: target.nsenter, args: [...args, '--', '/usr/bin/setpriv', '--no-new-privs', '--', ...command] };
   }
-  const outer = ['--preserve-credentials', '--user=/proc/self/fd/0', ...['ipc', 'uts', 'net', 'pid', 'mnt'].map((ns) => `--${ns === 'mnt' ? 'mount' : ns}=/proc/${pid}/ns/${ns}`)];
+  const outer = [
+    '--preserve-credentials',
+    '--user=/proc/self/fd/0',
+    ...['ipc', 'uts', 'net', 'pid', 'mnt'].map((ns) => `--${ns === 'mnt' ? 'mount' : ns}=/proc/${pid}/ns/${ns}`),
+  ];
   // Inside the mount and PID namespaces now: the sandbox's init is pid 1 of its /proc.
   const inner = ['/usr/bin/nsenter', '--target=1', '--user', '--preserve-credentials', `--wdns=${directory}`];
   const restoreStdin = ['/bin/sh', '-c', 'exec </dev/null; exec "$@"', 'sh'];
   return {
     file: target.perl,
-    args: ['-e', OUTER_USER_NAMESPACE_SHIM, String(pid), target.nsenter, ...outer, '--', ...inner, '--', '/usr/bin/setpriv', '--no-new-privs', '--', ...restoreStdin, ...command],
+    args: [
+      '-e',
+      OUTER_USER_NAMESPACE_SHIM,
+      String(pid),
+      target.nsenter,
+      ...outer,
+      '--',
+      ...inner,
+      '--',
+      '/usr/bin/setpriv',
+      '--no-new-privs',
+      '--',
+      ...restoreStdin,
+      ...command,
+    ],
   };
 }
 

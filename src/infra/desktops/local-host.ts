@@ -157,7 +157,18 @@ export class LocalDesktopHost implements DesktopHost {
   async exec(id: string, request: ExecRequest): Promise<ExecResult> {
     const run = this.running(id);
     const { nsenter, perl } = this.programs ?? (await this.locate());
-    return execInDesktop({ initPid: run.initPid, identity: run.identity, asRoot: this.dirs.asRoot, nsenter, perl, marker: markerValue(this.dataDirTag, id), joinCgroup: run.joinCgroup }, request);
+    return execInDesktop(
+      {
+        initPid: run.initPid,
+        identity: run.identity,
+        asRoot: this.dirs.asRoot,
+        nsenter,
+        perl,
+        marker: markerValue(this.dataDirTag, id),
+        joinCgroup: run.joinCgroup,
+      },
+      request,
+    );
   }
 
   async writeFile(id: string, path: string, body: Readable, maxBytes: number): Promise<{ bytes: number }> {
@@ -191,7 +202,10 @@ export class LocalDesktopHost implements DesktopHost {
       this.dataDirTag,
       (id) => this.desktops.has(id) || this.starting.has(id),
       this.options.stopGraceMs ?? 3000,
-      (id) => removeDesktopCgroup(cgroups, `${this.dataDirTag}-${id}`).catch((error) => this.options.log.warn({ desktopId: id, err: error }, 'could not remove a leftover desktop cgroup')),
+      (id) =>
+        removeDesktopCgroup(cgroups, `${this.dataDirTag}-${id}`).catch((error) =>
+          this.options.log.warn({ desktopId: id, err: error }, 'could not remove a leftover desktop cgroup'),
+        ),
     );
     if (reaped > 0) this.options.log.warn({ reaped }, 'ended desktops left running by an earlier run of the server');
     return reaped;

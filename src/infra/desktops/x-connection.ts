@@ -75,7 +75,16 @@ interface XLibXTest {
 interface XLibClient extends EventEmitter {
   seq_num: number;
   GetInputFocus(cb: ReplyCallback<{ focus: number }>): void;
-  GetImage(format: number, drawable: number, x: number, y: number, w: number, h: number, planeMask: number, cb: ReplyCallback<{ depth: number; data: Buffer }>): void;
+  GetImage(
+    format: number,
+    drawable: number,
+    x: number,
+    y: number,
+    w: number,
+    h: number,
+    planeMask: number,
+    cb: ReplyCallback<{ depth: number; data: Buffer }>,
+  ): void;
   QueryPointer(wid: number, cb: ReplyCallback<{ rootX: number; rootY: number; keyMask: number }>): void;
   GetKeyboardMapping(first: number, count: number, cb: ReplyCallback<number[][]>): void;
   ChangeKeyboardMapping(first: number, keysymsPerKeycode: number, keysyms: number[]): void;
@@ -239,9 +248,9 @@ export class XConnection {
   }
 
   queryPointer(timeoutMs = this.timeoutMs): Promise<{ x: number; y: number; modifiers: number }> {
-    return this.call<{ rootX: number; rootY: number; keyMask: number }>('QueryPointer', timeoutMs, (cb) =>
-      this.client.QueryPointer(this.screen.root, cb),
-    ).then((r) => ({ x: r.rootX, y: r.rootY, modifiers: r.keyMask }));
+    return this.call<{ rootX: number; rootY: number; keyMask: number }>('QueryPointer', timeoutMs, (cb) => this.client.QueryPointer(this.screen.root, cb)).then(
+      (r) => ({ x: r.rootX, y: r.rootY, modifiers: r.keyMask }),
+    );
   }
 
   /** keysyms[i] lists the keysyms of keycode minKeycode + i (0 = NoSymbol). */
@@ -260,7 +269,9 @@ export class XConnection {
   fakeInput(event: XFakeEvent, detail: number, x = 0, y = 0): void {
     this.ensureOpen();
     const t = this.xtest;
-    const type = { key_press: t.KeyPress, key_release: t.KeyRelease, button_press: t.ButtonPress, button_release: t.ButtonRelease, motion: t.MotionNotify }[event];
+    const type = { key_press: t.KeyPress, key_release: t.KeyRelease, button_press: t.ButtonPress, button_release: t.ButtonRelease, motion: t.MotionNotify }[
+      event
+    ];
     // XTEST's "time" is a delay before processing: none.
     this.xtest.FakeInput(type, detail, 0, this.screen.root, x, y);
   }

@@ -167,7 +167,10 @@ export function keysymsForText(text: string): number[] {
     else {
       const keysym = keysymForCodePoint(cp);
       if (keysym === null) {
-        throw new Problem('validation_failed', `text has a character that cannot be typed (U+${cp.toString(16).toUpperCase().padStart(4, '0')} at index ${index})`);
+        throw new Problem(
+          'validation_failed',
+          `text has a character that cannot be typed (U+${cp.toString(16).toUpperCase().padStart(4, '0')} at index ${index})`,
+        );
       }
       keysyms.push(keysym);
     }

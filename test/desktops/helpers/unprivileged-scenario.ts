@@ -19,7 +19,9 @@ try {
   await host.writeFile('dsk_unpriv', 'dir/file.txt', Readable.from(['written']), 100);
   const readBack = await text((await host.readFile('dsk_unpriv', 'dir/file.txt')).stream);
   const png = await host.screenshot('dsk_unpriv');
-  process.stdout.write(`${JSON.stringify({ uid: process.getuid!(), inside, timedOut: timedOut.exitCode, readBack, png: png.subarray(1, 4).toString(), warnings })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ uid: process.getuid!(), inside, timedOut: timedOut.exitCode, readBack, png: png.subarray(1, 4).toString(), warnings })}\n`,
+  );
 } finally {
   await host.close();
 }

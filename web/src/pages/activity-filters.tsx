@@ -2,7 +2,12 @@ import { type ActivityFilter, NO_FILTER, TYPE_LABELS, isFiltered } from '../acti
 import { useNames } from '../names.ts';
 
 /** Alerts only, by key, by desktop, by type: applied to the events loaded (scrolling loads more). */
-export function ActivityFilters({ filter, onChange, shown, loaded }: {
+export function ActivityFilters({
+  filter,
+  onChange,
+  shown,
+  loaded,
+}: {
   filter: ActivityFilter;
   onChange: (next: ActivityFilter) => void;
   shown: number;

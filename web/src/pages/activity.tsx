@@ -27,11 +27,7 @@ function KeyLink({ k }: { k: KeyRef }) {
 }
 
 function Parts({ parts }: { parts: EventPart[] }) {
-  return (
-    <>
-      {parts.map((p, i) => (typeof p === 'string' ? <span key={i}>{p}</span> : <KeyLink key={i} k={p} />))}
-    </>
-  );
+  return <>{parts.map((p, i) => (typeof p === 'string' ? <span key={i}>{p}</span> : <KeyLink key={i} k={p} />))}</>;
 }
 
 /** The word an alert row starts with. */
@@ -90,7 +86,8 @@ function BurstLine({ events, actions, sessionId }: { events: ActivityEvent[]; ac
       <details>
         <summary>
           <span className="event-text">
-            <Parts parts={describeEvent(newest, lookup)} /> and {events.length - 1} more burst{events.length === 2 ? '' : 's'}: {actions} action{actions === 1 ? '' : 's'} in all
+            <Parts parts={describeEvent(newest, lookup)} /> and {events.length - 1} more burst{events.length === 2 ? '' : 's'}: {actions} action
+            {actions === 1 ? '' : 's'} in all
           </span>
           <span className="event-meta muted small">
             <Time iso={events[events.length - 1].at} focusable /> to <Time iso={newest.at} focusable />
@@ -125,8 +122,14 @@ export function ActivityPage({ sessionId }: { sessionId: string | undefined }) {
   // Names of keys and desktops, for events that carry only an id, and for the filters.
   useEffect(() => {
     const load = () => {
-      api.apiKeys().then((list) => names.rememberKeys(list), () => {});
-      api.desktops().then((list) => names.rememberDesktops(list), () => {});
+      api.apiKeys().then(
+        (list) => names.rememberKeys(list),
+        () => {},
+      );
+      api.desktops().then(
+        (list) => names.rememberDesktops(list),
+        () => {},
+      );
     };
     load();
     return feed.onEvent((e) => e.type === 'api_key.created' && void load());
@@ -156,7 +159,9 @@ export function ActivityPage({ sessionId }: { sessionId: string | undefined }) {
     <>
       <header className="page-header">
         <h1>Mission control</h1>
-        <p className="muted">What happens on your account, live. A key used from an address it never came from is flagged: if that was not you, revoke the key.</p>
+        <p className="muted">
+          What happens on your account, live. A key used from an address it never came from is flagged: if that was not you, revoke the key.
+        </p>
       </header>
       <p className={`stream-status status-${state.status}`} role="status" data-testid="stream-status">
         <span className="dot" aria-hidden="true" /> {STATUS_TEXT[state.status]}

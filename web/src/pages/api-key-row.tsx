@@ -8,7 +8,16 @@ export function keyNameId(id: string): string {
   return `key-name-${id}`;
 }
 
-export function ApiKeyRow({ apiKey: k, keys, policy, desktops, duplicate, highlighted, onRoll, onRevoke }: {
+export function ApiKeyRow({
+  apiKey: k,
+  keys,
+  policy,
+  desktops,
+  duplicate,
+  highlighted,
+  onRoll,
+  onRevoke,
+}: {
   apiKey: ApiKey;
   /** The whole list, to name the keys a roll links this one to. */
   keys: ApiKey[];

@@ -33,7 +33,14 @@ export function outcome(d: Desktop): string {
   return `“${d.name}” stopped.`;
 }
 
-export function DesktopRow({ desktop: d, duplicate, act, onDelete, onStatus, thumbnailEveryMs }: {
+export function DesktopRow({
+  desktop: d,
+  duplicate,
+  act,
+  onDelete,
+  onStatus,
+  thumbnailEveryMs,
+}: {
   desktop: Desktop;
   /** How often a running desktop's thumbnail refreshes (use-thumbnail.ts). */
   thumbnailEveryMs: number;
@@ -79,7 +86,10 @@ export function DesktopRow({ desktop: d, duplicate, act, onDelete, onStatus, thu
   const toggleOff = busy || toggle === null;
   const flip = () => {
     if (toggleOff) return;
-    void run(() => api.updateDesktop(d.id, { state: toggle.to }), (result) => outcome(result as Desktop));
+    void run(
+      () => api.updateDesktop(d.id, { state: toggle.to }),
+      (result) => outcome(result as Desktop),
+    );
   };
   const inProgress = IN_PROGRESS.has(d.state);
 
@@ -128,7 +138,9 @@ export function DesktopRow({ desktop: d, duplicate, act, onDelete, onStatus, thu
                 what="id"
                 of={d.name}
                 selectOnFailure={() => idRef.current}
-                onDone={(copied) => onStatus(copied ? `Id of “${d.name}” copied.` : 'Copying was not allowed here: the id is selected, press Ctrl+C (⌘C on a Mac).')}
+                onDone={(copied) =>
+                  onStatus(copied ? `Id of “${d.name}” copied.` : 'Copying was not allowed here: the id is selected, press Ctrl+C (⌘C on a Mac).')
+                }
               />
             </div>
           </div>

@@ -70,7 +70,9 @@ export function DesktopsPage() {
     <>
       <header className="page-header">
         <h1>Desktops</h1>
-        <p className="muted">Linux desktops that you and your agents work in. Newest first. Open one by its name to watch it live, drive it, or share a watch-only link.</p>
+        <p className="muted">
+          Linux desktops that you and your agents work in. Newest first. Open one by its name to watch it live, drive it, or share a watch-only link.
+        </p>
       </header>
 
       <form className="inline-form" onSubmit={create} aria-label="Create a desktop">
@@ -125,7 +127,15 @@ export function DesktopsPage() {
           </thead>
           <tbody>
             {list.items.map((d) => (
-              <DesktopRow key={d.id} desktop={d} duplicate={duplicates.has(sameNameKey(d.name))} act={act} onDelete={() => setDeleting(d)} onStatus={setStatus} thumbnailEveryMs={everyMs} />
+              <DesktopRow
+                key={d.id}
+                desktop={d}
+                duplicate={duplicates.has(sameNameKey(d.name))}
+                act={act}
+                onDelete={() => setDeleting(d)}
+                onStatus={setStatus}
+                thumbnailEveryMs={everyMs}
+              />
             ))}
           </tbody>
         </table>
@@ -149,7 +159,9 @@ export function DesktopsPage() {
             const at = rows.findIndex((d) => d.id === deleting.id);
             const neighbour = rows[at + 1] ?? rows[at - 1];
             focusLater(() =>
-              neighbour ? document.querySelector<HTMLElement>(`[data-desktop-id="${neighbour.id}"] [data-action="delete"]`) : document.getElementById('desktop-name'),
+              neighbour
+                ? document.querySelector<HTMLElement>(`[data-desktop-id="${neighbour.id}"] [data-action="delete"]`)
+                : document.getElementById('desktop-name'),
             );
             await list.reload();
           }}

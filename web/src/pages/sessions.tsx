@@ -87,7 +87,12 @@ export function SessionsPage({ onSignOut }: { onSignOut: () => Promise<void> }) 
                 </td>
                 <td className="row-actions">
                   {!s.current && (
-                    <button type="button" className="danger-outline" onClick={() => setEnding(s)} aria-label={`End session on ${describeDevice(s.userAgent)} from ${s.ip ?? 'unknown address'}`}>
+                    <button
+                      type="button"
+                      className="danger-outline"
+                      onClick={() => setEnding(s)}
+                      aria-label={`End session on ${describeDevice(s.userAgent)} from ${s.ip ?? 'unknown address'}`}
+                    >
                       End session
                     </button>
                   )}
@@ -128,8 +133,8 @@ export function SessionsPage({ onSignOut }: { onSignOut: () => Promise<void> }) 
           }}
         >
           <p>
-            Every other browser signed in to your account ({others}) is signed out at once. This one stays signed in. API keys are not affected: revoke them on the API
-            keys page.
+            Every other browser signed in to your account ({others}) is signed out at once. This one stays signed in. API keys are not affected: revoke them on
+            the API keys page.
           </p>
         </ConfirmDialog>
       )}

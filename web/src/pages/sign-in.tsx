@@ -33,7 +33,10 @@ export function SignInPage({ returnTo, notice }: { returnTo: string; notice: str
     <main id="main" className="sign-in" tabIndex={-1}>
       <div className="sign-in-card">
         <h1>
-          <span className="brand-mark" aria-hidden="true">▣</span> Le Bureau
+          <span className="brand-mark" aria-hidden="true">
+            ▣
+          </span>{' '}
+          Le Bureau
         </h1>
         <p className="muted">Sign in to manage your desktops, API keys and sessions.</p>
         {signInError && (
@@ -60,7 +63,9 @@ export function SignInPage({ returnTo, notice }: { returnTo: string; notice: str
                 <a className={`button provider provider-${p.id}`} href={href(p)}>
                   {p.id === 'dev' ? p.name : `Sign in with ${p.name}`}
                 </a>
-                {p.id === 'dev' && <p className="muted small">For local development only: anyone on this machine can sign in as any email, with no password.</p>}
+                {p.id === 'dev' && (
+                  <p className="muted small">For local development only: anyone on this machine can sign in as any email, with no password.</p>
+                )}
               </li>
             ))}
           </ul>
