@@ -5,6 +5,7 @@ import { ActivityStream, type CloseReason, DEFAULT_STREAM_TIMING, PAGE, type Str
 import type { ActivityHub, ActivityLog, StreamCredentials, StreamSlots } from './ports.ts';
 import { type Scheduler, timerScheduler } from './scheduler.ts';
 import { SharedReads } from './shared-reads.ts';
+import { addTo, removeFrom } from '../core/set-maps.ts';
 
 /**
  * How long a slot's lease lasts, in heartbeats: renewed every heartbeat, so three
@@ -166,17 +167,4 @@ export class ActivityStreams {
     const hit = this.byCredential.get(changed ? `api_key:${r.id}` : `${r.kind}:${r.id}`);
     if (hit) for (const s of [...hit]) s.close(changed ? 'credential_changed' : 'credential_revoked');
   }
-}
-
-function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  const set = map.get(key);
-  if (set) set.add(value);
-  else map.set(key, new Set([value]));
-}
-
-function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  const set = map.get(key);
-  if (!set) return;
-  set.delete(value);
-  if (set.size === 0) map.delete(key);
 }

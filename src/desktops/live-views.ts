@@ -7,6 +7,7 @@ import type { DesktopService } from './desktops.ts';
 import type { IdleTracker } from './idle.ts';
 import { LiveView, type ViewCloseReason, type ViewContext, type ViewGrant } from './live-view.ts';
 import type { ViewTicketStore } from './ports.ts';
+import { addTo, removeFrom } from '../core/set-maps.ts';
 
 export type { ViewCloseReason, ViewGrant } from './live-view.ts';
 
@@ -168,17 +169,4 @@ export class LiveViews {
       if (hit) v.close('credential_revoked');
     }
   }
-}
-
-function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  const set = map.get(key);
-  if (set) set.add(value);
-  else map.set(key, new Set([value]));
-}
-
-function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  const set = map.get(key);
-  if (!set) return;
-  set.delete(value);
-  if (set.size === 0) map.delete(key);
 }
