@@ -239,7 +239,7 @@ export class ActivityStream {
     }
   }
 
-  private write(chunk: string): boolean {
+  private write(chunk: string | Uint8Array): boolean {
     if (this.state !== 'open' || !this.sink) return false;
     if (this.sink.write(chunk)) return true;
     this.close('slow_consumer');

@@ -5,6 +5,7 @@ import { ActivityStream, type CloseReason, DEFAULT_STREAM_TIMING, PAGE, type Str
 import type { ActivityHub, ActivityLog, StreamCredentials, StreamSlots } from './ports.ts';
 import { type Scheduler, timerScheduler } from './scheduler.ts';
 import { SharedReads } from './shared-reads.ts';
+import { inSlices } from './slices.ts';
 
 /**
  * How long a slot's lease lasts, in heartbeats: renewed every heartbeat, so three
@@ -100,9 +101,9 @@ export class ActivityStreams {
     for (const s of [...this.all]) s.close(reason);
   }
 
-  /** Sends the keep-alive comment on every open stream, and renews their slots' leases. */
+  /** Sends the keep-alive comment on every open stream (a slice per turn), and renews their slots' leases. */
   heartbeat(): void {
-    for (const s of [...this.all]) s.heartbeat();
+    inSlices([...this.all], (s) => s.heartbeat());
     void this.renewSlots();
   }
 
