@@ -2,6 +2,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { Revocation, RevocationBus } from '../auth/ports.ts';
 import type { Clock } from '../core/clock.ts';
 import { ActivityStream, type CloseReason, DEFAULT_STREAM_TIMING, PAGE, type StreamContext, type StreamTiming } from './activity-stream.ts';
+import type { ActivityEvent } from './events.ts';
 import type { ActivityHub, ActivityLog, StreamCredentials, StreamSlots } from './ports.ts';
 import { type Scheduler, timerScheduler } from './scheduler.ts';
 import { SharedReads } from './shared-reads.ts';
@@ -42,6 +43,8 @@ export class ActivityStreams {
   private readonly all = new Set<ActivityStream>();
   private readonly byAccount = new Map<string, Set<ActivityStream>>();
   private readonly byCredential = new Map<string, Set<ActivityStream>>();
+  /** One hub listener per account with streams here, not one per stream. */
+  private readonly listening = new Map<string, () => void>();
   private readonly scheduler: Scheduler;
   private stopTimers: (() => void) | null = null;
   private checking = false;
@@ -54,7 +57,6 @@ export class ActivityStreams {
       timing: this.timing,
       pages: new SharedReads((accountId, afterId) => deps.log.after(accountId, afterId, PAGE)),
       log: deps.log,
-      hub: deps.hub,
       slots: deps.slots,
       maxPerAccount: deps.maxPerAccount,
       credentials: deps.credentials,
@@ -74,6 +76,8 @@ export class ActivityStreams {
   reserve(principal: Principal): ActivityStream {
     const stream = new ActivityStream(this.context, principal);
     this.all.add(stream);
+    const { accountId } = principal;
+    if (!this.listening.has(accountId)) this.listening.set(accountId, this.deps.hub.subscribe(accountId, (events) => this.news(accountId, events)));
     addTo(this.byAccount, principal.accountId, stream);
     addTo(this.byCredential, credentialKey(principal), stream);
     if (!this.stopTimers) {
@@ -147,6 +151,34 @@ export class ActivityStreams {
     }
   }
 
+  /**
+   * News for an account: one log read per position its idle streams are at (nearly
+   * always one), its page then written to those streams a slice per turn of the event
+   * loop, so 10,000 streams never hold the loop at once (bench B6). The mark is taken
+   * now, so the read starts after this news (SharedReads).
+   */
+  private news(accountId: string, events: ActivityEvent[]): void {
+    const streams = this.byAccount.get(accountId);
+    if (!streams) return;
+    const mark = this.context.pages.mark();
+    const idle = new Map<number, ActivityStream[]>();
+    for (const s of streams) {
+      const at = s.idleAt;
+      if (at === null) s.news(events, mark);
+      else if (events.some((e) => e.id > at)) {
+        const group = idle.get(at);
+        if (group) group.push(s);
+        else idle.set(at, [s]);
+      }
+    }
+    for (const [afterId, group] of idle) {
+      this.context.pages.after(accountId, afterId, mark).then(
+        (batch) => inSlices(group, (s) => s.deliver(afterId, batch, mark)),
+        (err) => inSlices(group, (s) => s.readFailed(err)),
+      );
+    }
+  }
+
   /** Called by a stream when it closes; `slot` is its claim, if it made one. */
   private release(stream: ActivityStream, slot: Promise<boolean> | null): void {
     // After the claim settles, so a stream closed while claiming never leaves its slot taken.
@@ -157,6 +189,10 @@ export class ActivityStreams {
     }
     this.all.delete(stream);
     removeFrom(this.byAccount, stream.principal.accountId, stream);
+    if (!this.byAccount.has(stream.principal.accountId)) {
+      this.listening.get(stream.principal.accountId)?.();
+      this.listening.delete(stream.principal.accountId);
+    }
     removeFrom(this.byCredential, credentialKey(stream.principal), stream);
     if (this.all.size === 0 && this.stopTimers) {
       this.stopTimers();
