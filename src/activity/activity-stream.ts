@@ -208,10 +208,10 @@ export class ActivityStream {
     return this.state === 'open' && this.ready && !this.pumping ? this.lastSentId : null;
   }
 
-  /** News for a stream that reads for itself: its next read must start after `mark` (SharedReads). */
-  news(events: ActivityEvent[], mark: number): void {
+  /** News (up to id `newest`) for a stream that reads for itself: its next read must start after `mark` (SharedReads). */
+  news(newest: number, mark: number): void {
     if (this.state !== 'open') return; // reserved: attach() takes its own mark
-    if (this.ready && !events.some((e) => e.id > this.lastSentId)) return;
+    if (this.ready && newest <= this.lastSentId) return;
     this.readAgain(mark);
   }
 

@@ -139,7 +139,9 @@ export class ActivityStreams {
         }
         let active: boolean;
         try {
-          active = await this.deps.credentials.stillActive(s.principal);
+          // Awaited only when it is a promise: 10,000 awaits of `true` every check held the loop for nothing.
+          const answer = this.deps.credentials.stillActive(s.principal);
+          active = typeof answer === 'boolean' ? answer : await answer;
         } catch (err) {
           this.deps.onError?.(err);
           continue;
@@ -161,11 +163,12 @@ export class ActivityStreams {
     const streams = this.byAccount.get(accountId);
     if (!streams) return;
     const mark = this.context.pages.mark();
+    const newest = newestId(events);
     const idle = new Map<number, ActivityStream[]>();
     for (const s of streams) {
       const at = s.idleAt;
-      if (at === null) s.news(events, mark);
-      else if (events.some((e) => e.id > at)) {
+      if (at === null) s.news(newest, mark);
+      else if (newest > at) {
         const group = idle.get(at);
         if (group) group.push(s);
         else idle.set(at, [s]);
@@ -205,6 +208,12 @@ export class ActivityStreams {
     const hit = this.byCredential.get(changed ? `api_key:${r.id}` : `${r.kind}:${r.id}`);
     if (hit) for (const s of [...hit]) s.close(changed ? 'credential_changed' : 'credential_revoked');
   }
+}
+
+function newestId(events: ActivityEvent[]): number {
+  let newest = 0;
+  for (const e of events) if (e.id > newest) newest = e.id;
+  return newest;
 }
 
 function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
