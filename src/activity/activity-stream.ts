@@ -223,7 +223,13 @@ export class ActivityStream {
    */
   deliver(afterId: number, batch: ActivityEvent[], mark: number): void {
     if (this.state !== 'open') return;
-    if (this.pumping || !this.ready || this.lastSentId !== afterId) return this.readAgain(mark);
+    if (this.pumping || !this.ready || this.lastSentId !== afterId) {
+      // Already past the whole page (a repeated delivery): the read began after this news,
+      // so the page holds all of it, and nothing is left to read.
+      const end = batch.length ? batch[batch.length - 1].id : afterId;
+      if (!this.pumping && this.ready && batch.length < PAGE && this.lastSentId >= end) return;
+      return this.readAgain(mark);
+    }
     for (const e of batch) {
       if (this.about === undefined || isVisible(e, this.about)) {
         if (!this.write(sseEvent(e))) return;
