@@ -2,7 +2,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { Clock } from '../core/clock.ts';
 import { newId } from '../core/random.ts';
 import type { ActivityEvent } from './events.ts';
-import type { ActivityHub, ActivityLog, EventTargets, StreamCredentials, StreamSink, StreamSlots } from './ports.ts';
+import type { ActivityLog, EventTargets, StreamCredentials, StreamSink, StreamSlots } from './ports.ts';
 import { isVisible, visibleTargets } from './visibility.ts';
 import type { SharedReads } from './shared-reads.ts';
 import { SSE_HEARTBEAT, sseEnd, sseEvent, sseRetry } from './sse.ts';
@@ -36,7 +36,7 @@ export const PAGE = 500;
 
 /**
  * What one stream needs of the registry that holds it: shared reads of the log, the
- * hub, the slot counter and credential checks, and a way to leave. The registry
+ * slot counter and credential checks, and a way to leave. The registry
  * (stream-registry.ts) makes one and hands it to each of its streams.
  */
 export interface StreamContext {
@@ -44,7 +44,6 @@ export interface StreamContext {
   /** The next page of an account's log after an id, shared by the streams waiting there. */
   readonly pages: SharedReads<ActivityEvent[]>;
   readonly log: Pick<ActivityLog, 'page'>;
-  readonly hub: ActivityHub;
   readonly slots: StreamSlots;
   readonly maxPerAccount: number;
   readonly credentials: StreamCredentials;
@@ -55,10 +54,12 @@ export interface StreamContext {
 }
 
 /**
- * One client's stream. Live deliveries from the hub only say "there is news"; the
- * stream then reads the log after the last id it sent. Subscribing before the first
- * read, and reading in id order, gives resume without gap or duplicate: an event is
- * sent if and only if its id is above the last one sent.
+ * One client's stream. Live deliveries from the hub only say "there is news"; the log
+ * is then read after the last id the stream sent: by the registry, once for all the
+ * account's idle streams at the same position (deliver()), or by the stream itself
+ * while it opens or replays (pump()). The registry listening before the first read, and
+ * reading in id order, gives resume without gap or duplicate: an event is sent if and
+ * only if its id is above the last one sent.
  */
 export class ActivityStream {
   /** Names its slot, unique across processes. */
@@ -69,7 +70,6 @@ export class ActivityStream {
   private granted = false;
   private reason: CloseReason | null = null;
   private sink: StreamSink | null = null;
-  private unsubscribe: (() => void) | null = null;
   private lastSentId = 0;
   /** Taken at the latest news (and at subscribing): only a log read started since may answer (SharedReads). */
   private readMark = 0;
@@ -157,8 +157,8 @@ export class ActivityStream {
     this.sink = sink;
     this.state = 'open';
     this.write(sseRetry(this.context.timing.retryMs));
+    // The registry listens to the hub for the account from reserve() on: news from now is seen.
     this.readMark = this.context.pages.mark();
-    this.unsubscribe = this.context.hub.subscribe(this.principal.accountId, (events) => this.news(events));
     void this.start(startAfter);
   }
 
@@ -174,8 +174,6 @@ export class ActivityStream {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.reason = reason;
-    this.unsubscribe?.();
-    this.unsubscribe = null;
     this.context.release(this, this.slot);
     if (this.sink) {
       const abort = reason === 'slow_consumer' || reason === 'client_closed';
@@ -202,9 +200,53 @@ export class ActivityStream {
     }
   }
 
-  private news(events: ActivityEvent[]): void {
-    if (this.ready && !events.some((e) => e.id > this.lastSentId)) return;
-    this.readMark = this.context.pages.mark();
+  /**
+   * Where an open, idle stream stands (its last id sent), for the registry to read the
+   * log once for all streams there; null while it opens or reads for itself.
+   */
+  get idleAt(): number | null {
+    return this.state === 'open' && this.ready && !this.pumping ? this.lastSentId : null;
+  }
+
+  /** News (up to id `newest`) for a stream that reads for itself: its next read must start after `mark` (SharedReads). */
+  news(newest: number, mark: number): void {
+    if (this.state !== 'open') return; // reserved: attach() takes its own mark
+    if (this.ready && newest <= this.lastSentId) return;
+    this.readAgain(mark);
+  }
+
+  /**
+   * The page after `afterId`, read once by the registry for every idle stream there
+   * and handed out a slice of streams per turn: the same bytes are written to each,
+   * with no promise or closure per stream. A stream that moved meanwhile (it read for
+   * itself, or took an earlier page) reads for itself instead, so nothing is sent twice.
+   */
+  deliver(afterId: number, batch: ActivityEvent[], mark: number): void {
+    if (this.state !== 'open') return;
+    if (this.pumping || !this.ready || this.lastSentId !== afterId) {
+      // Already past the whole page (a repeated delivery): the read began after this news,
+      // so the page holds all of it, and nothing is left to read.
+      const end = batch.length ? batch[batch.length - 1].id : afterId;
+      if (!this.pumping && this.ready && batch.length < PAGE && this.lastSentId >= end) return;
+      return this.readAgain(mark);
+    }
+    for (const e of batch) {
+      if (this.about === undefined || isVisible(e, this.about)) {
+        if (!this.write(sseEvent(e))) return;
+      }
+      this.lastSentId = e.id;
+    }
+    // A full page: there may be more, read as a replay is (waiting for the client).
+    if (batch.length >= PAGE) this.readAgain(mark);
+  }
+
+  /** The registry's read failed: the client reconnects and resumes from the log. */
+  readFailed(err: unknown): void {
+    this.fail(err);
+  }
+
+  private readAgain(mark: number): void {
+    this.readMark = Math.max(this.readMark, mark);
     this.dirty = true;
     if (this.ready) void this.pump();
   }
@@ -239,7 +281,7 @@ export class ActivityStream {
     }
   }
 
-  private write(chunk: string): boolean {
+  private write(chunk: string | Uint8Array): boolean {
     if (this.state !== 'open' || !this.sink) return false;
     if (this.sink.write(chunk)) return true;
     this.close('slow_consumer');

@@ -109,8 +109,8 @@ export interface StreamTicketStore {
 
 /** Where a stream writes: the HTTP layer adapts its response to this. */
 export interface StreamSink {
-  /** Writes SSE text; false when the client is not keeping up (its buffer is over the cap). */
-  write(chunk: string): boolean;
+  /** Writes SSE text (or its bytes, shared by all streams); false when the client is not keeping up (its buffer is over the cap). */
+  write(chunk: string | Uint8Array): boolean;
   /** Ends the response; `abort` drops the connection without flushing (a stuck client). */
   end(abort: boolean): void;
   /** Resolves once written data has gone to the network (or the connection is gone). */

@@ -1,3 +1,5 @@
+import { STREAM_SLICE, inSlices } from './slices.ts';
+
 interface Waiter<T> {
   resolve: (value: T) => void;
   reject: (err: unknown) => void;
@@ -30,7 +32,7 @@ export class SharedReads<T> {
 
   constructor(
     private readonly read: (accountId: string, afterId: number) => Promise<T>,
-    private readonly slice = 250,
+    private readonly slice = STREAM_SLICE,
   ) {}
 
   /** Reads that start after this call have numbers above the one it returns. */
@@ -60,12 +62,6 @@ export class SharedReads<T> {
 
   private settle(key: string, read: Read<T>, hand: (w: Waiter<T>) => void): void {
     if (this.inFlight.get(key) === read) this.inFlight.delete(key);
-    const { waiters } = read;
-    const from = (start: number) => {
-      const end = Math.min(waiters.length, start + this.slice);
-      for (let i = start; i < end; i++) hand(waiters[i]);
-      if (end < waiters.length) setImmediate(() => from(end));
-    };
-    from(0);
+    inSlices(read.waiters, hand, this.slice);
   }
 }

@@ -2,10 +2,12 @@ import type { Principal } from '../auth/principal.ts';
 import type { Revocation, RevocationBus } from '../auth/ports.ts';
 import type { Clock } from '../core/clock.ts';
 import { ActivityStream, type CloseReason, DEFAULT_STREAM_TIMING, PAGE, type StreamContext, type StreamTiming } from './activity-stream.ts';
+import type { ActivityEvent } from './events.ts';
 import type { ActivityHub, ActivityLog, StreamCredentials, StreamSlots } from './ports.ts';
 import { type Scheduler, timerScheduler } from './scheduler.ts';
 import { SharedReads } from './shared-reads.ts';
 import { addTo, removeFrom } from '../core/set-maps.ts';
+import { inSlices } from './slices.ts';
 
 /**
  * How long a slot's lease lasts, in heartbeats: renewed every heartbeat, so three
@@ -42,6 +44,8 @@ export class ActivityStreams {
   private readonly all = new Set<ActivityStream>();
   private readonly byAccount = new Map<string, Set<ActivityStream>>();
   private readonly byCredential = new Map<string, Set<ActivityStream>>();
+  /** One hub listener per account with streams here, not one per stream. */
+  private readonly listening = new Map<string, () => void>();
   private readonly scheduler: Scheduler;
   private stopTimers: (() => void) | null = null;
   private checking = false;
@@ -54,7 +58,6 @@ export class ActivityStreams {
       timing: this.timing,
       pages: new SharedReads((accountId, afterId) => deps.log.after(accountId, afterId, PAGE)),
       log: deps.log,
-      hub: deps.hub,
       slots: deps.slots,
       maxPerAccount: deps.maxPerAccount,
       credentials: deps.credentials,
@@ -74,6 +77,12 @@ export class ActivityStreams {
   reserve(principal: Principal): ActivityStream {
     const stream = new ActivityStream(this.context, principal);
     this.all.add(stream);
+    const { accountId } = principal;
+    if (!this.listening.has(accountId))
+      this.listening.set(
+        accountId,
+        this.deps.hub.subscribe(accountId, (events) => this.news(accountId, events)),
+      );
     addTo(this.byAccount, principal.accountId, stream);
     addTo(this.byCredential, credentialKey(principal), stream);
     if (!this.stopTimers) {
@@ -101,9 +110,9 @@ export class ActivityStreams {
     for (const s of [...this.all]) s.close(reason);
   }
 
-  /** Sends the keep-alive comment on every open stream, and renews their slots' leases. */
+  /** Sends the keep-alive comment on every open stream (a slice per turn), and renews their slots' leases. */
   heartbeat(): void {
-    for (const s of [...this.all]) s.heartbeat();
+    inSlices([...this.all], (s) => s.heartbeat());
     void this.renewSlots();
   }
 
@@ -133,7 +142,9 @@ export class ActivityStreams {
         }
         let active: boolean;
         try {
-          active = await this.deps.credentials.stillActive(s.principal);
+          // Awaited only when it is a promise: 10,000 awaits of `true` every check held the loop for nothing.
+          const answer = this.deps.credentials.stillActive(s.principal);
+          active = typeof answer === 'boolean' ? answer : await answer;
         } catch (err) {
           this.deps.onError?.(err);
           continue;
@@ -142,6 +153,35 @@ export class ActivityStreams {
       }
     } finally {
       this.checking = false;
+    }
+  }
+
+  /**
+   * News for an account: one log read per position its idle streams are at (nearly
+   * always one), its page then written to those streams a slice per turn of the event
+   * loop, so 10,000 streams never hold the loop at once (bench B6). The mark is taken
+   * now, so the read starts after this news (SharedReads).
+   */
+  private news(accountId: string, events: ActivityEvent[]): void {
+    const streams = this.byAccount.get(accountId);
+    if (!streams) return;
+    const mark = this.context.pages.mark();
+    const newest = newestId(events);
+    const idle = new Map<number, ActivityStream[]>();
+    for (const s of streams) {
+      const at = s.idleAt;
+      if (at === null) s.news(newest, mark);
+      else if (newest > at) {
+        const group = idle.get(at);
+        if (group) group.push(s);
+        else idle.set(at, [s]);
+      }
+    }
+    for (const [afterId, group] of idle) {
+      this.context.pages.after(accountId, afterId, mark).then(
+        (batch) => inSlices(group, (s) => s.deliver(afterId, batch, mark)),
+        (err) => inSlices(group, (s) => s.readFailed(err)),
+      );
     }
   }
 
@@ -155,6 +195,10 @@ export class ActivityStreams {
     }
     this.all.delete(stream);
     removeFrom(this.byAccount, stream.principal.accountId, stream);
+    if (!this.byAccount.has(stream.principal.accountId)) {
+      this.listening.get(stream.principal.accountId)?.();
+      this.listening.delete(stream.principal.accountId);
+    }
     removeFrom(this.byCredential, credentialKey(stream.principal), stream);
     if (this.all.size === 0 && this.stopTimers) {
       this.stopTimers();
@@ -167,4 +211,10 @@ export class ActivityStreams {
     const hit = this.byCredential.get(changed ? `api_key:${r.id}` : `${r.kind}:${r.id}`);
     if (hit) for (const s of [...hit]) s.close(changed ? 'credential_changed' : 'credential_revoked');
   }
+}
+
+function newestId(events: ActivityEvent[]): number {
+  let newest = 0;
+  for (const e of events) if (e.id > newest) newest = e.id;
+  return newest;
 }

@@ -119,7 +119,11 @@ describe('streams sharing reads', () => {
     });
     const open = async (startAfter: number) => {
       const written: string[] = [];
-      const sink: StreamSink = { write: (c) => (written.push(c), true), end: () => {}, drained: async () => {} };
+      const sink: StreamSink = {
+        write: (c) => (written.push(typeof c === 'string' ? c : Buffer.from(c).toString()), true),
+        end: () => {},
+        drained: async () => {},
+      };
       const stream = streams.reserve({ method: 'api_key', accountId, keyId: 'key_test', publicId: 'test', scopes: ALL_SCOPES, desktops: null, endsAt: null });
       expect(await stream.claimSlot()).toBe(true);
       stream.attach(sink, startAfter);

@@ -46,6 +46,9 @@ describe('activity stream (SSE) on sqlite', () => {
     expect(s.headers['referrer-policy']).toBe('no-referrer');
     expect(s.headers['x-content-type-options']).toBe('nosniff');
     expect(s.headers['content-encoding']).toBeUndefined();
+    // Close-delimited, not chunked: the body ends with the connection, which the server closes.
+    expect(s.headers['transfer-encoding']).toBeUndefined();
+    expect(s.headers.connection).toBe('close');
     expect(s.headers.ratelimit).toMatch(/^"general";r=\d+;t=\d+$/);
     await waitFor(() => s.frames().some((f) => f.comment === 'keep-alive'), 5000, 'heartbeat');
     expect(s.body().startsWith(`retry: ${streamTiming.retryMs}\n\n`)).toBe(true);

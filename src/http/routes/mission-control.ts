@@ -196,6 +196,10 @@ export async function missionControlRoutes(app: FastifyInstance, { activityLog, 
       }
 
       reply.hijack();
+      // No chunked encoding: the body ends when the connection does (`connection: close`,
+      // RFC 9112 section 6.3), so each event is one socket write of bytes shared by every
+      // stream, not a length line, the data and a CRLF gathered per stream (bench B6).
+      reply.raw.useChunkedEncodingByDefault = false;
       reply.raw.writeHead(200, sseHeaders(reply));
       reply.raw.socket?.setNoDelay(true);
       stream.onClose((reason) => request.log.info({ event: 'stream_closed', reason }, 'activity stream closed'));
