@@ -158,7 +158,7 @@ export async function b3Desktops(ctx: BenchContext): Promise<ScenarioReport> {
     postgres.stop();
   }
   report.notes.push(
-    'The list is read fresh on every request (nothing cached): the database writes each desktop\'s JSON, the server adds the two dates and sends the text as is (no row objects, no serializer); see docs/architecture.md, "Reads"',
+    'The list is read fresh on every request (nothing cached): the database writes each desktop\'s JSON, the server adds the two dates and sends the text as is (no row objects, no serializer); see docs/architecture.md, "Reads". Round 2 on SQLite: 273 µs of server CPU per request before, about 165 after (0.294× of /api/me before, 0.44-0.48× after, side by side). What remains is the query (about 20 µs) and writing the larger answer to the socket',
   );
   return report;
 }
