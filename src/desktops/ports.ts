@@ -167,7 +167,7 @@ export interface DesktopStore {
   listByAccount(accountId: string): Promise<Desktop[]>;
   /**
    * The same list as the JSON text of an array of views (viewDesktop), newest first:
-   * GET /api/desktops's body, read fresh each time, without an object per desktop.
+   * GET /api/desktops's body, current as of the call (a write through any process is in it), without an object per desktop.
    */
   listViewsJson(accountId: string): Promise<string>;
   /** Desktops a host runs (or was running when it stopped): what a restarted host starts again. */

@@ -320,6 +320,51 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '011_desktop_list_versions': {
+      async up(db: Kysely<any>) {
+        // A number per account that every write to its desktops raises, in the writing
+        // transaction, whatever wrote it (the server, the CLI, an operator's SQL): a
+        // process that kept GET /api/desktops's text reads this one row to know the
+        // text is current (SqlDesktopStore.listViewsJson). Triggers, not application
+        // code, so that no write path can forget it.
+        await db.schema
+          .createTable('desktop_list_versions')
+          .addColumn('account_id', 'text', (c) => c.primaryKey())
+          .addColumn('version', 'bigint', (c) => c.notNull())
+          .execute();
+        if (dialect === 'postgres') {
+          await sql
+            .raw(
+              `create function bureau_desktop_list_changed() returns trigger language plpgsql as $$
+               begin
+                 insert into desktop_list_versions (account_id, version)
+                   values (case when tg_op = 'DELETE' then old.account_id else new.account_id end, 1)
+                   on conflict (account_id) do update set version = desktop_list_versions.version + 1;
+                 if tg_op = 'UPDATE' and old.account_id <> new.account_id then
+                   insert into desktop_list_versions (account_id, version) values (old.account_id, 1)
+                     on conflict (account_id) do update set version = desktop_list_versions.version + 1;
+                 end if;
+                 return null;
+               end $$`,
+            )
+            .execute(db);
+          await sql
+            .raw(
+              'create trigger desktops_list_changed after insert or update or delete on desktops for each row execute function bureau_desktop_list_changed()',
+            )
+            .execute(db);
+          return;
+        }
+        const bump = (row: 'new' | 'old') =>
+          `insert into desktop_list_versions (account_id, version) values (${row}.account_id, 1) on conflict (account_id) do update set version = version + 1;`;
+        await sql.raw(`create trigger desktops_list_inserted after insert on desktops begin ${bump('new')} end`).execute(db);
+        await sql.raw(`create trigger desktops_list_updated after update on desktops begin ${bump('new')} end`).execute(db);
+        await sql
+          .raw(`create trigger desktops_list_moved after update of account_id on desktops when old.account_id <> new.account_id begin ${bump('old')} end`)
+          .execute(db);
+        await sql.raw(`create trigger desktops_list_deleted after delete on desktops begin ${bump('old')} end`).execute(db);
+      },
+    },
   };
 }
 

@@ -26,6 +26,7 @@ export interface Database {
   webhooks: WebhookRow;
   webhook_deliveries: WebhookDeliveryRow;
   desktop_hosts: DesktopHostRow;
+  desktop_list_versions: DesktopListVersionRow;
 }
 
 export interface AccountRow {
@@ -94,6 +95,13 @@ export interface DesktopHostRow {
   capacity: number;
   /** Its last heartbeat. */
   last_seen_at: number;
+}
+
+/** Raised by triggers on every write to an account's desktops (migration 011). */
+export interface DesktopListVersionRow {
+  account_id: string;
+  /** bigint: a string on PostgreSQL. */
+  version: number | string;
 }
 
 export interface ActivityEventRow {

@@ -3,6 +3,7 @@ import type { ActivityDraft, ActivityEvent } from '../activity/events.ts';
 import { ACTIVE_STATES, type ActiveLimits, type Desktop, type DesktopState, type DesktopStore, type Transition } from '../desktops/ports.ts';
 import { isoTime } from '../core/iso-time.ts';
 import { insertEvents } from './activity-writer.ts';
+import { SizeBoundedMap } from '../core/size-bounded-map.ts';
 import type { Dialect } from './database.ts';
 import type { Database, DesktopRow } from './schema.ts';
 
@@ -65,10 +66,25 @@ const fromListed = (r: ListedRow): Desktop => ({
  * else: no row objects, no JSON.parse, no serializer (bench B3).
  */
 const VIEW_HEAD_SQLITE = `rtrim(json_object('id', id, 'name', name, 'state', state, 'failure', failure, 'resolution', coalesce(resolution, '1280x800')), '}')`;
-const VIEWS_SQLITE = `select group_concat(${VIEW_HEAD_SQLITE} || char(1) || created_at || char(1) || updated_at || char(1), '' ${LIST_ORDER}) as packed from desktops where account_id = ?`;
+const VIEWS_SQLITE = `select group_concat(${VIEW_HEAD_SQLITE} || char(1) || created_at || char(1) || updated_at || char(1), '' ${LIST_ORDER}) from desktops where account_id = ?`;
 // json_build_object would write `"id" : ...`: built by hand, the text is SQLite's byte for byte.
 const VIEW_HEAD_POSTGRES = `'{"id":' || to_json(id)::text || ',"name":' || to_json(name)::text || ',"state":' || to_json(state)::text || ',"failure":' || coalesce(to_json(failure)::text, 'null') || ',"resolution":' || to_json(coalesce(resolution, '1280x800'))::text`;
-const VIEWS_POSTGRES = `select string_agg(${VIEW_HEAD_POSTGRES} || chr(1) || created_at || chr(1) || updated_at || chr(1), '' ${LIST_ORDER}) as packed from desktops where account_id = $1`;
+const VIEWS_POSTGRES = `select string_agg(${VIEW_HEAD_POSTGRES} || chr(1) || created_at || chr(1) || updated_at || chr(1), '' ${LIST_ORDER}) from desktops where account_id = $1`;
+
+/**
+ * The account's list version (migration 011: every write to its desktops raises it, in
+ * the writing transaction) and, read in the same statement so from the same snapshot,
+ * the packed views. The version alone is what a request reads when this process kept
+ * the text of that version.
+ */
+const VERSION_SQLITE = 'select version from desktop_list_versions where account_id = ?';
+const VERSION_POSTGRES = 'select version from desktop_list_versions where account_id = $1';
+const VERSIONED_VIEWS_SQLITE = `select (${VERSION_SQLITE}) as version, (${VIEWS_SQLITE}) as packed`;
+const VERSIONED_VIEWS_POSTGRES = `select (${VERSION_POSTGRES}) as version, (${VIEWS_POSTGRES}) as packed`;
+/** An account no write has touched since migration 011 (no row yet) reads as version 0. */
+const versionOf = (row: { version: number | string | null } | undefined): string => String(row?.version ?? 0);
+/** Texts kept per account, at most this many characters in all (about 4 MB: 1,000 lists of 20). */
+const KEPT_LIST_CHARS = 4_000_000;
 
 function unpackViews(packed: string | null): string {
   if (!packed) return '[]';
@@ -86,6 +102,14 @@ function unpackViews(packed: string | null): string {
 }
 
 export class SqlDesktopStore implements DesktopStore {
+  /**
+   * GET /api/desktops's text per account, with the list version it was read at. Not a
+   * cache that can be stale: a text is handed out only after the version read in the
+   * same request matches. What it saves is building the text, never the read that
+   * proves it current.
+   */
+  private readonly lists = new SizeBoundedMap<{ version: string; text: string }>(KEPT_LIST_CHARS, (kept) => kept.text.length);
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
@@ -126,11 +150,26 @@ export class SqlDesktopStore implements DesktopStore {
     return (typeof list === 'string' ? (JSON.parse(list) as ListedRow[]) : list).map(fromListed);
   }
 
+  /**
+   * Building the text was most of the cost of GET /api/desktops (bench B3); reading one
+   * row to prove the kept text current is a fraction of it. A write through any process
+   * raises the version before it commits, so the answer is never older than the read.
+   */
   async listViewsJson(accountId: string): Promise<string> {
-    const { rows } = await this.db.executeQuery<{ packed: string | null }>(
-      CompiledQuery.raw(this.dialect === 'postgres' ? VIEWS_POSTGRES : VIEWS_SQLITE, [accountId]),
+    const postgres = this.dialect === 'postgres';
+    const kept = this.lists.get(accountId);
+    if (kept) {
+      const { rows } = await this.db.executeQuery<{ version: number | string | null }>(
+        CompiledQuery.raw(postgres ? VERSION_POSTGRES : VERSION_SQLITE, [accountId]),
+      );
+      if (versionOf(rows[0]) === kept.version) return kept.text;
+    }
+    const { rows } = await this.db.executeQuery<{ version: number | string | null; packed: string | null }>(
+      postgres ? CompiledQuery.raw(VERSIONED_VIEWS_POSTGRES, [accountId]) : CompiledQuery.raw(VERSIONED_VIEWS_SQLITE, [accountId, accountId]),
     );
-    return unpackViews(rows[0]?.packed ?? null);
+    const text = unpackViews(rows[0]?.packed ?? null);
+    this.lists.set(accountId, { version: versionOf(rows[0]), text });
+    return text;
   }
 
   async listByHost(hostId: string | null, states: readonly DesktopState[]): Promise<Desktop[]> {

@@ -90,13 +90,24 @@ async function refusedEverywhere(targets: ServerProcess[], headers: Record<strin
 describe('three processes on one PostgreSQL and one Redis', () => {
   it('serve one database: what one process writes, the others read', async () => {
     const { key } = await newKey();
-    const created = await request(`${servers[0].url}/api/desktops`, { method: 'POST', headers: { 'x-api-key': key }, body: { name: 'shared' } });
+    const headers = { 'x-api-key': key };
+    // The others have listed the account already (each keeps the list's text): a write
+    // through A is in their next list all the same, with no wait.
+    const listed = async (s: ServerProcess) =>
+      ((await request(`${s.url}/api/desktops`, { headers })).body.desktops as Array<{ name: string }>).map((d) => d.name);
+    for (const s of servers.slice(1)) expect(await listed(s)).toEqual([]);
+    const created = await request(`${servers[0].url}/api/desktops`, { method: 'POST', headers, body: { name: 'shared' } });
     expect(created.status).toBe(201);
     for (const s of servers.slice(1)) {
-      const got = await request(`${s.url}/api/desktops/${created.body.id}`, { headers: { 'x-api-key': key } });
+      const got = await request(`${s.url}/api/desktops/${created.body.id}`, { headers });
       expect(got.status).toBe(200);
       expect(got.body.name).toBe('shared');
+      expect(await listed(s)).toEqual(['shared']);
     }
+    expect((await request(`${servers[0].url}/api/desktops/${created.body.id}`, { method: 'PATCH', headers, body: { name: 'renamed' } })).status).toBe(200);
+    for (const s of servers.slice(1)) expect(await listed(s)).toEqual(['renamed']);
+    expect((await request(`${servers[0].url}/api/desktops/${created.body.id}`, { method: 'DELETE', headers })).status).toBe(204);
+    for (const s of servers.slice(1)) expect(await listed(s)).toEqual([]);
   });
 
   it('admit exactly 120 requests of one account per minute between them, under concurrent load', async () => {

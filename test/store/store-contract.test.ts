@@ -40,6 +40,7 @@ const draft = (accountId: string, type: ActivityDraft['type'], at = T0, extra: P
 
 describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect) => {
   let handle: DatabaseHandle;
+  let url: string;
   let cleanup: () => Promise<void>;
   let accounts: SqlAccountStore;
   let keys: SqlApiKeyStore;
@@ -49,11 +50,13 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
   beforeAll(async () => {
     if (dialect === 'sqlite') {
       const dir = mkdtempSync(join(tmpdir(), 'bureau-store-'));
-      handle = openDatabase(`sqlite:${join(dir, 'store.db')}`);
+      url = `sqlite:${join(dir, 'store.db')}`;
+      handle = openDatabase(url);
       cleanup = async () => rmSync(dir, { recursive: true, force: true });
     } else {
       const pg = await createPostgresDatabase();
-      handle = openDatabase(pg.url);
+      url = pg.url;
+      handle = openDatabase(url);
       cleanup = () => pg.drop();
     }
     expect(await migrateToLatest(handle.db, handle.dialect)).not.toHaveLength(0);
@@ -263,6 +266,38 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
       const json = await desktops.listViewsJson(a.id);
       expect(json).toBe(JSON.stringify((await desktops.listByAccount(a.id)).map(viewDesktop)));
       expect(JSON.parse(json).map((v: { name: string }) => v.name)).toEqual([...names].reverse());
+    });
+
+    it('lists every write at once, whichever process made it, the server or an operator with SQL', async () => {
+      // A second handle on the same database is another process: it keeps its own texts.
+      const other = openDatabase(url);
+      try {
+        const elsewhere = new SqlDesktopStore(other.db, other.dialect);
+        const a = await account();
+        const names = async () => (JSON.parse(await desktops.listViewsJson(a.id)) as Array<{ name: string; state: string }>).map((d) => `${d.name}:${d.state}`);
+        expect(await names()).toEqual([]);
+        const first = desktop(a.id, { name: 'first', createdAt: T0 });
+        await elsewhere.insert(first, draft(a.id, 'desktop.created'), limits);
+        expect(await names()).toEqual(['first:running']);
+        // Read twice with nothing written between: the kept text, and the same answer.
+        expect(await names()).toEqual(['first:running']);
+        await elsewhere.insert(desktop(a.id, { name: 'second', createdAt: T0 + 1 }), draft(a.id, 'desktop.created'), limits);
+        expect(await names()).toEqual(['second:running', 'first:running']);
+        await elsewhere.rename(first.id, 'renamed', T0 + 2, draft(a.id, 'desktop.updated'));
+        expect(await names()).toEqual(['second:running', 'renamed:running']);
+        await elsewhere.transition(first.id, { from: ['running'], to: 'stopped', at: T0 + 3 }, null);
+        expect(await names()).toEqual(['second:running', 'renamed:stopped']);
+        await other.db.updateTable('desktops').set({ name: 'by hand' }).where('id', '=', first.id).execute();
+        expect(await names()).toEqual(['second:running', 'by hand:stopped']);
+        await elsewhere.delete(first.id, draft(a.id, 'desktop.deleted'));
+        expect(await names()).toEqual(['second:running']);
+        // The same write seen through the process that made it, and another account untouched.
+        expect(await elsewhere.listViewsJson(a.id)).toBe(await desktops.listViewsJson(a.id));
+        const b = await account();
+        expect(await desktops.listViewsJson(b.id)).toBe('[]');
+      } finally {
+        await other.close();
+      }
     });
 
     it('refuses a desktop for an account that does not exist', async () => {

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { DesktopService } from '../../desktops/desktops.ts';
+import { SizeBoundedMap } from '../../core/size-bounded-map.ts';
 import { actorOf } from '../actor.ts';
 import { DesktopSchema, IdParams, ProblemSchema, problemResponses, security } from '../schemas.ts';
 
@@ -22,6 +23,11 @@ const tags = ['desktops'];
 
 export async function desktopRoutes(app: FastifyInstance, { desktops }: { desktops: DesktopService }) {
   const ref = Type.Ref(DesktopSchema);
+  // The list's answer as bytes per account, reused while the store hands out the same
+  // text (the very string it kept, until the list changes: mostly a pointer comparison).
+  // Bytes spare Fastify's length count and Node's encoding of the whole body on every
+  // request (bench B3: 34 -> 28 µs of server CPU).
+  const listBodies = new SizeBoundedMap<{ json: string; body: Buffer }>(4_000_000, (kept) => kept.body.length);
 
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/api/desktops',
@@ -53,7 +59,13 @@ export async function desktopRoutes(app: FastifyInstance, { desktops }: { deskto
       },
     },
     // Already JSON (the store writes it): sent as is, the response schema documents it.
-    async (request, reply) => reply.type('application/json; charset=utf-8').send(`{"desktops":${await desktops.listJson(request.ctx.principal!)}}`),
+    async (request, reply) => {
+      const principal = request.ctx.principal!;
+      const json = await desktops.listJson(principal);
+      let kept = listBodies.get(principal.accountId);
+      if (kept?.json !== json) listBodies.set(principal.accountId, (kept = { json, body: Buffer.from(`{"desktops":${json}}`) }));
+      return reply.type('application/json; charset=utf-8').send(kept.body);
+    },
   );
 
   app.get<{ Params: Static<typeof IdParams> }>(
