@@ -51,20 +51,23 @@ describe('desktops, live', () => {
       const seen = screenshotRequests(page);
       const thumb = page.getByTestId('desktop-row').filter({ hasText: 'thumbed' }).getByTestId('desktop-thumbnail');
       await expect.poll(() => thumb.getAttribute('data-state'), { timeout: 10_000 }).toBe('shown');
-      // The real screen, as a data: URL (img-src allows data:, not blob:): the desktop's size, and not blank.
-      const img = await thumb.locator('img').evaluate((el: HTMLImageElement) => {
-        const c = document.createElement('canvas');
-        c.width = el.naturalWidth;
-        c.height = el.naturalHeight;
-        const ctx = c.getContext('2d')!;
-        ctx.drawImage(el, 0, 0);
-        const data = ctx.getImageData(0, 0, c.width, c.height).data;
-        const colours = new Set<number>();
-        for (let i = 0; i < data.length; i += 4 * 101) colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
-        return { scheme: el.src.slice(0, 22), width: el.naturalWidth, height: el.naturalHeight, colours: colours.size };
-      });
-      expect(img).toMatchObject({ scheme: 'data:image/png;base64,', width: 1280, height: 800 });
-      expect(img.colours).toBeGreaterThan(2);
+      // The real screen, as a data: URL (img-src allows data:, not blob:): the desktop's size, and,
+      // by a later refresh at the latest, not blank (a desktop runs once it answers a screenshot,
+      // which may come before its first window is drawn: CI once saw the bare background).
+      const thumbnailImage = () =>
+        thumb.locator('img').evaluate((el: HTMLImageElement) => {
+          const c = document.createElement('canvas');
+          c.width = el.naturalWidth;
+          c.height = el.naturalHeight;
+          const ctx = c.getContext('2d')!;
+          ctx.drawImage(el, 0, 0);
+          const data = ctx.getImageData(0, 0, c.width, c.height).data;
+          const colours = new Set<number>();
+          for (let i = 0; i < data.length; i += 4 * 101) colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+          return { scheme: el.src.slice(0, 22), width: el.naturalWidth, height: el.naturalHeight, colours: colours.size };
+        });
+      expect(await thumbnailImage()).toMatchObject({ scheme: 'data:image/png;base64,', width: 1280, height: 800 });
+      await expect.poll(async () => (await thumbnailImage()).colours, { timeout: 12_000 }).toBeGreaterThan(2);
       await screenshot(page, 'desktops-thumbnails');
       // Refreshed every 5 s while visible.
       await expect.poll(() => seen.length, { timeout: 12_000 }).toBeGreaterThanOrEqual(2);
