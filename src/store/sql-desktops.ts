@@ -4,6 +4,7 @@ import { ACTIVE_STATES, type ActiveLimits, type Desktop, type DesktopState, type
 import { isoTime } from '../core/iso-time.ts';
 import { insertEvents } from './activity-writer.ts';
 import { SizeBoundedMap } from '../core/size-bounded-map.ts';
+import { FreshBatchedReads } from '../core/fresh-batched-reads.ts';
 import type { Dialect } from './database.ts';
 import type { Database, DesktopRow } from './schema.ts';
 
@@ -79,6 +80,8 @@ const VIEWS_POSTGRES = `select string_agg(${VIEW_HEAD_POSTGRES} || chr(1) || cre
  */
 const VERSION_SQLITE = 'select version from desktop_list_versions where account_id = ?';
 const VERSION_POSTGRES = 'select version from desktop_list_versions where account_id = $1';
+/** The versions of every account whose list is asked for at once (FreshBatchedReads). */
+const VERSIONS_POSTGRES = 'select account_id, version from desktop_list_versions where account_id = any($1::text[])';
 const VERSIONED_VIEWS_SQLITE = `select (${VERSION_SQLITE}) as version, (${VIEWS_SQLITE}) as packed`;
 const VERSIONED_VIEWS_POSTGRES = `select (${VERSION_POSTGRES}) as version, (${VIEWS_POSTGRES}) as packed`;
 /** An account no write has touched since migration 011 (no row yet) reads as version 0. */
@@ -109,6 +112,16 @@ export class SqlDesktopStore implements DesktopStore {
    * proves it current.
    */
   private readonly lists = new SizeBoundedMap<{ version: string; text: string }>(KEPT_LIST_CHARS, (kept) => kept.text.length);
+
+  /**
+   * On PostgreSQL the version is a round trip to another process, most of what a kept
+   * list costs: requests arriving while one is in flight share the next one (one
+   * statement for all their accounts), never one that began before they arrived.
+   */
+  private readonly versions = new FreshBatchedReads<string>(async (accountIds) => {
+    const { rows } = await this.db.executeQuery<{ account_id: string; version: number | string }>(CompiledQuery.raw(VERSIONS_POSTGRES, [accountIds]));
+    return new Map(rows.map((r) => [r.account_id, versionOf(r)]));
+  });
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -159,10 +172,12 @@ export class SqlDesktopStore implements DesktopStore {
     const postgres = this.dialect === 'postgres';
     const kept = this.lists.get(accountId);
     if (kept) {
-      const { rows } = await this.db.executeQuery<{ version: number | string | null }>(
-        CompiledQuery.raw(postgres ? VERSION_POSTGRES : VERSION_SQLITE, [accountId]),
-      );
-      if (versionOf(rows[0]) === kept.version) return kept.text;
+      if (postgres) {
+        if (((await this.versions.read(accountId)) ?? versionOf(undefined)) === kept.version) return kept.text;
+      } else {
+        const { rows } = await this.db.executeQuery<{ version: number | string | null }>(CompiledQuery.raw(VERSION_SQLITE, [accountId]));
+        if (versionOf(rows[0]) === kept.version) return kept.text;
+      }
     }
     const { rows } = await this.db.executeQuery<{ version: number | string | null; packed: string | null }>(
       postgres ? CompiledQuery.raw(VERSIONED_VIEWS_POSTGRES, [accountId]) : CompiledQuery.raw(VERSIONED_VIEWS_SQLITE, [accountId, accountId]),

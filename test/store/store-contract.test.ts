@@ -300,6 +300,27 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
       }
     });
 
+    it('lists at once for many accounts asking together, each answer as fresh as a read of its own', async () => {
+      const other = openDatabase(url);
+      try {
+        const elsewhere = new SqlDesktopStore(other.db, other.dialect);
+        const accounts = await Promise.all([account(), account(), account()]);
+        for (const a of accounts) await elsewhere.insert(desktop(a.id, { name: `of ${a.id}` }), draft(a.id, 'desktop.created'), limits);
+        const listed = (json: string) => (JSON.parse(json) as Array<{ name: string }>).map((d) => d.name);
+        // Kept texts first, then 30 lists at once (on PostgreSQL, sharing version reads).
+        for (const a of accounts) await desktops.listViewsJson(a.id);
+        const together = await Promise.all(Array.from({ length: 30 }, (_, i) => desktops.listViewsJson(accounts[i % 3].id)));
+        together.forEach((json, i) => expect(listed(json)).toEqual([`of ${accounts[i % 3].id}`]));
+        // A list asked while others are in flight, after a write elsewhere finished, sees it.
+        const inFlight = Array.from({ length: 10 }, () => desktops.listViewsJson(accounts[0].id));
+        await elsewhere.insert(desktop(accounts[0].id, { name: 'newer', createdAt: T0 + 1 }), draft(accounts[0].id, 'desktop.created'), limits);
+        expect(listed(await desktops.listViewsJson(accounts[0].id))).toEqual(['newer', `of ${accounts[0].id}`]);
+        for (const json of await Promise.all(inFlight)) expect(listed(json).at(-1)).toBe(`of ${accounts[0].id}`);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('refuses a desktop for an account that does not exist', async () => {
       await expect(desktops.insert(desktop('acc_nobody'), draft('acc_nobody', 'desktop.created'), limits)).rejects.toThrow();
     });
