@@ -6,6 +6,10 @@
  * round trip instead of N, and each answer is as fresh as a read of its own (a write
  * that finished before a caller asked is seen by the read that answers it). Nothing is
  * kept between reads.
+ *
+ * A read that fails also fails everyone waiting for the next one: they all asked while
+ * the store was failing to answer, and reading again for them would make them wait a
+ * second full bound (with PostgreSQL paused, 4 s to a 503 instead of 2).
  */
 export class FreshBatchedReads<V> {
   private inFlight = false;
@@ -54,6 +58,9 @@ export class FreshBatchedReads<V> {
         },
         (err: unknown) => {
           for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
+          const waitedMeanwhile = this.waiting;
+          this.waiting = new Map();
+          for (const waiters of waitedMeanwhile.values()) for (const w of waiters) w.reject(err);
         },
       )
       .finally(() => this.next());

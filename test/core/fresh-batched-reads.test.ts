@@ -55,17 +55,21 @@ describe('FreshBatchedReads', () => {
     expect(await after).toBe(3);
   });
 
-  it('fails only the callers of a failed read, and reads on for the others', async () => {
+  it('fails the callers of a failed read and those who asked while it was failing, then reads again for the next caller', async () => {
     const store = controlledStore();
     store.values.set('a', 1);
     const reads = new FreshBatchedReads(store.readMany);
     const failing = reads.read('a');
-    const next = reads.read('a');
-    store.reads[0].fail(new Error('connection lost'));
-    await expect(failing).rejects.toThrow('connection lost');
-    await settled();
+    const waitedMeanwhile = [reads.read('a'), reads.read('b')];
+    store.reads[0].fail(new Error('statement timeout'));
+    await expect(failing).rejects.toThrow('statement timeout');
+    for (const w of waitedMeanwhile) await expect(w).rejects.toThrow('statement timeout');
+    // No second read was made for them: they got the failure they waited through.
+    expect(store.reads).toHaveLength(1);
+    const later = reads.read('a');
+    expect(store.reads).toHaveLength(2);
     store.reads[1].finish();
-    expect(await next).toBe(1);
+    expect(await later).toBe(1);
   });
 
   it('survives a read that throws before it returns a promise', async () => {
