@@ -183,12 +183,14 @@ export class FailedAttemptGuard {
    * The failures counted for `address`: a fixed window alone would let 2*limit-2
    * attempts through around a boundary; weighting the previous window by how much of
    * it still overlaps the last windowS (the sliding-window estimate) closes that gap
-   * without storing every attempt.
+   * without storing every attempt. The weighted part is rounded to whole attempts: as a
+   * fraction, a burst of 10 split across a boundary (5 and 5, 50 ms apart) counted 9.99
+   * and did not block.
    */
   private async failures(address: string, now: number): Promise<number> {
     const window = this.windowOf(now);
     const [current, previous] = await Promise.all([this.store.count('fail', `${address}:${window}`), this.store.count('fail', `${address}:${window - 1}`)]);
-    return current + previous * this.previousWeight(now);
+    return current + Math.round(previous * this.previousWeight(now));
   }
 
   private previousWeight(now: number): number {

@@ -44,6 +44,14 @@ describe('FailedAttemptGuard', () => {
     expect(states.indexOf(true)).toBeLessThanOrEqual(1);
   });
 
+  it('blocks on the 10th failure of a burst split by a window boundary', async () => {
+    const { g, clock } = guard();
+    clock.advance(59_950);
+    expect(await fail(g, '192.0.2.7', 5)).toEqual(Array(5).fill(false));
+    clock.advance(100);
+    expect(await fail(g, '192.0.2.7', 5)).toEqual([false, false, false, false, true]);
+  });
+
   it('forgets failures more than a window old', async () => {
     const { g, clock } = guard();
     await fail(g, '192.0.2.4', 9);
