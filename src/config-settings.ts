@@ -100,7 +100,7 @@ export const SETTINGS = {
   refusalDelayMs: setting(
     'BUREAU_REFUSAL_DELAY_MS',
     int(0, 10_000, 200),
-    'how long after its arrival a refused request (401, 429, 503) is answered (up to half again at random); `0` answers at once',
+    'how long after its arrival a refused request (401, 429, 503) is answered (stretched by up to half, evenly over successive refusals); `0` answers at once',
   ),
   // Never below 10: the spec promises bcrypt, and a lower cost makes offline guessing cheap.
   bcryptCost: setting('BUREAU_BCRYPT_COST', int(10, 15, 10), 'bcrypt cost for new keys (never below 10)'),

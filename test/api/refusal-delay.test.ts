@@ -43,14 +43,14 @@ describe('refusals answered after BUREAU_REFUSAL_DELAY_MS', () => {
     t.clock.advance(5 * 60_000);
   });
 
-  it('stretches the delay by up to half at random, so refusals made together are not answered together', async () => {
+  it('stretches the delay by up to half, spread over successive refusals, so refusals made together are not answered together', async () => {
     const start = performance.now();
     const refusals = await Promise.all(Array.from({ length: 8 }, (_, i) => get('/api/me', { 'x-api-key': `lb_k_spread${i}` })));
     expect(refusals.every((r) => r.status === 401)).toBe(true);
     const waited = refusals.map((r) => r.at - start);
     expect(Math.min(...waited)).toBeGreaterThanOrEqual(DELAY_MS - 5);
-    // Eight draws from [300, 450) ms (fewer than the 10 failures that block an address):
-    // all within 10 ms of each other has a chance below 1e-7.
+    // Eight in a row (fewer than the 10 failures that block an address) leave no gap
+    // wider than a third of the 150 ms stretch, so they span well over 10 ms.
     expect(Math.max(...waited) - Math.min(...waited)).toBeGreaterThan(10);
     expect(Math.max(...waited)).toBeLessThan(DELAY_MS * 1.5 + 200);
     t.clock.advance(5 * 60_000);
@@ -78,7 +78,7 @@ describe('refusals answered after BUREAU_REFUSAL_DELAY_MS', () => {
     req.end();
     await new Promise((r) => setTimeout(r, 50));
     req.destroy();
-    // The delay is stretched by up to half at random: wait past the longest.
+    // The delay is stretched by up to half: wait past the longest.
     await new Promise((r) => setTimeout(r, DELAY_MS * 1.5 + 100));
     const lines = t.logs.map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.level >= 50)).toEqual([]);

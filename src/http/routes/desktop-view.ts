@@ -6,6 +6,7 @@ import { Problem } from '../../core/problems.ts';
 import type { LiveViews, ViewGrant } from '../../desktops/live-views.ts';
 import { RfbInputFilter } from '../../desktops/rfb-input-filter.ts';
 import type { ViewTickets } from '../../desktops/view-tickets.ts';
+import { RefusalDelay } from '../refusals.ts';
 import { isSameOriginRequest } from '../same-origin.ts';
 import { readSessionCookie } from '../session-cookie.ts';
 import { pendingUpgrade, registerUpgrades, takeUpgrade } from '../upgrades.ts';
@@ -51,11 +52,12 @@ export async function desktopViewRoutes(app: FastifyInstance, deps: DesktopViewD
   registerUpgrades(app, (path) => VIEW_PATH.test(path));
   app.addHook('preClose', async () => views.closeAll('server_shutdown'));
 
+  const refusalDelay = new RefusalDelay(deps.refusalDelayMs);
   /** The one 401, after the same delay as the hook's refusals (src/http/refusals.ts), counted from the arrival. */
   const refuse = async (request: FastifyRequest, reply: FastifyReply, reason: string): Promise<never> => {
     request.log.info({ event: 'auth_failed', reason, ip: request.ctx.clientAddress }, 'live view refused');
-    const wait = deps.refusalDelayMs + Math.random() * (deps.refusalDelayMs / 2) - reply.elapsedTime;
-    if (deps.refusalDelayMs > 0 && wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const wait = refusalDelay.remainingMs(reply.elapsedTime);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     throw new Problem('unauthorized');
   };
 
