@@ -350,7 +350,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions 
     staleMs: 6 * config.hostHeartbeatS * 1000,
     log,
   });
-  const desktopStore = new SqlDesktopStore(db, dialect);
+  const desktopStore = new SqlDesktopStore(db, dialect, database.sqlite);
   const desktops = new DesktopService({ store: desktopStore, hosts: desktopHosts, clock, activity, maxPerAccount: config.maxDesktopsPerAccount, log });
   desktopHost?.onEvent((event) => desktops.handleHostEvent(event));
   const keyPolicy: KeyPolicy = { maxLifetimeDays: config.maxKeyLifetimeDays };

@@ -15,6 +15,8 @@ export interface DatabaseHandle {
   dialect: Dialect;
   /** Where the SQLite file is, for operators and tests; undefined on PostgreSQL. */
   sqlitePath?: string;
+  /** The SQLite connection Kysely runs on, for a read that must not wait behind Kysely (SqlDesktopStore's list version). Undefined on PostgreSQL. */
+  sqlite?: SqliteDatabase.Database;
   close(): Promise<void>;
 }
 
@@ -51,7 +53,7 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     const db = new Kysely<Database>({ dialect: new FairSqliteDialect({ database: withStatementCache(sqlite) }) });
-    return { db, dialect: 'sqlite', sqlitePath: path, close: () => db.destroy() };
+    return { db, dialect: 'sqlite', sqlitePath: path, sqlite, close: () => db.destroy() };
   }
   const pool = new pg.Pool({
     connectionString: url,

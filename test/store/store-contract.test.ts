@@ -64,7 +64,7 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
     expect(await migrateToLatest(handle.db, handle.dialect)).toEqual([]);
     accounts = new SqlAccountStore(handle.db);
     keys = new SqlApiKeyStore(handle.db, handle.dialect);
-    desktops = new SqlDesktopStore(handle.db, handle.dialect);
+    desktops = new SqlDesktopStore(handle.db, handle.dialect, handle.sqlite);
     log = new SqlActivityLog(handle.db, handle.dialect);
   });
   afterAll(async () => {
@@ -272,7 +272,7 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
       // A second handle on the same database is another process: it keeps its own texts.
       const other = openDatabase(url);
       try {
-        const elsewhere = new SqlDesktopStore(other.db, other.dialect);
+        const elsewhere = new SqlDesktopStore(other.db, other.dialect, other.sqlite);
         const a = await account();
         const names = async () => (JSON.parse(await desktops.listViewsJson(a.id)) as Array<{ name: string; state: string }>).map((d) => `${d.name}:${d.state}`);
         expect(await names()).toEqual([]);
@@ -303,7 +303,7 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
     it('lists at once for many accounts asking together, each answer as fresh as a read of its own', async () => {
       const other = openDatabase(url);
       try {
-        const elsewhere = new SqlDesktopStore(other.db, other.dialect);
+        const elsewhere = new SqlDesktopStore(other.db, other.dialect, other.sqlite);
         const accounts = await Promise.all([account(), account(), account()]);
         for (const a of accounts) await elsewhere.insert(desktop(a.id, { name: `of ${a.id}` }), draft(a.id, 'desktop.created'), limits);
         const listed = (json: string) => (JSON.parse(json) as Array<{ name: string }>).map((d) => d.name);
@@ -318,6 +318,50 @@ describe.each(['sqlite', 'postgres'] as const)('store contract on %s', (dialect)
         for (const json of await Promise.all(inFlight)) expect(listed(json).at(-1)).toBe(`of ${accounts[0].id}`);
       } finally {
         await other.close();
+      }
+    });
+
+    it('never lists a write before it commits, nor misses it after, when the list is asked while its transaction is open on the same connection', async () => {
+      const a = await account();
+      await desktops.insert(desktop(a.id, { name: 'kept' }), draft(a.id, 'desktop.created'), limits);
+      const listed = async () => (JSON.parse(await desktops.listViewsJson(a.id)) as Array<{ name: string }>).map((d) => d.name);
+      expect(await listed()).toEqual(['kept']);
+      for (const outcome of ['commit', 'rollback'] as const) {
+        let written!: () => void;
+        let finish!: () => void;
+        const wrote = new Promise<void>((r) => (written = r));
+        const finishing = new Promise<void>((r) => (finish = r));
+        const transaction = handle.db
+          .transaction()
+          .execute(async (trx) => {
+            await trx
+              .insertInto('desktops')
+              .values({
+                id: `dsk_${outcome}`,
+                account_id: a.id,
+                name: outcome,
+                state: 'running',
+                failure: null,
+                resolution: '1280x800',
+                host_id: null,
+                created_at: T0 + 5,
+                updated_at: T0 + 5,
+              })
+              .execute();
+            written();
+            await finishing;
+            if (outcome === 'rollback') throw new Error('rolled back');
+          })
+          .catch(() => {});
+        await wrote;
+        const asked = listed();
+        finish();
+        await transaction;
+        // Asked while the commit was on its way: before it or after it, both are true
+        // answers. A rolled-back write is in no answer.
+        if (outcome === 'commit') expect([['kept'], ['commit', 'kept']]).toContainEqual(await asked);
+        else expect(await asked).toEqual(['commit', 'kept']);
+        expect(await listed()).toEqual(['commit', 'kept']);
       }
     });
 
