@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -31,8 +31,8 @@ function exitOf(child: ChildProcess): Promise<void> {
 
 /**
  * An xterm whose shell writes what is typed into `<name>.txt`. Key events only reach it
- * once it has the keyboard focus (given by the window manager, or by the pointer being
- * over it when there is none), which nothing announces: so "ready" lines are typed until
+ * once it has the keyboard focus, which nothing announces: so once its window is on
+ * screen it is clicked and "ready" lines are typed until
  * the shell sees one, then everything up to a "start" line is dropped (a "ready" typed
  * while the first was on its way included) before recording begins.
  */
@@ -41,17 +41,24 @@ async function terminalRecording(desktop: XvncDesktop, session: XSession, name: 
   const started = join(desktop.dir, `${name}.started`);
   const focused = join(desktop.dir, `${name}.focused`);
   const script = [
-    `touch ${started}`,
+    `echo "$WINDOWID" > ${started}`,
     'while IFS= read -r l; do [ "$l" = ready ] && break; done',
     `touch ${focused}`,
     'while IFS= read -r l; do [ "$l" = start ] && break; done',
     `exec cat > ${file}`,
   ].join('\n');
   const xterm = desktop.spawnClient('xterm', [...XTERM, '-geometry', `80x24+${at.x}+${at.y}`, '-e', 'sh', '-c', script]);
-  await waitFor('the terminal shell to start', () => existsSync(started));
+  await waitFor('the terminal shell to start', () => readIfExists(started)?.endsWith('\n'));
+  // Typed into before its window is on screen, keys go to the window that has the focus:
+  // on a loaded machine, another recording already running cat. So the new window must be
+  // viewable first, then it is clicked, which gives it the keyboard (XSession.run).
+  const windowId = readIfExists(started)!.trim();
+  await waitFor('the terminal window to be on screen', () =>
+    execFileSync('xwininfo', ['-id', windowId], { env: desktop.env, encoding: 'utf8' }).includes('Map State: IsViewable'),
+  );
   await waitFor('the terminal to have the keyboard focus', async () => {
     await session.run([
-      { type: 'move', x: at.x + 100, y: at.y + 100 },
+      { type: 'click', x: at.x + 100, y: at.y + 100 },
       { type: 'type', text: 'ready\n' },
     ]);
     return waitFor('the shell to read "ready"', () => existsSync(focused), 300).catch(() => false);
