@@ -22,13 +22,13 @@ export class Refusals {
   private readonly answered = new WeakSet<FastifyReply>();
   private readonly delay: RefusalDelay;
 
-  constructor(private readonly delayMs: number) {
+  constructor(delayMs: number) {
     this.delay = new RefusalDelay(delayMs);
   }
 
   answer(request: FastifyRequest, reply: FastifyReply, problem: Problem): void {
     this.answered.add(reply);
-    if (this.delayMs === 0 || !SLOWED.has(problem.status)) {
+    if (this.delay.delayMs === 0 || !SLOWED.has(problem.status)) {
       sendProblem(reply, problem);
       return;
     }
