@@ -139,7 +139,8 @@ export class SqlDesktopStore implements DesktopStore {
     private readonly dialect: Dialect,
     sqlite?: SqliteDatabase.Database,
   ) {
-    if (sqlite) {
+    if (dialect === 'sqlite') {
+      if (!sqlite) throw new Error('SqlDesktopStore on SQLite needs the connection itself (DatabaseHandle.sqlite)');
       const statement = sqlite.prepare<[string], number>(VERSION_SQLITE).pluck();
       this.versionNow = (accountId) => String(statement.get(accountId) ?? 0);
     }
@@ -191,11 +192,8 @@ export class SqlDesktopStore implements DesktopStore {
     if (kept) {
       if (postgres) {
         if (((await this.versions.read(accountId)) ?? versionOf(undefined)) === kept.version) return kept.text;
-      } else if (this.versionNow) {
-        if (this.versionNow(accountId) === kept.version) return kept.text;
-      } else {
-        const { rows } = await this.db.executeQuery<{ version: number | string | null }>(CompiledQuery.raw(VERSION_SQLITE, [accountId]));
-        if (versionOf(rows[0]) === kept.version) return kept.text;
+      } else if (this.versionNow!(accountId) === kept.version) {
+        return kept.text;
       }
     }
     const { rows } = await this.db.executeQuery<{ version: number | string | null; packed: string | null }>(

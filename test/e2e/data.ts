@@ -21,7 +21,7 @@ export function createKey(server: LiveServer, accountId: string, name: string) {
  * server runs no desktops, so none would ever be running otherwise).
  */
 export async function setDesktopState(server: LiveServer, id: string, state: DesktopState, failure: string | null = null): Promise<void> {
-  const store = new SqlDesktopStore(server.services.database.db, server.services.database.dialect);
+  const store = new SqlDesktopStore(server.services.database.db, server.services.database.dialect, server.services.database.sqlite);
   const current = await store.findById(id);
   if (!current) throw new Error(`no desktop ${id}`);
   const changed = await store.transition(id, { from: [current.state], to: state, failure, at: Date.now() }, null);
