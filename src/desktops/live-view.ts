@@ -16,6 +16,8 @@ export interface ViewGrant {
   via: { type: 'session'; sessionId: string } | { type: 'view_ticket'; ticketId: string; creator: TicketCreator };
   /** When the credential lapses by itself (the ticket's or session's expiry); null: never. */
   endsAt: number | null;
+  /** For a ticket: when its maker was read (before the read began). A change of that key from then on closes the view. */
+  checkedAt?: number;
 }
 
 export type ViewCloseReason =
@@ -24,6 +26,8 @@ export type ViewCloseReason =
   | 'ticket_revoked'
   | 'ticket_expired'
   | 'credential_revoked'
+  /** The key that made the ticket changed (its scopes, a roll): the ticket is asked again if the client reconnects. */
+  | 'credential_changed'
   | 'credential_expired'
   | 'unresponsive'
   | 'input_refused'

@@ -47,8 +47,11 @@ export class LiveViews {
   private readonly relayed = new Map<string, number>();
   private stopTimer: (() => void) | null = null;
   private checking = false;
-  /** Credentials revoked lately: one revoked between a request's authentication and its view's registration still closes it. */
-  private readonly recentRevocations = new Map<string, number>();
+  /**
+   * Credentials revoked or changed lately, with the reason their views close: one
+   * revoked between a request's authentication and its view's registration still closes it.
+   */
+  private readonly recentRevocations = new Map<string, { at: number; reason: ViewCloseReason }>();
 
   readonly heartbeatMs: number;
   private readonly context: ViewContext;
@@ -70,7 +73,7 @@ export class LiveViews {
     this.all.add(view);
     addTo(this.byDesktop, grant.desktopId, view);
     this.startTimer();
-    if (this.wasRevoked(grant)) view.close('credential_revoked');
+    if (this.endedSinceChecked(grant)) view.close(this.recentRevocations.get(credentialOf(grant))!.reason);
     try {
       // A ticket stands for its desktop, whoever made it: the account's access to it.
       const desktop = await this.deps.desktops.running({ accountId: grant.accountId }, grant.desktopId);
@@ -147,11 +150,15 @@ export class LiveViews {
     }
   }
 
-  /** Whether the grant's credential was revoked while its request was being authenticated. */
-  private wasRevoked(grant: ViewGrant): boolean {
-    const via = grant.via;
-    const key = via.type === 'session' ? `session:${via.sessionId}` : `${via.creator.type}:${via.creator.id}`;
-    return this.recentRevocations.has(key);
+  /**
+   * Whether the grant's credential ended while its request was being authenticated, or
+   * (a ticket's maker) changed since it was read: a read that began after the change
+   * saw it, one that may not have is not trusted.
+   */
+  private endedSinceChecked(grant: ViewGrant): boolean {
+    const recent = this.recentRevocations.get(credentialOf(grant));
+    if (!recent) return false;
+    return recent.reason !== 'credential_changed' || grant.checkedAt === undefined || recent.at >= grant.checkedAt;
   }
 
   private startTimer(): void {
@@ -159,14 +166,26 @@ export class LiveViews {
     this.stopTimer = (this.deps.scheduler ?? timerScheduler).every(this.deps.checkMs ?? 1000, () => void this.check());
   }
 
+  /**
+   * A key or session ended: its views close. A key that changed (its scopes, a roll)
+   * may no longer vouch for the tickets it made, or only until its overlap ends: their
+   * views close too, and a client that reconnects has its ticket asked again (ViewTickets.redeem).
+   */
   private revoked(r: Revocation): void {
     const now = this.deps.clock.now();
-    this.recentRevocations.set(`${r.kind}:${r.id}`, now);
-    for (const [key, at] of this.recentRevocations) if (at < now - RECENT_REVOCATION_MS) this.recentRevocations.delete(key);
-    for (const v of [...this.all]) {
-      const via = v.grant.via;
-      const hit = via.type === 'session' ? r.kind === 'session' && via.sessionId === r.id : via.creator.type === r.kind && via.creator.id === r.id;
-      if (hit) v.close('credential_revoked');
-    }
+    const changed = r.kind === 'api_key_changed';
+    const credential = `${changed ? 'api_key' : r.kind}:${r.id}`;
+    const reason: ViewCloseReason = changed ? 'credential_changed' : 'credential_revoked';
+    const earlier = this.recentRevocations.get(credential);
+    // A change after an end is still an end.
+    if (!earlier || earlier.reason === 'credential_changed') this.recentRevocations.set(credential, { at: now, reason });
+    for (const [key, { at }] of this.recentRevocations) if (at < now - RECENT_REVOCATION_MS) this.recentRevocations.delete(key);
+    for (const v of [...this.all]) if (credentialOf(v.grant) === credential) v.close(reason);
   }
+}
+
+/** The key or session a view stands on: its own session, or the one that made its ticket. */
+function credentialOf(grant: ViewGrant): string {
+  const via = grant.via;
+  return via.type === 'session' ? `session:${via.sessionId}` : `${via.creator.type}:${via.creator.id}`;
 }

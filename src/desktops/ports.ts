@@ -215,8 +215,9 @@ export interface ViewTicketStore {
 
 /**
  * Whether the key or session that made a ticket still holds: null when it was
- * revoked, ended or expired; else when it ends by itself (null: never).
+ * revoked, ended or expired, or (a key) can no longer make a ticket for the desktop;
+ * else when it ends by itself (null: never).
  */
 export interface TicketCreators {
-  endsAt(accountId: string, creator: TicketCreator): Promise<{ endsAt: number | null } | null>;
+  endsAt(accountId: string, creator: TicketCreator, desktopId: string): Promise<{ endsAt: number | null } | null>;
 }

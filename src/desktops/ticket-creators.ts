@@ -1,11 +1,20 @@
+import { isActiveKey, keyEnd } from '../auth/api-key-record.ts';
 import type { ApiKeyRecord, SessionRecord } from '../auth/ports.ts';
+import { scopeBit } from '../auth/scopes.ts';
 import type { Clock } from '../core/clock.ts';
 import type { TicketCreators } from './ports.ts';
 
+/** What making a view ticket takes (POST /api/desktops/:id/view-tickets). */
+const DESKTOPS_CONTROL = scopeBit('desktops:control');
+
 /**
- * Whether the key or session that made a view ticket still holds, one row read when a
- * ticket is used or listed: revoked, ended or expired refuses it. Revocations and
- * session ends also close open views at once through the RevocationBus (LiveViews).
+ * Whether the key or session that made a view ticket still vouches for it on its
+ * desktop, one row read when a ticket is used or listed: revoked, ended or expired
+ * refuses it. A key must also still be able to make it: hold desktops:control and reach
+ * the desktop (its binding), so a key narrowed after it made a ticket narrows the
+ * ticket too; and a rolled key's tickets end with its overlap. Revocations, session
+ * ends and key changes also close open views at once through the RevocationBus
+ * (LiveViews).
  */
 export function ticketCreators(
   keys: { findById(id: string): Promise<ApiKeyRecord | undefined> },
@@ -13,7 +22,7 @@ export function ticketCreators(
   clock: Clock,
 ): TicketCreators {
   return {
-    async endsAt(accountId, creator) {
+    async endsAt(accountId, creator, desktopId) {
       const now = clock.now();
       if (creator.type === 'session') {
         const s = await sessions.findById(creator.id);
@@ -23,9 +32,10 @@ export function ticketCreators(
         return endsAt > now ? { endsAt } : null;
       }
       const key = await keys.findById(creator.id);
-      if (!key || key.accountId !== accountId || key.revokedAt !== null) return null;
-      if (key.expiresAt !== null && key.expiresAt <= now) return null;
-      return { endsAt: key.expiresAt };
+      if (!key || key.accountId !== accountId || !isActiveKey(key, now)) return null;
+      if ((key.scopes & DESKTOPS_CONTROL) === 0) return null;
+      if (key.desktops !== null && !key.desktops.includes(desktopId)) return null;
+      return { endsAt: keyEnd(key) };
     },
   };
 }

@@ -58,7 +58,8 @@ export class ViewTickets {
   constructor(private readonly deps: ViewTicketsDeps) {
     // Every process hears every revocation; deleting twice is harmless.
     deps.revocations.subscribe((r) => {
-      // A key whose grants changed (scopes, a roll) still holds: only an end deletes its tickets.
+      // A key whose grants changed (scopes, a roll) may still hold: its tickets stay, and
+      // each use asks again whether it still vouches for them (TicketCreators).
       if (r.kind === 'api_key_changed') return;
       deps.store.deleteByCreator({ type: r.kind, id: r.id }).catch(deps.onError);
     });
@@ -88,7 +89,7 @@ export class ViewTickets {
     const creatorHolds = (c: TicketCreator) => {
       const key = `${c.type}:${c.id}`;
       let p = holds.get(key);
-      if (!p) holds.set(key, (p = this.deps.creators.endsAt(accountId, c).then((r) => r !== null)));
+      if (!p) holds.set(key, (p = this.deps.creators.endsAt(accountId, c, desktopId).then((r) => r !== null)));
       return p;
     };
     const out: ViewTicketView[] = [];
@@ -110,7 +111,8 @@ export class ViewTickets {
     if (!SHAPE.test(ticket)) return null;
     const t = await this.deps.store.findByDigest(hmacDigest(this.deps.serverSecret, ticket));
     if (!t || t.desktopId !== desktopId || t.expiresAt <= this.deps.clock.now()) return null;
-    const creator = await this.deps.creators.endsAt(t.accountId, t.creator);
+    const checkedAt = this.deps.clock.now();
+    const creator = await this.deps.creators.endsAt(t.accountId, t.creator, desktopId);
     if (!creator) return null;
     return {
       accountId: t.accountId,
@@ -119,6 +121,7 @@ export class ViewTickets {
       actor: { type: 'view_ticket', id: t.id },
       via: { type: 'view_ticket', ticketId: t.id, creator: t.creator },
       endsAt: creator.endsAt === null ? t.expiresAt : Math.min(t.expiresAt, creator.endsAt),
+      checkedAt,
     };
   }
 }

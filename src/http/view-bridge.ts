@@ -17,6 +17,7 @@ const CLOSE_CODES: Record<ViewCloseReason, number> = {
   ticket_revoked: 1008,
   ticket_expired: 1008,
   credential_revoked: 1008,
+  credential_changed: 1008,
   credential_expired: 1008,
   input_refused: 1008,
   unresponsive: 1001,

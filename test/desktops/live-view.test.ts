@@ -142,6 +142,32 @@ describe('live view of a real desktop', () => {
     expect(await client.closed).toMatchObject({ reason: 'credential_revoked' });
   });
 
+  it("closes the views of a key's tickets when the key changes; a ticket it can no longer make is refused, one it still can opens again", async () => {
+    const operator = { type: 'operator' as const, id: null };
+    const make = (name: string) => t.services.apiKeys.create(owner.accountId, { name, scopes: ['desktops:read', 'desktops:control'] }, operator, null);
+    // A roll keeps the key working through its overlap: the view closes, the ticket still opens.
+    const rolled = await make('rolled');
+    const kept = await ticket({ mode: 'control' }, rolled.key);
+    const before = await open(kept.url);
+    expect((await call('POST', `/api/api-keys/${rolled.apiKey.id}/roll`, { overlapS: 600 })).statusCode).toBe(201);
+    expect(await before.closed).toMatchObject({ code: 1008, reason: 'credential_changed' });
+    // The test clock stands still: a ticket read in the change's own millisecond is not trusted.
+    t.clock.advance(1);
+    (await open(kept.url)).close();
+    // A key narrowed to reading (it lost desktops:control): its control ticket no longer opens.
+    const narrowed = await make('narrowed');
+    const lost = await ticket({ mode: 'control' }, narrowed.key);
+    const client = await open(lost.url);
+    expect((await call('PATCH', `/api/api-keys/${narrowed.apiKey.id}`, { scopes: ['desktops:read'] })).statusCode).toBe(200);
+    expect(await client.closed).toMatchObject({ code: 1008, reason: 'credential_changed' });
+    expect(((await connect(wsUrl(lost.url))) as Refusal).status).toBe(401);
+    const listed = (await call('GET', `/api/desktops/${id}/view-tickets`)).json().viewTickets.map((v: { id: string }) => v.id);
+    expect(listed).toContain(kept.id);
+    expect(listed).not.toContain(lost.id);
+    const closes = (await viewEvents()).filter((e) => e.type === 'desktop.view_closed' && e.data.reason === 'credential_changed');
+    expect(closes.length).toBe(2);
+  });
+
   it('closes a view opened with a session when that session ends, and views of its tickets', async () => {
     const s = await startSession(t, owner.email);
     const direct = await open(`/api/desktops/${id}/view`, { cookie: s.headers.cookie, origin });

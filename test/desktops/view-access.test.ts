@@ -20,7 +20,7 @@ describe.each(['sqlite', 'postgres'] as const)('live view access on %s', (databa
   let other: Awaited<ReturnType<TestApp['account']>>;
   let id: string;
 
-  const call = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = { 'x-api-key': owner.key }) =>
+  const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = { 'x-api-key': owner.key }) =>
     t.app.inject({ method, url, headers, payload: payload as never });
   const wsUrl = (path: string) => base.replace(/^http/, 'ws') + path;
   /** The HTTP answer to an upgrade, which must be a refusal. */
@@ -29,8 +29,11 @@ describe.each(['sqlite', 'postgres'] as const)('live view access on %s', (databa
     if (answer instanceof RfbClient) throw new Error(`${path} was upgraded`);
     return { ...answer, code: JSON.parse(answer.body).code as string } as Refusal & { code: string };
   };
-  const ticketFor = async (desktopId: string, body: Record<string, unknown> = {}) =>
-    (await call('POST', `/api/desktops/${desktopId}/view-tickets`, body)).json();
+  const ticketFor = async (desktopId: string, body: Record<string, unknown> = {}, key = owner.key) => {
+    const res = await call('POST', `/api/desktops/${desktopId}/view-tickets`, body, { 'x-api-key': key });
+    expect(res.statusCode).toBe(201);
+    return res.json();
+  };
 
   beforeAll(async () => {
     t = await createTestApp({ database, env: { BUREAU_RATE_LIMIT_PER_MINUTE: '100000' } });
@@ -100,6 +103,29 @@ describe.each(['sqlite', 'postgres'] as const)('live view access on %s', (databa
     const second = (await call('POST', '/api/desktops', { name: 'second' })).json().id;
     const ticket = await ticketFor(id);
     expect((await refused(`/api/desktops/${second}/view?ticket=${ticket.ticket}`)).status).toBe(401);
+  });
+
+  it('holds a ticket only as long as its key could make it now: refused once the key loses desktops:control, or its roll overlap ends', async () => {
+    const operator = { type: 'operator' as const, id: null };
+    const make = (name: string) => t.services.apiKeys.create(owner.accountId, { name, scopes: ['desktops:read', 'desktops:control'] }, operator, null);
+    const usable = { status: 409, code: 'desktop_not_running' };
+
+    const narrowed = await make('narrowed');
+    const control = await ticketFor(id, { mode: 'control', ttlS: 3600 }, narrowed.key);
+    expect(await refused(control.url)).toMatchObject(usable);
+    expect((await call('PATCH', `/api/api-keys/${narrowed.apiKey.id}`, { scopes: ['desktops:read'] })).statusCode).toBe(200);
+    expect((await refused(control.url)).status).toBe(401);
+    expect((await call('GET', `/api/desktops/${id}/view-tickets`)).json().viewTickets.map((v: { id: string }) => v.id)).not.toContain(control.id);
+
+    const rolled = await make('rolled');
+    const during = await ticketFor(id, { mode: 'control', ttlS: 3600 }, rolled.key);
+    expect((await call('POST', `/api/api-keys/${rolled.apiKey.id}/roll`, { overlapS: 60 })).statusCode).toBe(201);
+    // Made during the overlap by the old key, which still works then.
+    const late = await ticketFor(id, { mode: 'control', ttlS: 3600 }, rolled.key);
+    expect(await refused(during.url)).toMatchObject(usable);
+    t.clock.advance(61_000);
+    expect((await call('GET', '/api/me', undefined, { 'x-api-key': rolled.key })).statusCode).toBe(401);
+    for (const gone of [during, late]) expect((await refused(gone.url)).status).toBe(401);
   });
 
   it('answers a plain request (no upgrade) 426 once authenticated, 401 before', async () => {

@@ -45,6 +45,7 @@ const VIEW_CLOSE_REASONS: Record<string, string> = {
   ticket_expired: ': its link expired',
   credential_revoked: ': the session or key behind it ended',
   credential_expired: ': the session or key behind it expired',
+  credential_changed: ': the key behind it changed',
   unresponsive: ': the viewer stopped answering',
   input_refused: ': a watch-only viewer sent input',
   server_shutdown: ': the server stopped',
