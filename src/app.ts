@@ -170,7 +170,7 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
     heartbeatMs: services.liveViews.heartbeatMs,
     refusalDelayMs: config.refusalDelayMs,
   });
-  await app.register(keyUsageRoutes, { usage: services.usage.keyUsage, trust: services.usage.trust });
+  await app.register(keyUsageRoutes, { usage: services.usage.keyUsage, trust: services.usage.trust, apiKeys: services.apiKeys });
   await app.register(trustedAddressRoutes, { trust: services.usage.trust });
   await app.register(alertRoutes, { alerts: services.usage.alerts });
   await app.register(webhookRoutes, { webhooks: services.usage.webhooks });

@@ -7,7 +7,7 @@ import { checkDisplayName } from '../core/text.ts';
 import { generateApiKey, visibleKeyId } from './api-key-format.ts';
 import { isActiveKey } from './api-key-record.ts';
 import { type ApiKeyView, viewApiKey } from './api-key-view.ts';
-import { type KeyPolicy, type OwnedDesktops, checkScopeChange, grantDesktops, grantExpiry, grantScopes } from './key-grants.ts';
+import { type KeyPolicy, type OwnedDesktops, checkScopeChange, checkWithinReach, grantDesktops, grantExpiry, grantScopes, withinReach } from './key-grants.ts';
 import type { Principal } from './principal.ts';
 import type { ApiKeyRecord, ApiKeyStore } from './ports.ts';
 import type { BoundedBcrypt } from './bcrypt-hasher.ts';
@@ -96,9 +96,10 @@ export class ApiKeyService {
     return this.deps.store.findById(id);
   }
 
-  async list(accountId: string): Promise<ApiKeyView[]> {
+  /** The account's keys; for a key bound to desktops (`reach`, its binding), only the keys within them (withinReach). */
+  async list(accountId: string, reach: readonly string[] | null = null): Promise<ApiKeyView[]> {
     const now = this.deps.clock.now();
-    return (await this.deps.store.listByAccount(accountId)).map((k) => viewApiKey(k, now));
+    return (await this.deps.store.listByAccount(accountId)).filter((k) => withinReach(k, reach)).map((k) => viewApiKey(k, now));
   }
 
   /** 404 when no such key, 403 when it belongs to another account. Revoking twice is a no-op. */
@@ -140,6 +141,7 @@ export class ApiKeyService {
     const key = await this.owned(accountId, keyId);
     const now = clock.now();
     if (!isActiveKey(key, now) || key.rolledTo !== null) throw new Problem('api_key_inactive', 'Only an active key that was not rolled can be changed');
+    checkWithinReach(key, creator, 'change');
     const scopes = scopeMask(requested);
     checkScopeChange(key.scopes, scopes, creator);
     if (scopes !== key.scopes) {
@@ -157,6 +159,13 @@ export class ApiKeyService {
       activity.publish(events);
     }
     return viewApiKey({ ...key, scopes }, now);
+  }
+
+  /** As owned(), for `by`; 403 also when `by` is a key bound to desktops and the key reaches others (withinReach). */
+  async ownedWithinReach(by: Principal, keyId: string, doing: string): Promise<ApiKeyRecord> {
+    const key = await this.owned(by.accountId, keyId);
+    checkWithinReach(key, by, doing);
+    return key;
   }
 
   /** 404 when no such key, 403 when it belongs to another account. */

@@ -63,14 +63,27 @@ export async function grantDesktops(
   return ids;
 }
 
+/**
+ * Whether a principal reaching `reach` (its binding; null or absent: every desktop of its
+ * account) reaches every desktop `key` does. A key bound to desktops manages only keys
+ * within them: one that could see, change or revoke any key of the account could revoke
+ * the owner's keys or widen a key that reaches every desktop.
+ */
+export function withinReach(key: Pick<ApiKeyRecord, 'desktops'>, reach: readonly string[] | null | undefined): boolean {
+  if (reach == null) return true;
+  return key.desktops !== null && key.desktops.every((id) => reach.includes(id));
+}
+
+/** 403 unless `by` reaches every desktop `key` does (withinReach); `doing` names the act refused. */
+export function checkWithinReach(key: Pick<ApiKeyRecord, 'desktops'>, by: Principal, doing: string): void {
+  if (!withinReach(key, by.desktops)) throw new Problem('forbidden', `A key bound to desktops cannot ${doing} a key that reaches other desktops`);
+}
+
 /** Whether `creator` may hand out (by a roll) a key with `key`'s scopes and desktops. */
 export function checkCanReissue(key: ApiKeyRecord, creator: Principal): void {
   const missing = key.scopes & ~scopesOf(creator);
   if (missing !== 0) throw insufficientScope(missing, 'A key cannot roll a key that holds a scope it does not hold itself');
-  const bound = creator.desktops ?? null;
-  if (bound !== null && (key.desktops === null || key.desktops.some((id) => !bound.includes(id)))) {
-    throw new Problem('forbidden', 'A key bound to desktops cannot roll a key that reaches other desktops');
-  }
+  checkWithinReach(key, creator, 'roll');
 }
 
 /** The creator's own end, past which nothing it makes may live (null: none). */

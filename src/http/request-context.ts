@@ -40,5 +40,11 @@ declare module 'fastify' {
     scope?: Scope | 'any';
     /** Set from `scope` when the route is registered (route-scopes.ts): the mask a key must hold. */
     scopeMask?: number;
+    /**
+     * The route acts on the whole account (its sessions, webhooks, alerts, trusted
+     * addresses), beyond any desktop: a key bound to desktops is refused (403
+     * `forbidden`) whatever its scopes, as it would otherwise reach past its desktops.
+     */
+    accountWide?: boolean;
   }
 }

@@ -12,6 +12,8 @@ export interface RouteEntry {
   hidden: boolean;
   /** The route's `config.scope`: what a key needs ('any': any credential; undefined: none declared). */
   scope: string | undefined;
+  /** The route's `config.accountWide`: refused to a key bound to desktops. */
+  accountWide: boolean;
 }
 
 declare module 'fastify' {
@@ -31,10 +33,18 @@ export function recordRoutes(app: FastifyInstance): void {
   app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const config = (route.config ?? {}) as { auth?: string; apiKeyInQuery?: boolean; scope?: string };
+    const config = (route.config ?? {}) as { auth?: string; apiKeyInQuery?: boolean; scope?: string; accountWide?: boolean };
     const hidden = Boolean((route.schema as { hide?: boolean } | undefined)?.hide);
     for (const method of methods) {
-      table.push({ method, url: route.url, auth: config.auth ?? 'required', apiKeyInQuery: config.apiKeyInQuery === true, hidden, scope: config.scope });
+      table.push({
+        method,
+        url: route.url,
+        auth: config.auth ?? 'required',
+        apiKeyInQuery: config.apiKeyInQuery === true,
+        hidden,
+        scope: config.scope,
+        accountWide: config.accountWide === true,
+      });
     }
   });
 }

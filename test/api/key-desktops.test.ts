@@ -81,6 +81,60 @@ describe.each(['sqlite', 'postgres'] as const)('keys bound to desktops on %s', (
     expect(roll.statusCode).toBe(403);
   });
 
+  it('manages only the keys within its desktops, and nothing of the whole account', async () => {
+    const { owner, ids, bound } = await boundSetup();
+    const make = async (name: string, desktops?: string[]) =>
+      (await t.services.apiKeys.create(owner.accountId, { name, desktops, scopes: ['desktops:read'] }, operator, null)).apiKey;
+    const within = await make('within', [ids[0]]);
+    const beyond = await make('beyond', [ids[2]]);
+    const unbound = await make('unbound');
+
+    // Its list: itself and the keys within its desktops; not the others, nor the desktops they name.
+    const listed = await call('GET', '/api/api-keys', bound.key);
+    expect(
+      listed
+        .json()
+        .apiKeys.map((k: { id: string }) => k.id)
+        .sort(),
+    ).toEqual([bound.apiKey.id, within.id].sort());
+    expect(listed.body).not.toContain(ids[2]);
+
+    // A key beyond its desktops (or reaching every desktop, as the owner's does) cannot be
+    // widened, revoked or looked into: widening one would hand out what the bound key lacks.
+    const refused: string[] = [];
+    for (const target of [beyond.id, unbound.id, owner.keyId]) {
+      for (const [method, url, payload] of [
+        ['PATCH', `/api/api-keys/${target}`, { scopes: ['desktops:read', 'desktops:control', 'keys:manage'] }],
+        ['DELETE', `/api/api-keys/${target}`],
+        ['POST', `/api/api-keys/${target}/roll`, { overlapS: 0 }],
+        ['GET', `/api/api-keys/${target}/usage`],
+        ['GET', `/api/api-keys/${target}/addresses`],
+        ['POST', `/api/api-keys/${target}/addresses/198.51.100.7/trust`],
+        ['DELETE', `/api/api-keys/${target}/addresses/198.51.100.7/trust`],
+      ] as const) {
+        const res = await call(method, url, bound.key, payload);
+        if (res.statusCode !== 403 || res.json().code !== 'forbidden') refused.push(`${method} ${url} -> ${res.statusCode} ${res.body}`);
+      }
+    }
+    expect(refused).toEqual([]);
+    const after = await t.services.apiKeys.list(owner.accountId);
+    for (const target of [beyond, unbound]) expect(after.find((k) => k.id === target.id)).toMatchObject({ state: 'active', scopes: ['desktops:read'] });
+    expect(after.find((k) => k.id === owner.keyId)?.state).toBe('active');
+
+    // Within its desktops it manages as any key with keys:manage does.
+    expect((await call('PATCH', `/api/api-keys/${within.id}`, bound.key, { scopes: ['desktops:read', 'desktops:control'] })).statusCode).toBe(200);
+    expect((await call('GET', `/api/api-keys/${within.id}/usage`, bound.key)).statusCode).toBe(200);
+    expect((await call('DELETE', `/api/api-keys/${within.id}`, bound.key)).statusCode).toBe(200);
+
+    // The account's sessions, webhooks, alerts and trusted addresses are beyond any desktop.
+    for (const url of ['/api/sessions', '/api/webhooks', '/api/alerts', '/api/trusted-addresses']) {
+      const res = await call('GET', url, bound.key);
+      expect({ url, status: res.statusCode, code: res.json().code }).toEqual({ url, status: 403, code: 'forbidden' });
+      expect((await call('GET', url, owner.key)).statusCode).toBe(200);
+    }
+    expect((await call('DELETE', '/api/sessions/others', bound.key)).statusCode).toBe(403);
+  });
+
   it('sees only the activity about its desktops and itself, in the history and on the live stream', async () => {
     const { ids, owner } = await boundSetup();
     // Expiring within 7 days: the expiry notice is an event about the key itself that leaves its stream open.

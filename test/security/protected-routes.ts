@@ -103,6 +103,23 @@ export const PUBLIC_ROUTES = /^\/(healthz|readyz|api\/openapi\.json|api\/auth\/|
 /** Routes any valid credential may call, whatever its scopes. Keep it short. */
 export const ANY_SCOPE_ROUTES = new Set(['GET /api/me']);
 
+/**
+ * Routes that are neither about one desktop, nor about one key, nor account-wide, and
+ * decide themselves what a key bound to desktops gets (lists filtered to its desktops,
+ * no desktop creation, keys bound within its own: test/api/key-desktops.test.ts). A new
+ * route must be one of the four kinds, or the suite fails.
+ */
+export const BOUND_KEY_ROUTES = new Set([
+  'GET /api/me',
+  'GET /api/desktops',
+  'POST /api/desktops',
+  'GET /api/api-keys',
+  'POST /api/api-keys',
+  'GET /api/mission-control/activity',
+  'GET /api/mission-control/activity/stream',
+  'POST /api/mission-control/stream-tickets',
+]);
+
 /** A used request from `address` with `key`, so the key is in the verified cache. */
 async function warmCache(ctx: SuiteContext, key: string): Promise<void> {
   const res = await ctx.t.app.inject({ method: 'GET', url: '/api/me', headers: { 'x-api-key': key }, remoteAddress: ctx.nextAddress() });
@@ -534,6 +551,34 @@ export function describeProtectedRoutes(options: SuiteOptions): void {
         if (outside.status !== 404 || JSON.parse(outside.body).code !== 'not_found') failures.push(`${label(r)} other desktop -> ${outside.status}`);
         const own = await call(mine);
         if ([401, 403, 404, 429].includes(own.status) || own.status >= 500) failures.push(`${label(r)} own desktop -> ${own.status}`);
+      }
+      expect(failures).toEqual([]);
+    });
+
+    it('refuses a key bound to desktops on every account-wide route, and on every route about a key beyond its desktops (403 forbidden)', async () => {
+      const desk = await newDesktop(ctx, ctx.owner);
+      const { key } = await ctx.t.services.apiKeys.create(
+        ctx.owner.accountId,
+        { name: 'bound, every scope', desktops: [desk] },
+        { type: 'operator', id: null },
+        null,
+      );
+      const failures: string[] = [];
+      for (const r of routes) {
+        // Its resource, made fresh for the owner, is an unbound key: beyond any bound key's reach.
+        const aboutKey = r.url.startsWith('/api/api-keys/:id');
+        if (!r.accountWide && !aboutKey) {
+          if (resourceFor(r)?.create !== newDesktop && !BOUND_KEY_ROUTES.has(label(r)))
+            failures.push(`${label(r)}: not about a desktop or a key, not accountWide, not in BOUND_KEY_ROUTES`);
+          continue;
+        }
+        const res = await send(
+          ctx.t,
+          { method: r.method, url: await ownUrlFor(r), headers: { 'x-api-key': key }, payload: bodyFor(r), remoteAddress: ctx.nextAddress() },
+          !r.apiKeyInQuery,
+        );
+        const code = res.body ? JSON.parse(res.body).code : undefined;
+        if (res.status !== 403 || code !== 'forbidden') failures.push(`${label(r)} -> ${res.status} ${String(code)}`);
       }
       expect(failures).toEqual([]);
     });

@@ -20,6 +20,10 @@ import { readSessionCookie } from '../session-cookie.ts';
 
 /** One 401 for every failure, whatever step failed, so a failure tells nothing. */
 const UNAUTHORIZED = new Problem('unauthorized');
+const BOUND_KEY_ON_ACCOUNT_ROUTE = new Problem(
+  'forbidden',
+  'A key bound to desktops cannot act on the whole account (its sessions, webhooks, alerts or trusted addresses): use a key that is not bound, or the dashboard',
+);
 
 export interface AuthenticationDeps {
   verifier: ApiKeyVerifier;
@@ -73,12 +77,22 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
   /**
    * A key admitted on a route its scopes do not cover: 403 `insufficient_scope` naming the
    * scope (not slowed: the key is valid), before the general limit, as a cross-site
-   * refusal is. Returns whether the request may go on. A few property reads: the mask
+   * refusal is; likewise a key bound to desktops on a route about the whole account (403
+   * `forbidden`). Returns whether the request may go on. A few property reads: the mask
    * was computed when the route was registered (route-scopes.ts), the key's is in its principal.
    */
   const inScope = (request: FastifyRequest, reply: FastifyReply, principal: ApiKeyPrincipal): boolean => {
-    const needed = request.ctx.route.scopeMask ?? ALL_SCOPES;
-    if ((principal.scopes & needed) === needed) return true;
+    const route = request.ctx.route;
+    const needed = route.scopeMask ?? ALL_SCOPES;
+    if ((principal.scopes & needed) === needed) {
+      if (route.accountWide !== true || principal.desktops === null) return true;
+      request.log.info(
+        { event: 'bound_key_refused', keyId: `${API_KEY_PREFIX}${principal.publicId}` },
+        'API key refused: bound to desktops, on an account-wide route',
+      );
+      refusals.answer(request, reply, BOUND_KEY_ON_ACCOUNT_ROUTE);
+      return false;
+    }
     const problem = insufficientScope(needed);
     request.log.info({ event: 'insufficient_scope', keyId: `${API_KEY_PREFIX}${principal.publicId}`, scope: problem.extra?.scope }, 'API key refused: scope');
     refusals.answer(request, reply, problem);

@@ -17,7 +17,7 @@ export async function alertRoutes(app: FastifyInstance, { alerts }: { alerts: Al
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/api/alerts',
     {
-      config: { scope: 'keys:manage' },
+      config: { scope: 'keys:manage', accountWide: true },
       schema: {
         tags,
         summary: "The account's alerts, newest first; `open` is the unread count",
@@ -39,7 +39,7 @@ export async function alertRoutes(app: FastifyInstance, { alerts }: { alerts: Al
   app.get(
     '/api/alerts/count',
     {
-      config: { scope: 'keys:manage' },
+      config: { scope: 'keys:manage', accountWide: true },
       schema: {
         tags,
         summary: 'How many alerts are open (unread): the same on every page and device',
@@ -53,7 +53,7 @@ export async function alertRoutes(app: FastifyInstance, { alerts }: { alerts: Al
   app.post<{ Params: Static<typeof IdParams> }>(
     '/api/alerts/:id/ack',
     {
-      config: { scope: 'keys:manage' },
+      config: { scope: 'keys:manage', accountWide: true },
       schema: {
         tags,
         summary: 'Acknowledge an alert (no error if it already was)',
@@ -68,7 +68,7 @@ export async function alertRoutes(app: FastifyInstance, { alerts }: { alerts: Al
   app.post(
     '/api/alerts/ack-all',
     {
-      config: { scope: 'keys:manage' },
+      config: { scope: 'keys:manage', accountWide: true },
       schema: {
         tags,
         summary: 'Acknowledge every open alert of the account',

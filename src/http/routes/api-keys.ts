@@ -6,6 +6,7 @@ import { type KeyPolicy, MAX_BOUND_DESKTOPS } from '../../auth/key-grants.ts';
 import { type KeyRolls, MAX_ROLL_OVERLAP_S, ROLL_OVERLAP_PRESETS_S } from '../../auth/key-rolls.ts';
 import { DEFAULT_KEY_SCOPES, SCOPES, scopeNames } from '../../auth/scopes.ts';
 import { actorOf } from '../actor.ts';
+import { keyWithinReach } from '../key-reach.ts';
 import { ApiKeySchema, IdParams, ProblemSchema, ScopeSchema, problemResponses, security } from '../schemas.ts';
 
 /** The dashboard proposes this lifetime for a new key (within the server's maximum, if any). */
@@ -96,12 +97,15 @@ export async function apiKeyRoutes(app: FastifyInstance, { apiKeys, rolls, polic
       config: manage,
       schema: {
         tags,
-        summary: "List the account's keys (never the key itself), with the server's key policy",
+        summary: "List the account's keys (never the key itself), with the server's key policy; a key bound to desktops sees the keys within them",
         security,
         response: { 200: Type.Object({ apiKeys: Type.Array(ref), policy: PolicySchema }), ...problemResponses },
       },
     },
-    async (request) => ({ apiKeys: await apiKeys.list(request.ctx.principal!.accountId), policy: listPolicy }),
+    async (request) => {
+      const principal = request.ctx.principal!;
+      return { apiKeys: await apiKeys.list(principal.accountId, principal.desktops ?? null), policy: listPolicy };
+    },
   );
 
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateBody> }>(
@@ -150,6 +154,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { apiKeys, rolls, polic
       // Acting on a leak is never refused by the general limit, even when the leaked key used the budget up.
       config: { rateLimit: false, ...manage },
       schema: { tags, summary: 'Revoke a key, effective on the next request', security, params: IdParams, response: { 200: ref, ...problemResponses } },
+      preHandler: keyWithinReach(apiKeys, 'revoke'),
     },
     async (request) => apiKeys.revoke(request.ctx.principal!.accountId, request.params.id, actorOf(request), request.ctx.clientAddress),
   );

@@ -2,7 +2,9 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { KeyUsage } from '../../usage/key-usage.ts';
 import type { TrustService } from '../../usage/trust.ts';
+import type { ApiKeyService } from '../../auth/api-keys.ts';
 import { actorOf } from '../actor.ts';
+import { keyWithinReach } from '../key-reach.ts';
 import { IdParams, problemResponses, security } from '../schemas.ts';
 import { KeyAddressSchema, UsageSeriesSchema } from '../usage-schemas.ts';
 
@@ -19,11 +21,20 @@ const UsageQuery = Type.Object({
 const AddressParams = Type.Object({ ...IdParams.properties, address: Type.String({ minLength: 1, maxLength: 64 }) });
 const tags = ['api-keys'];
 
-export async function keyUsageRoutes(app: FastifyInstance, { usage, trust }: { usage: KeyUsage; trust: TrustService }) {
+export interface KeyUsageRouteDeps {
+  usage: KeyUsage;
+  trust: TrustService;
+  apiKeys: Pick<ApiKeyService, 'ownedWithinReach'>;
+}
+
+export async function keyUsageRoutes(app: FastifyInstance, { usage, trust, apiKeys }: KeyUsageRouteDeps) {
+  // A key bound to desktops sees and trusts only for the keys within them.
+  const withinReach = keyWithinReach(apiKeys, 'manage');
   app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof UsageQuery> }>(
     '/api/api-keys/:id/usage',
     {
       config: { scope: 'keys:manage' },
+      preHandler: withinReach,
       schema: {
         tags,
         summary: "A key's requests over time, by outcome and route group (visible within seconds)",
@@ -40,6 +51,7 @@ export async function keyUsageRoutes(app: FastifyInstance, { usage, trust }: { u
     '/api/api-keys/:id/addresses',
     {
       config: { scope: 'keys:manage' },
+      preHandler: withinReach,
       schema: {
         tags,
         summary: 'The addresses that used the key, with first and last use, count, and whether trusted',
@@ -55,6 +67,7 @@ export async function keyUsageRoutes(app: FastifyInstance, { usage, trust }: { u
     '/api/api-keys/:id/addresses/:address/trust',
     {
       config: { scope: 'keys:manage' },
+      preHandler: withinReach,
       schema: {
         tags,
         summary: 'Trust an address for this key (no alert when the key is used from it); acknowledges its open new-address alerts',
@@ -71,6 +84,7 @@ export async function keyUsageRoutes(app: FastifyInstance, { usage, trust }: { u
     '/api/api-keys/:id/addresses/:address/trust',
     {
       config: { scope: 'keys:manage' },
+      preHandler: withinReach,
       schema: { tags, summary: 'Stop trusting an address for this key', security, params: AddressParams, response: { 204: Type.Null(), ...problemResponses } },
     },
     async (request, reply) => {

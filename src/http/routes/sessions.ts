@@ -33,7 +33,7 @@ export async function sessionRoutes(app: FastifyInstance, { sessions, sessionCoo
   app.get(
     '/api/sessions',
     {
-      config: { scope: 'keys:manage' },
+      config: { scope: 'keys:manage', accountWide: true },
       schema: {
         tags,
         summary: "The account's active sessions",
@@ -46,7 +46,7 @@ export async function sessionRoutes(app: FastifyInstance, { sessions, sessionCoo
 
   // Ending sessions and signing out act on a leak: never refused by the general limit.
   const exempt = { rateLimit: false };
-  const manage = { ...exempt, scope: 'keys:manage' as const };
+  const manage = { ...exempt, scope: 'keys:manage' as const, accountWide: true };
 
   app.delete(
     '/api/sessions/others',

@@ -12,7 +12,7 @@ export async function trustedAddressRoutes(app: FastifyInstance, { trust }: { tr
   app.get(
     '/api/trusted-addresses',
     {
-      config: { scope: 'keys:manage' },
+      config: { scope: 'keys:manage', accountWide: true },
       schema: {
         tags,
         summary: 'Addresses trusted for every key of the account',
@@ -26,7 +26,7 @@ export async function trustedAddressRoutes(app: FastifyInstance, { trust }: { tr
   app.post<{ Body: Static<typeof TrustBody> }>(
     '/api/trusted-addresses',
     {
-      config: { scope: 'keys:manage' },
+      config: { scope: 'keys:manage', accountWide: true },
       schema: {
         tags,
         summary: 'Trust an address for every key of the account, even before a key uses it; acknowledges its open new-address alerts',
@@ -49,7 +49,7 @@ export async function trustedAddressRoutes(app: FastifyInstance, { trust }: { tr
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/api/trusted-addresses/:id',
     {
-      config: { scope: 'keys:manage' },
+      config: { scope: 'keys:manage', accountWide: true },
       schema: { tags, summary: 'Stop trusting an address for the account', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } },
     },
     async (request, reply) => {

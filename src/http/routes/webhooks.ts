@@ -23,7 +23,7 @@ export async function webhookRoutes(app: FastifyInstance, { webhooks }: { webhoo
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/api/webhooks',
     {
-      config: { scope: 'keys:manage' },
+      config: { scope: 'keys:manage', accountWide: true },
       schema: {
         tags,
         summary: 'Register an endpoint for alerts; the signing secret is in this response only',
@@ -46,7 +46,7 @@ export async function webhookRoutes(app: FastifyInstance, { webhooks }: { webhoo
   app.get(
     '/api/webhooks',
     {
-      config: { scope: 'keys:manage' },
+      config: { scope: 'keys:manage', accountWide: true },
       schema: {
         tags,
         summary: "The account's webhook endpoints (never their secrets)",
@@ -60,7 +60,7 @@ export async function webhookRoutes(app: FastifyInstance, { webhooks }: { webhoo
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/api/webhooks/:id',
     {
-      config: { scope: 'keys:manage' },
+      config: { scope: 'keys:manage', accountWide: true },
       schema: { tags, summary: 'Delete an endpoint and its deliveries', security, params: IdParams, response: { 204: Type.Null(), ...problemResponses } },
     },
     async (request, reply) => {
@@ -72,7 +72,7 @@ export async function webhookRoutes(app: FastifyInstance, { webhooks }: { webhoo
   app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof DeliveriesQuery> }>(
     '/api/webhooks/:id/deliveries',
     {
-      config: { scope: 'keys:manage' },
+      config: { scope: 'keys:manage', accountWide: true },
       schema: {
         tags,
         summary: "An endpoint's deliveries, newest first, with their status",
