@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, realpath, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable, Transform, pipeline } from 'node:stream';
 import { Problem } from '../../core/problems.ts';
 import type { DesktopIdentity } from './desktop-dirs.ts';
 
@@ -151,6 +151,33 @@ export async function readHomeFile(home: string, path: string): Promise<{ stream
     await handle.close();
     throw new Problem('validation_failed', info.isDirectory() ? `${path} is a directory` : `${path} is not a regular file`);
   }
+  const bytes = info.size;
+  if (bytes === 0) {
+    await handle.close();
+    return { stream: new PassThrough().end(), bytes };
+  }
   // The stream owns the handle from here and closes it when done or destroyed.
-  return { stream: handle.createReadStream(), bytes: info.size };
+  return { stream: exactly(handle.createReadStream({ start: 0, end: bytes - 1 }), bytes), bytes };
+}
+
+/**
+ * The file's bytes as announced (Content-Length), whatever the desktop does to it
+ * meanwhile: a file that grows is read only up to its size when opened (bytes past the
+ * announced length would reach the connection as the start of another response), and
+ * one that shrinks fails the stream, so the connection is dropped instead of left
+ * waiting for bytes that will never come.
+ */
+function exactly(source: Readable, bytes: number): Readable {
+  let seen = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      done(seen === bytes ? null : new Error(`the file shrank while it was read (${seen} of ${bytes} bytes)`));
+    },
+  });
+  // pipeline: an error or an early end on either side destroys both (and closes the file).
+  return pipeline(source, counted, () => {});
 }
