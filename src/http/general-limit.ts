@@ -50,6 +50,15 @@ export class GeneralLimit {
     return this.apply(request, reply, await this.limiter.consume(subject));
   }
 
+  /**
+   * A request whose credential was refused, counted in its address's budget on every
+   * route: a route's exemption (acting on a leak) is for whoever holds a valid
+   * credential, so it never lifts the limit on requests without one.
+   */
+  async refusal(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+    return this.apply(request, reply, await this.limiter.consume(`ip:${request.ctx.limiterAddress}`));
+  }
+
   private apply(request: FastifyRequest, reply: FastifyReply, decision: LimitDecision): boolean {
     reply.header('ratelimit-policy', this.policy);
     reply.header('ratelimit', `"general";r=${decision.remaining};t=${decision.resetS}`);

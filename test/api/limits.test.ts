@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { sessionCookieName } from '../../src/http/session-cookie.ts';
 import { forgeKey } from '../helpers/api-keys.ts';
 import { type TestApp, createTestApp } from '../helpers/test-app.ts';
 
@@ -107,6 +108,19 @@ describe('general rate limit', () => {
 
     t.clock.advance(60_000);
     expect((await get(t, { ip: '198.51.100.1' })).statusCode).toBe(401);
+  });
+
+  it("limits refused credentials per address on routes exempt from the limit too: the exemption is for a valid credential's acts on a leak", async () => {
+    const t = await app();
+    const bogus = { cookie: `${sessionCookieName(t.services.config)}=${'x'.repeat(43)}`, 'sec-fetch-site': 'same-origin' };
+    const end = (url: string, headers: Record<string, string> = bogus) => t.app.inject({ method: 'DELETE', url, headers, remoteAddress: '198.51.100.9' });
+    for (let i = 0; i < 120; i++) expect((await end('/api/sessions/ses_nope')).statusCode).toBe(401);
+    const over = await end('/api/api-keys/key_nope');
+    expect(over.statusCode).toBe(429);
+    expect(over.json()).toMatchObject({ code: 'rate_limited', budget: 'this address' });
+    // The owner acting on a leak from the same address is never refused.
+    const { key, keyId } = await t.account();
+    expect((await end(`/api/api-keys/${keyId}`, { 'x-api-key': key })).statusCode).toBe(200);
   });
 });
 

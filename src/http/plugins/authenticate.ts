@@ -100,7 +100,7 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
   };
 
   const refuse = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (await limit.later(request, reply, `ip:${request.ctx.limiterAddress}`)) refusals.answer(request, reply, UNAUTHORIZED);
+    if (await limit.refusal(request, reply)) refusals.answer(request, reply, UNAUTHORIZED);
   };
 
   const refuseKeyInUrl = (request: FastifyRequest, reply: FastifyReply) => {
