@@ -18,13 +18,17 @@ export type AddressScope = 'public' | 'loopback' | 'private';
 /**
  * Where an address leads. Only ordinary unicast is 'public'; everything else
  * (RFC 1918, link-local, unique-local, CGNAT, multicast, reserved, documentation,
- * IPv6 forms that embed an IPv4 address such as 6to4, NAT64 and Teredo) is 'private'
- * or 'loopback': a webhook must never be made to reach into the server's own network.
+ * IPv6 forms that embed an IPv4 address such as 6to4, NAT64, Teredo and the deprecated
+ * IPv4-compatible ::a.b.c.d) is 'private' or 'loopback': a webhook must never be made to
+ * reach into the server's own network.
  */
 export function addressScope(ip: string): AddressScope {
   let parsed = ipaddr.parse(ip);
   if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   const range = parsed.range();
   if (range === 'loopback') return 'loopback';
+  // ::/96 (IPv4-compatible, RFC 4291 section 2.5.5.1): ipaddr.js calls it unicast; a
+  // stack that still routes it would reach the IPv4 address inside (::7f00:1 is 127.0.0.1).
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((part) => part === 0)) return 'private';
   return range === 'unicast' ? 'public' : 'private';
 }

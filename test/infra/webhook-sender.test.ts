@@ -50,6 +50,7 @@ describe('webhook sender', () => {
       'v6-private.example': ['fd12::1'],
       'mapped.example': ['::ffff:192.168.0.1'],
       'nat64.example': ['64:ff9b::a00:1'],
+      'v4-compatible.example': ['::7f00:1'],
       'split.example': ['93.184.216.34', '10.0.0.7'],
     });
     const sender = new WebhookSender({ production: true, resolve: dns.resolve });
@@ -61,6 +62,7 @@ describe('webhook sender', () => {
       'v6-private.example',
       'mapped.example',
       'nat64.example',
+      'v4-compatible.example',
       'split.example',
     ]) {
       await expect(sender.post(`https://${host}:${receiver.port}/x`, {}, '{}'), host).rejects.toThrow(/refused: .* resolves to a private or loopback address/);
@@ -69,6 +71,7 @@ describe('webhook sender', () => {
       `https://127.0.0.1:${receiver.port}/x`,
       `https://[::1]:${receiver.port}/x`,
       'https://[::ffff:127.0.0.1]/x',
+      'https://[::a00:1]/x',
       'https://169.254.169.254/x',
     ]) {
       await expect(sender.post(url, {}, '{}'), url).rejects.toThrow(/refused/);
