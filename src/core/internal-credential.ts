@@ -7,8 +7,14 @@ import type { Clock } from './clock.ts';
  * query, the host it is meant for, a timestamp, a nonce and the body's digest, keyed
  * with a key derived from the server secret (BUREAU_SECRET, the same everywhere) for
  * this purpose only. It carries no secret: the header is useless after the validity
- * window, and within it the receiving process accepts each nonce once.
+ * window, and within it the receiving process accepts each nonce once. Nonces are
+ * remembered in memory, so a process refuses what was signed before it started (bar a
+ * second, for requests under way as it restarts): a request captured before a restart
+ * cannot be played to the new process.
  */
+
+/** How long before its start a process still accepts a signature (a request sent as it restarted). */
+const START_MARGIN_MS = 1000;
 
 /** The scheme of the Authorization header (a header every log line already redacts). */
 export const INTERNAL_SCHEME = 'Bureau-Internal';
@@ -52,6 +58,8 @@ export class InternalCredential {
   private readonly maxRemembered: number;
   /** Nonces seen, with when they may be forgotten, oldest first (the clock only moves forward). */
   private readonly seen = new Map<string, number>();
+  /** Signatures older than this were made before this process remembered nonces. */
+  private readonly acceptsFrom: number;
 
   constructor(
     private readonly key: Buffer,
@@ -60,6 +68,7 @@ export class InternalCredential {
   ) {
     this.windowMs = options.windowMs ?? 30_000;
     this.maxRemembered = options.maxRemembered ?? 100_000;
+    this.acceptsFrom = clock.now() - START_MARGIN_MS;
   }
 
   /** The Authorization header value for `request`, valid once within the window. */
@@ -83,7 +92,7 @@ export class InternalCredential {
     const given = Buffer.from(sig, 'base64url');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad_signature' };
     const now = this.clock.now();
-    if (Math.abs(now - Number(ts)) > this.windowMs) return { ok: false, reason: 'stale' };
+    if (Math.abs(now - Number(ts)) > this.windowMs || Number(ts) < this.acceptsFrom) return { ok: false, reason: 'stale' };
     this.forgetExpired(now);
     if (this.seen.has(nonce)) return { ok: false, reason: 'replayed' };
     if (this.seen.size >= this.maxRemembered) return { ok: false, reason: 'overloaded' };

@@ -84,6 +84,20 @@ describe('the inter-process credential', () => {
     expect(receiver.verify(header, target)).toEqual({ ok: false, reason: 'stale' });
   });
 
+  it('refuses what was signed before it started (bar a second): a header captured before a restart cannot be played to the new process', () => {
+    const { clock, sender } = pair();
+    const key = deriveInternalKey(SECRET);
+    const captured = sender.sign(request);
+    clock.advance(500);
+    const underWay = sender.sign(request);
+    clock.advance(1000);
+    // The receiver restarted: its memory of nonces is new, well within the 30 s window.
+    const restarted = new InternalCredential(key, clock);
+    expect(restarted.verify(captured, target)).toEqual({ ok: false, reason: 'stale' });
+    expect(restarted.verify(underWay, target).ok).toBe(true);
+    expect(restarted.verify(sender.sign(request), target).ok).toBe(true);
+  });
+
   it('forgets nonces once their headers are stale, and refuses past its memory rather than forget early', () => {
     const { clock, sender, receiver } = pair({ windowMs: 1000, maxRemembered: 3 });
     for (let i = 0; i < 3; i++) expect(receiver.verify(sender.sign(request), target).ok).toBe(true);
