@@ -176,8 +176,10 @@ export async function buildApp(services: Services, options: BuildOptions = {}): 
   await app.register(webhookRoutes, { webhooks: services.usage.webhooks });
   await app.register(apiKeyRoutes, { apiKeys: services.apiKeys, rolls: services.rolls, policy: services.keyPolicy });
   await app.register(secretScanningRoutes, { signatures: services.scannerSignatures, leaks: services.leaks });
-  // A desktop host's internal endpoints: what other processes forward for the desktops it runs.
-  if (services.hostedDesktops) {
+  // A desktop host's internal endpoints: what other processes forward for the desktops it
+  // runs. Only where there are other processes (REDIS_URL): a single process has no one to
+  // serve them to, and would only show them (and its host id) to whoever asks.
+  if (services.hostedDesktops && services.config.redisUrl) {
     await app.register(internalDesktopRoutes, { ...services.hostedDesktops, credential: services.internalCredential });
   }
   await app.register(sessionRoutes, { sessions: services.sessions, sessionCookie, publicOrigin });

@@ -43,6 +43,13 @@ describe('desktops this process runs, as other processes reach them', () => {
   }, 60_000);
   afterAll(() => t?.close());
 
+  it('serves no internal endpoints in a single process (no REDIS_URL): there is no other process to serve, and nothing to show whoever asks', async () => {
+    const res = await t.app.inject({ method: 'GET', url: `/internal/desktops/${id}/cursor` });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['x-bureau-host']).toBeUndefined();
+    expect(t.app.routeTable.filter((r) => r.url.startsWith('/internal/'))).toEqual([]);
+  });
+
   it("hands out the desktop's RFB stream for relayed views, counted against its cap, holding it from idling until released", async () => {
     const first = await hosted.openView(id);
     expect(await firstBytes(first.stream, 12)).toBe('RFB 003.008\n');
