@@ -31,7 +31,7 @@ export const SETTINGS = {
   nodeEnv: setting(
     'NODE_ENV',
     Type.String({ default: 'development' }),
-    '`production` refuses the development identity provider, and webhooks to private addresses',
+    '`production` refuses the development identity provider, and webhooks to private addresses (spelled exactly: `Production` or `prod` is refused at start rather than taken for another environment)',
   ),
   logLevel: setting(
     'LOG_LEVEL',

@@ -135,6 +135,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   const oauth = readOAuthProviders(env, problems);
   const anyProvider = Boolean(oauth.google || oauth.github || oauth.oidc.length);
+  // Production misspelled would leave every production lock off (this provider, webhooks to private addresses).
+  if (v.nodeEnv !== 'production' && /^\s*prod(uction)?\s*$/i.test(v.nodeEnv)) {
+    problems.push(`NODE_ENV must be spelled exactly production (got "${v.nodeEnv}"): otherwise the production locks stay off`);
+  }
   if (v.devIdp === 'on' && v.nodeEnv === 'production') {
     problems.push('BUREAU_DEV_IDP=on is refused when NODE_ENV=production: the development identity provider lets anyone sign in as anyone');
   }

@@ -116,6 +116,15 @@ describe('development identity provider in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', BUREAU_DEV_IDP: 'on' })).toThrow(ConfigError);
   });
 
+  it('refuses a production spelled otherwise, which would leave the production locks off', () => {
+    for (const NODE_ENV of ['Production', 'PRODUCTION', 'prod', 'production ']) {
+      expect(() => loadConfig({ NODE_ENV, BUREAU_DEV_IDP: 'on', BUREAU_PUBLIC_URL: 'https://bureau.example.com' }), NODE_ENV).toThrow(
+        /spelled exactly production/,
+      );
+    }
+    expect(loadConfig({ NODE_ENV: 'staging', BUREAU_DEV_IDP: 'on' }).devIdentityProvider).toBe(true);
+  });
+
   it('auto never turns it on in production, even with no provider configured', () => {
     expect(loadConfig({ NODE_ENV: 'production' }).devIdentityProvider).toBe(false);
     expect(loadConfig({ NODE_ENV: 'development' }).devIdentityProvider).toBe(true);
