@@ -57,6 +57,16 @@ describe('real desktops through the API', () => {
     expect([png.width, png.height]).toEqual([1024, 768]);
   });
 
+  it('answers a burst of screenshots without the desktop being taken for dead (its programs keep running)', async () => {
+    // Started before the burst, it must still run after it: the desktop was not restarted.
+    expect((await exec(id, ['sh', '-c', 'nohup sleep 600 >/dev/null 2>&1 &'])).exitCode).toBe(0);
+    const shots = await Promise.all(Array.from({ length: 120 }, () => call('GET', `/api/desktops/${id}/screenshot`)));
+    expect(shots.map((s) => s.statusCode)).toEqual(Array(120).fill(200));
+    expect(t.logs.join('\n')).not.toContain('desktop_crashed');
+    expect(await stateOf(id)).toBe('running');
+    expect((await exec(id, ['pgrep', '-x', 'sleep'])).exitCode).toBe(0);
+  }, 60_000);
+
   it('runs actions in order and answers the cursor (and a screenshot when asked); typed text is recorded by length only', async () => {
     const res = await call('POST', `/api/desktops/${id}/actions`, {
       actions: [

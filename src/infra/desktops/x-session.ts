@@ -29,6 +29,7 @@
  * lacks go through spare keycodes). The screenshot is x-screenshot.ts.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import { FreshSharedRun } from '../../core/fresh-shared-run.ts';
 import { validateActions, type DesktopAction } from '../../desktops/actions.ts';
 import type { Point } from '../../desktops/ports.ts';
 import { XConnection, XConnectionClosedError, type XTarget } from './x-connection.ts';
@@ -49,8 +50,16 @@ export class XSession {
   private readonly pointer: XPointer;
   private readonly closing = new AbortController();
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Screenshots asked for at once share captures, none begun before its caller asked: a
+   * burst of 80 put 80 GetImage requests (4 MB each at 1280x800) on the one X
+   * connection, the liveness probe waited behind them past its 2 s, and the desktop was
+   * restarted as if its X server had died. Now at most two are queued.
+   */
+  private readonly captures: FreshSharedRun<Buffer>;
 
   private constructor(private readonly conn: XConnection) {
+    this.captures = new FreshSharedRun(() => captureScreenshot(conn));
     this.keyboard = new XKeyboard(conn);
     this.pointer = new XPointer(conn);
     conn.onClose(() => this.closing.abort());
@@ -69,7 +78,7 @@ export class XSession {
   }
 
   screenshot(): Promise<Buffer> {
-    return captureScreenshot(this.conn);
+    return this.captures.run();
   }
 
   run(actions: DesktopAction[]): Promise<Point> {
