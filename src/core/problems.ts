@@ -27,6 +27,7 @@ export const problemCatalog = {
   ip_blocked: { status: 429, title: 'Too many failed API key attempts from this address' },
   too_many_streams: { status: 429, title: 'Too many open streams' },
   too_many_views: { status: 429, title: 'Too many open live views of this desktop' },
+  desktop_busy: { status: 429, title: 'This desktop is busy' },
   upgrade_required: { status: 426, title: 'Open this URL as a WebSocket' },
   overloaded: { status: 503, title: 'Server busy, retry shortly' },
   unavailable: { status: 503, title: 'Service temporarily unavailable' },

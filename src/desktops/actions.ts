@@ -22,6 +22,11 @@ export type DesktopAction =
 export const ACTION_TYPES = ['move', 'click', 'mouse_down', 'mouse_up', 'drag', 'scroll', 'type', 'key', 'wait'] as const;
 export const MAX_ACTIONS = 100;
 export const MAX_WAIT_MS = 10_000;
+/**
+ * The waits of one batch together: batches of a desktop run one after another, so a
+ * batch of 100 waits of 10 s held its input for 17 minutes.
+ */
+export const MAX_BATCH_WAIT_MS = 30_000;
 export const MAX_TYPED_LENGTH = 10_000;
 const MAX_DRAG_POINTS = 1000;
 const MAX_SCROLL = 100;
@@ -51,6 +56,7 @@ export function validateActions(input: unknown, screen: Resolution): DesktopActi
   const button = (i: number, b: unknown) => {
     if (b !== undefined && !BUTTONS.has(b as string)) throw bad(i, 'button must be left, right or middle');
   };
+  let waited = 0;
   return input.map((raw, i) => {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad(i, 'must be an object');
     const a = raw as Record<string, unknown>;
@@ -105,6 +111,8 @@ export function validateActions(input: unknown, screen: Resolution): DesktopActi
       case 'wait':
         allow('ms');
         if (!isInt(a.ms) || a.ms < 0 || a.ms > MAX_WAIT_MS) throw bad(i, `ms must be 0 to ${MAX_WAIT_MS}`);
+        waited += a.ms;
+        if (waited > MAX_BATCH_WAIT_MS) throw bad(i, `the waits of a batch add up to at most ${MAX_BATCH_WAIT_MS} ms`);
         break;
       default:
         throw bad(i, `unknown action type "${String(a.type)}" (expected one of ${ACTION_TYPES.join(', ')})`);

@@ -106,7 +106,26 @@ describe('real desktops through the API', () => {
     expect(unknown.json()).toMatchObject({ code: 'validation_failed', index: 0 });
     const tooMany = await call('POST', `/api/desktops/${id}/actions`, { actions: Array.from({ length: 101 }, () => ({ type: 'wait', ms: 0 })) });
     expect(tooMany.statusCode).toBe(400);
+    // Waits of 10 s each are allowed, but not more than 30 s in one batch: the fourth is refused.
+    const longWait = await call('POST', `/api/desktops/${id}/actions`, { actions: Array.from({ length: 4 }, () => ({ type: 'wait', ms: 10_000 })) });
+    expect(longWait.statusCode).toBe(400);
+    expect(longWait.json()).toMatchObject({ code: 'validation_failed', index: 3, detail: expect.stringContaining('30000 ms') });
   });
+
+  it('holds a desktop to 16 action batches waiting and 8 commands running; past them 429 desktop_busy, and the desktop works on', async () => {
+    const batches = await Promise.all(Array.from({ length: 17 }, () => call('POST', `/api/desktops/${id}/actions`, { actions: [{ type: 'wait', ms: 300 }] })));
+    expect(batches.map((r) => r.statusCode).sort()).toEqual([...Array(16).fill(200), 429]);
+    const busy = batches.find((r) => r.statusCode === 429)!;
+    expect(busy.json()).toMatchObject({ code: 'desktop_busy' });
+    expect(busy.headers['retry-after']).toBe('1');
+
+    const commands = await Promise.all(Array.from({ length: 9 }, () => call('POST', `/api/desktops/${id}/exec`, { command: 'sleep 2' })));
+    expect(commands.map((r) => r.statusCode).sort()).toEqual([...Array(8).fill(200), 429]);
+    expect(commands.find((r) => r.statusCode === 429)!.json()).toMatchObject({ code: 'desktop_busy' });
+
+    expect((await call('POST', `/api/desktops/${id}/actions`, { actions: [{ type: 'move', x: 3, y: 3 }] })).statusCode).toBe(200);
+    expect((await exec(id, 'true')).exitCode).toBe(0);
+  }, 30_000);
 
   it('runs commands inside the desktop as its user, and records them with keys redacted', async () => {
     const result = await exec(id, ['sh', '-c', 'echo "$HOME" && echo oops >&2 && exit 3']);

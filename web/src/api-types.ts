@@ -2837,7 +2837,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the account's keys (never the key itself), with the server's key policy */
+        /** List the account's keys (never the key itself), with the server's key policy; a key bound to desktops sees the keys within them */
         get: {
             parameters: {
                 query?: never;

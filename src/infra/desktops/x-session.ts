@@ -30,6 +30,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { FreshSharedRun } from '../../core/fresh-shared-run.ts';
+import { Problem } from '../../core/problems.ts';
 import { validateActions, type DesktopAction } from '../../desktops/actions.ts';
 import type { Point } from '../../desktops/ports.ts';
 import { XConnection, XConnectionClosedError, type XTarget } from './x-connection.ts';
@@ -41,6 +42,11 @@ import { captureScreenshot } from './x-screenshot.ts';
 export type { XTarget } from './x-connection.ts';
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/**
+ * Action batches of one desktop waiting or running (they run one after another): past
+ * it, 429 desktop_busy, so a client cannot queue hours of input ahead of everyone else's.
+ */
+export const MAX_WAITING_BATCHES = 16;
 
 /** An action with its key names and text already turned into keysyms, so nothing can fail halfway on input. */
 type Step = { action: DesktopAction; keysyms?: number[] };
@@ -50,6 +56,7 @@ export class XSession {
   private readonly pointer: XPointer;
   private readonly closing = new AbortController();
   private queue: Promise<unknown> = Promise.resolve();
+  private batches = 0;
   /**
    * Screenshots asked for at once share captures, none begun before its caller asked: a
    * burst of 80 put 80 GetImage requests (4 MB each at 1280x800) on the one X
@@ -88,7 +95,13 @@ export class XSession {
     } catch (err) {
       return Promise.reject(err);
     }
-    const result = this.queue.then(() => this.execute(steps));
+    if (this.batches >= MAX_WAITING_BATCHES) {
+      return Promise.reject(
+        new Problem('desktop_busy', `${MAX_WAITING_BATCHES} action batches are already waiting for this desktop: send the next when one is answered`, 1),
+      );
+    }
+    this.batches++;
+    const result = this.queue.then(() => this.execute(steps)).finally(() => this.batches--);
     this.queue = result.catch(() => undefined);
     return result;
   }
