@@ -29,7 +29,7 @@
  * lacks go through spare keycodes). The screenshot is x-screenshot.ts.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { FreshSharedRun } from '../../core/fresh-shared-run.ts';
+import { FreshBatchedReads } from '../../core/fresh-batched-reads.ts';
 import { Problem } from '../../core/problems.ts';
 import { validateActions, type DesktopAction } from '../../desktops/actions.ts';
 import type { Point } from '../../desktops/ports.ts';
@@ -47,6 +47,8 @@ const DEFAULT_TIMEOUT_MS = 5000;
  * it, 429 desktop_busy, so a client cannot queue hours of input ahead of everyone else's.
  */
 export const MAX_WAITING_BATCHES = 16;
+/** The key of the one value screenshots read (the whole screen). */
+const SCREEN = 'screen';
 
 /** An action with its key names and text already turned into keysyms, so nothing can fail halfway on input. */
 type Step = { action: DesktopAction; keysyms?: number[] };
@@ -61,12 +63,13 @@ export class XSession {
    * Screenshots asked for at once share captures, none begun before its caller asked: a
    * burst of 80 put 80 GetImage requests (4 MB each at 1280x800) on the one X
    * connection, the liveness probe waited behind them past its 2 s, and the desktop was
-   * restarted as if its X server had died. Now at most two are queued.
+   * restarted as if its X server had died. Now one is taken at a time (FreshBatchedReads,
+   * with the one screen as its one key).
    */
-  private readonly captures: FreshSharedRun<Buffer>;
+  private readonly captures: FreshBatchedReads<Buffer>;
 
   private constructor(private readonly conn: XConnection) {
-    this.captures = new FreshSharedRun(() => captureScreenshot(conn));
+    this.captures = new FreshBatchedReads(async () => new Map([[SCREEN, await captureScreenshot(conn)]]));
     this.keyboard = new XKeyboard(conn);
     this.pointer = new XPointer(conn);
     conn.onClose(() => this.closing.abort());
@@ -85,7 +88,7 @@ export class XSession {
   }
 
   screenshot(): Promise<Buffer> {
-    return this.captures.run();
+    return this.captures.read(SCREEN) as Promise<Buffer>;
   }
 
   run(actions: DesktopAction[]): Promise<Point> {
