@@ -113,19 +113,24 @@ describe('real desktops through the API', () => {
   });
 
   it('holds a desktop to 16 action batches waiting and 8 commands running; past them 429 desktop_busy, and the desktop works on', async () => {
-    const batches = await Promise.all(Array.from({ length: 17 }, () => call('POST', `/api/desktops/${id}/actions`, { actions: [{ type: 'wait', ms: 300 }] })));
+    // The first batch holds the desktop's input for 5 s: the 16 sent behind it all find it
+    // still running, however slow the machine, and the last of them is one too many.
+    const act = (ms: number) => call('POST', `/api/desktops/${id}/actions`, { actions: [{ type: 'wait', ms }] });
+    const first = act(5000);
+    const batches = await Promise.all([first, ...Array.from({ length: 16 }, () => act(0))]);
     expect(batches.map((r) => r.statusCode).sort()).toEqual([...Array(16).fill(200), 429]);
     const busy = batches.find((r) => r.statusCode === 429)!;
     expect(busy.json()).toMatchObject({ code: 'desktop_busy' });
     expect(busy.headers['retry-after']).toBe('1');
 
-    const commands = await Promise.all(Array.from({ length: 9 }, () => call('POST', `/api/desktops/${id}/exec`, { command: 'sleep 2' })));
+    // Likewise commands: 9 that each run 5 s, the ninth refused.
+    const commands = await Promise.all(Array.from({ length: 9 }, () => call('POST', `/api/desktops/${id}/exec`, { command: 'sleep 5' })));
     expect(commands.map((r) => r.statusCode).sort()).toEqual([...Array(8).fill(200), 429]);
     expect(commands.find((r) => r.statusCode === 429)!.json()).toMatchObject({ code: 'desktop_busy' });
 
     expect((await call('POST', `/api/desktops/${id}/actions`, { actions: [{ type: 'move', x: 3, y: 3 }] })).statusCode).toBe(200);
     expect((await exec(id, 'true')).exitCode).toBe(0);
-  }, 30_000);
+  }, 45_000);
 
   it('runs commands inside the desktop as its user, and records them with keys redacted', async () => {
     const result = await exec(id, ['sh', '-c', 'echo "$HOME" && echo oops >&2 && exit 3']);

@@ -131,7 +131,7 @@ describe('usage and alerts across processes', () => {
     await eventually(async () => (await get(running[0], `/api/api-keys/${c.keyId}/usage`, c.manager)).body.totals.requests === 180, 5000, 'the burst counted');
     await Promise.all([c.services.usage.alertRules.checkSpikes(), other.usage.alertRules.checkSpikes(), c.services.usage.alertRules.checkSpikes()]);
     const spikes = (await get(running[1], '/api/alerts', c.manager)).body.alerts.filter((x: { kind: string }) => x.kind === 'alert.usage_spike');
-    expect(spikes).toHaveLength(1);
+    expect(spikes, JSON.stringify(spikes)).toHaveLength(1);
     // Rolling up from several processes at once moves each minute once.
     const later = Date.now() + 49 * 3600_000;
     const rolled = await Promise.all([c.services, other].map((s) => rollUpAt(s, later)));
