@@ -80,11 +80,37 @@ async function newKey(email = `scale-${randomBytes(4).toString('hex')}@example.c
 
 const me = (server: ServerProcess, headers: Record<string, string>, localAddress?: string) => request(`${server.url}/api/me`, { headers, localAddress });
 
-/** Polls every process in `targets` until each refuses `headers` with 401; returns how long that took. */
+/**
+ * Asks with `ask` until it answers `refused`; every other answer must accept the credential. Returns when
+ * the last request that was accepted was sent (-Infinity if none was): what a promise of
+ * "refused within a second" bounds, whatever the final request's own latency on a busy machine.
+ */
+async function lastAcceptedSend(ask: () => Promise<HttpResult>, refused: number, timeoutMs: number, what: string): Promise<number> {
+  let lastAccepted = -Infinity;
+  await eventually(
+    async () => {
+      const sentAt = Date.now();
+      const res = await ask();
+      if (res.status === refused) return true;
+      // The account's limit comes after the credential is verified: its 429 accepted the credential.
+      if (res.status !== 200) expect(res.body.code).toBe('rate_limited');
+      lastAccepted = sentAt;
+      return false;
+    },
+    timeoutMs,
+    what,
+  );
+  return lastAccepted;
+}
+
+/**
+ * Polls every process in `targets` until each refuses `headers` with 401; returns how long
+ * after the call any of them still accepted a request (0 if none did).
+ */
 async function refusedEverywhere(targets: ServerProcess[], headers: Record<string, string>): Promise<number> {
   const start = Date.now();
-  await Promise.all(targets.map((s) => eventually(async () => (await me(s, headers)).status === 401, 5000, `${s.name} to refuse the credential`)));
-  return Date.now() - start;
+  const lastAccepted = await Promise.all(targets.map((s) => lastAcceptedSend(() => me(s, headers), 401, 5000, `${s.name} to refuse the credential`)));
+  return Math.max(0, ...lastAccepted.map((t) => t - start));
 }
 
 describe('three processes on one PostgreSQL and one Redis', () => {
@@ -235,10 +261,11 @@ describe('three processes on one PostgreSQL and one Redis', () => {
         // The stream is attached once it sent its retry hint.
         await eventually(() => s.body().startsWith('retry:'), 5000, 'the stream to start');
       }
-      const start = Date.now();
       const id = await createDesktop(servers[0], key, 'from A');
+      // From when the write was answered: the request's own latency on a busy machine is not the fan-out's.
+      const written = Date.now();
       await Promise.all([onB, onC].map((s) => eventually(() => created(s, id), 5000, 'the event on another process')));
-      expect(Date.now() - start).toBeLessThan(1000);
+      expect(Date.now() - written).toBeLessThan(1000);
     });
 
     it('resumes on another process from the log, with what was written while the client was away', async () => {
@@ -326,10 +353,10 @@ describe('three processes on one PostgreSQL and one Redis', () => {
       });
       expect(changed.status).toBe(200);
       const start = Date.now();
-      await Promise.all(
-        servers.map((s) => eventually(async () => (await get(s, '/api/desktops', headers)).status === 403, 5000, `${s.name} to apply the new scopes`)),
+      const lastAccepted = await Promise.all(
+        servers.map((s) => lastAcceptedSend(() => get(s, '/api/desktops', headers), 403, 5000, `${s.name} to apply the new scopes`)),
       );
-      expect(Date.now() - start).toBeLessThan(1000);
+      expect(Math.max(...lastAccepted) - start).toBeLessThan(1000);
       await eventually(() => broadcasts.some((b) => b.kind === 'api_key_changed' && b.id === keyId), 1000, 'the change broadcast');
       for (const s of servers) expect((await get(s, '/api/mission-control/activity', headers)).status).toBe(200);
     });
@@ -349,10 +376,12 @@ describe('three processes on one PostgreSQL and one Redis', () => {
       for (const s of servers) expect((await get(s, '/api/me', headers)).status).toBe(200);
       const during = await rawGet(servers[1].url, STREAM_PATH, headers);
       expect(during.status).toBe(200);
-      await Promise.all(
-        servers.map((s) => eventually(async () => (await get(s, '/api/me', headers)).status === 401, 10_000, `${s.name} to refuse the old key`)),
+      // The end is a time every process knows, not news that travels: no request sent after it
+      // is accepted anywhere.
+      const lastAccepted = await Promise.all(
+        servers.map((s) => lastAcceptedSend(() => get(s, '/api/me', headers), 401, 10_000, `${s.name} to refuse the old key`)),
       );
-      expect(Date.now() - endsAt).toBeLessThan(1000);
+      for (const t of lastAccepted) expect(t).toBeLessThan(endsAt);
       await eventually(() => during.isEnded(), 1000, 'the stream on B to end with the overlap');
       during.close();
       for (const s of servers) expect((await get(s, '/api/me', { 'x-api-key': rolled.body.key })).status).toBe(200);
