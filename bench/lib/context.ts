@@ -152,6 +152,21 @@ export class BenchContext {
     return { label, load, server: stats };
   }
 
+  /**
+   * One answer on each of `job`'s connections, however long a busy machine takes to give
+   * it: first requests pay for bcrypt, the JIT and pool connections, and a short timed
+   * window may end before any of them is answered.
+   */
+  async firstAnswers(server: BenchServer, job: LoadJob, expected: Expected, problems: string[]): Promise<void> {
+    await this.window('first answers', server, { ...job, amount: job.connections, timeoutS: 60 }, expected, problems);
+  }
+
+  /** Warms `job`'s path before anything is measured: its first answers, then `warmupS` of load. */
+  async warmUp(server: BenchServer, job: LoadJob, expected: Expected, problems: string[]): Promise<void> {
+    await this.firstAnswers(server, job, expected, problems);
+    await this.window('warm-up', server, { ...job, duration: this.options.warmupS }, expected, problems);
+  }
+
   /** Runs A then B, `pairs` times (A B A B): both see the same drift of a shared machine. */
   async alternate<T>(a: () => Promise<T>, b: () => Promise<T>, pairs = this.options.pairs): Promise<{ a: T[]; b: T[] }> {
     const out = { a: [] as T[], b: [] as T[] };

@@ -67,7 +67,7 @@ export async function b13DesktopsUnderLoad(ctx: BenchContext): Promise<ScenarioR
     const headers = { 'x-api-key': b1.keys[0] };
     const health = { url: server.url('/healthz'), connections, duration: windowS };
     const me = { url: server.url('/api/me'), connections, duration: windowS, headers };
-    for (const job of [health, me]) await ctx.window('warm-up', server, { ...job, duration: warmupS }, OK, report.problems);
+    for (const job of [health, me]) await ctx.warmUp(server, job, OK, report.problems);
 
     // B1 on the same server with the desktops running but idle, for comparison.
     const quiet = await ctx.alternate(

@@ -34,6 +34,7 @@ export async function b5Flood(ctx: BenchContext): Promise<ScenarioReport> {
     const floodJob = { url: server.url('/api/me'), connections: floodConnections, duration: windowS + 0.5, rotate: { header: 'x-api-key', values: forged } };
 
     // The valid key is verified once (and cached) before anything is measured.
+    await ctx.firstAnswers(server, { url: probeJob.url, headers: probeJob.headers, connections: probeJob.connections }, { statuses: [200] }, report.problems);
     const warm = await ctx.probe({ ...probeJob, durationS: warmupS });
     checkStatuses('warm-up', warm.statusCodes, { statuses: [200] }, report.problems, warm.errors);
     // The flood path is warmed as well, from its own block of addresses.

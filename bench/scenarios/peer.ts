@@ -45,7 +45,7 @@ class PeerServer implements BenchServer {
  * of verifying a key is seen against the framework in the same process.
  */
 export async function peerBetterAuth(ctx: BenchContext): Promise<ScenarioReport> {
-  const { windowS, warmupS, connections } = ctx.options;
+  const { windowS, connections } = ctx.options;
   const report: ScenarioReport = { id: 'Peer', title: "Peer: Better Auth's API-key plugin", figures: [], windows: [], notes: [], problems: [] };
   ensurePeerInstalled();
   const ours = await ctx.startBureau();
@@ -64,7 +64,7 @@ export async function peerBetterAuth(ctx: BenchContext): Promise<ScenarioReport>
       [peer, theirHealth],
       [ours, ourHealth],
     ] as const) {
-      await ctx.window('warm-up', s, { ...job, duration: warmupS }, OK, report.problems);
+      await ctx.warmUp(s, job, OK, report.problems);
     }
     const a: Window[] = [];
     const b: Window[] = [];

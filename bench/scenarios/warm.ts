@@ -17,7 +17,7 @@ async function warmCredential(
   target: number,
   env: Record<string, string> = {},
 ): Promise<ScenarioReport> {
-  const { windowS, warmupS, connections } = ctx.options;
+  const { windowS, connections } = ctx.options;
   const report: ScenarioReport = { id, title, figures: [], windows: [], notes: [], problems: [] };
   const server = await ctx.startBureau({ env });
   try {
@@ -30,7 +30,7 @@ async function warmCredential(
     const me = { url: server.url('/api/me'), connections, duration: windowS, headers };
     const authOnly = { url: server.url('/bench/authenticated'), connections, duration: windowS, headers };
     // Warm every path (JIT, caches) before anything is measured.
-    for (const job of [health, me, authOnly]) await ctx.window('warm-up', server, { ...job, duration: warmupS }, OK, report.problems);
+    for (const job of [health, me, authOnly]) await ctx.warmUp(server, job, OK, report.problems);
     const kind = id === 'B2' ? 'session' : 'key';
     const a: Window[] = [];
     const b: Window[] = [];
@@ -91,14 +91,14 @@ export function b2SessionWarm(ctx: BenchContext) {
 
 /** One database's B3: /api/me (A) and /api/desktops (B) alternated on one server. */
 async function b3Windows(ctx: BenchContext, report: ScenarioReport, env: Record<string, string>, label: string): Promise<{ a: Window[]; b: Window[] }> {
-  const { windowS, warmupS, connections } = ctx.options;
+  const { windowS, connections } = ctx.options;
   const server = await ctx.startBureau({ env });
   try {
     const { keys } = await server.account({ keys: 1, desktops: 20 });
     const headers = { 'x-api-key': keys[0] };
     const me = { url: server.url('/api/me'), connections, duration: windowS, headers };
     const desktops = { url: server.url('/api/desktops'), connections, duration: windowS, headers };
-    for (const job of [me, desktops]) await ctx.window('warm-up', server, { ...job, duration: warmupS }, OK, report.problems);
+    for (const job of [me, desktops]) await ctx.warmUp(server, job, OK, report.problems);
     return await ctx.alternate(
       () => ctx.window(`A GET /api/me (B1)${label}`, server, me, OK, report.problems),
       () => ctx.window(`B GET /api/desktops${label}`, server, desktops, OK, report.problems),
